@@ -1,0 +1,31 @@
+"""dllab: a from-scratch deep-learning teaching library (NumPy on the CPU, CuPy on the GPU).
+
+    import dllab as dl
+    train, test = dl.data.mnist()
+    model = dl.Flatten() >> dl.Dense(400, activation=dl.relu) >> dl.Dense(10)
+    trainer = dl.Trainer(model, loss=dl.cross_entropy, optimizer=dl.optim.SGD(lr=0.1, momentum=0.9))
+    trainer.fit(train, epochs=5, batch_size=128, validation=test)
+"""
+
+from . import backend, data, functional, layers, metrics, optim
+from .autograd import Function, Parameter, Tensor, as_tensor, is_grad_enabled, no_grad
+from .backend import get_device, seed, set_device
+from .functional import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    dropout,
+    identity,
+    leaky_relu,
+    log_softmax,
+    mse,
+    relu,
+    sigmoid,
+    softmax,
+    tanh,
+)
+from .gradcheck import gradcheck
+from .layers import Activation, Dense, Dropout, Flatten, Module, Sequential, ShapeError
+from .train import Callback, EarlyStopping, History, NonFiniteLossError, Trainer
+
+__version__ = "0.1.0"

@@ -1,0 +1,37 @@
+"""Datasets for the labs, their readers, and the minibatch source.
+
+Everything here returns NumPy arrays; moving them to the GPU happens elsewhere.
+
+Files and checks:
+    data_dir, cache_dir, verify, DataError, DataWarning, read_idx, write_idx
+Image datasets (float32 (N, 1, 28, 28) in [0, 1], int64 labels):
+    mnist, fashion_mnist, mnist_with_inverted
+Datasets and minibatches:
+    Dataset, concat, Batches, transforms (invert, RandomShift, RandomCrop,
+    RandomInvert, SubtractMean, Compose)
+Time series:
+    windows, Normalizer, normalize, iot_solar, read_solar_csv, SolarData
+
+See docs/data.md for what ships, the checksums and the IoT preprocessing.
+"""
+
+from . import transforms
+from .batches import Batches, Dataset, concat
+from .errors import DataError, DataWarning
+from .files import REGISTRY, cache_dir, data_dir, verify
+from .idx import read_idx, write_idx
+from .iot import SolarData, iot_solar, read_solar_csv
+from .mnist import fashion_mnist, mnist, mnist_with_inverted
+from .timeseries import Normalizer, normalize, windows
+from .transforms import Compose, RandomCrop, RandomInvert, RandomShift, SubtractMean, invert
+
+__all__ = [
+    "REGISTRY", "data_dir", "cache_dir", "verify", "DataError", "DataWarning",
+    "read_idx", "write_idx",
+    "mnist", "fashion_mnist", "mnist_with_inverted",
+    "Dataset", "concat", "Batches",
+    "transforms", "invert", "RandomShift", "RandomCrop", "RandomInvert", "SubtractMean",
+    "Compose",
+    "windows", "Normalizer", "normalize",
+    "iot_solar", "read_solar_csv", "SolarData",
+]

@@ -1,0 +1,126 @@
+"""Activation functions and softmax.
+
+Each works on NumPy or CuPy arrays alike: the array module comes from the input.
+"""
+
+from __future__ import annotations
+
+from ..autograd import Function
+from ..backend import array_module
+
+
+class Sigmoid(Function):
+    """s = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2 so it never overflows.
+
+    d/dx = g * s * (1 - s).
+    """
+
+    def forward(self, x):
+        xp = array_module(x)
+        s = xp.tanh(x * 0.5)
+        s *= 0.5
+        s += 0.5
+        self.s = s
+        return s
+
+    def backward(self, g):
+        s = self.s
+        return g * s * (1 - s)
+
+
+class Tanh(Function):
+    """t = tanh(x).  d/dx = g * (1 - t^2)."""
+
+    def forward(self, x):
+        self.t = array_module(x).tanh(x)
+        return self.t
+
+    def backward(self, g):
+        return g * (1 - self.t * self.t)
+
+
+class ReLU(Function):
+    """relu(x) = max(x, 0).  d/dx = g where x > 0, else 0."""
+
+    def forward(self, x):
+        self.mask = x > 0
+        return x * self.mask
+
+    def backward(self, g):
+        return g * self.mask
+
+
+class LeakyReLU(Function):
+    """leaky_relu(x) = x if x > 0 else slope * x.  d/dx = g or slope * g."""
+
+    def forward(self, x, slope=0.01):
+        xp = array_module(x)
+        self.scale = xp.where(x > 0, x.dtype.type(1), x.dtype.type(slope))
+        return x * self.scale
+
+    def backward(self, g):
+        return g * self.scale
+
+
+class Softmax(Function):
+    """p_i = e^(x_i - max x) / sum_j e^(x_j - max x) along ``axis``.
+
+    d/dx = p * (g - sum(g * p)) along the same axis.
+    """
+
+    def forward(self, x, axis=-1):
+        xp = array_module(x)
+        e = xp.exp(x - x.max(axis=axis, keepdims=True))
+        e /= e.sum(axis=axis, keepdims=True)
+        self.p, self.axis = e, axis
+        return e
+
+    def backward(self, g):
+        p = self.p
+        return p * (g - (g * p).sum(axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """log p_i = x_i - max x - log sum_j e^(x_j - max x)  (stable).
+
+    d/dx = g - softmax(x) * sum(g) along ``axis``.
+    """
+
+    def forward(self, x, axis=-1):
+        xp = array_module(x)
+        shifted = x - x.max(axis=axis, keepdims=True)
+        out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+        self.out, self.axis = out, axis
+        return out
+
+    def backward(self, g):
+        xp = array_module(g)
+        return g - xp.exp(self.out) * g.sum(axis=self.axis, keepdims=True)
+
+
+def sigmoid(x):
+    return Sigmoid.apply(x)
+
+
+def tanh(x):
+    return Tanh.apply(x)
+
+
+def relu(x):
+    return ReLU.apply(x)
+
+
+def leaky_relu(x, slope=0.01):
+    return LeakyReLU.apply(x, slope=slope)
+
+
+def softmax(x, axis=-1):
+    return Softmax.apply(x, axis=axis)
+
+
+def log_softmax(x, axis=-1):
+    return LogSoftmax.apply(x, axis=axis)
+
+
+def identity(x):
+    return x

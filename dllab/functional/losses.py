@@ -1,0 +1,164 @@
+"""Loss functions. Each returns a scalar Tensor: the mean over the batch."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function, Tensor
+from ..backend import array_module
+
+
+def _check_logits(logits, where):
+    if logits.ndim != 2:
+        raise ValueError(
+            f"{where}: expected scores of shape (batch, classes), got shape {logits.shape}; "
+            "flatten the model output or check the last layer"
+        )
+
+
+def _check_labels(labels, n, classes, where):
+    """Integer class labels: right length, right dtype, inside 0..classes-1."""
+    if labels.dtype.kind not in "iu":
+        raise TypeError(
+            f"{where}: integer class labels expected, got dtype {labels.dtype}; "
+            "pass labels as int64 (e.g. y.astype(np.int64)) or one-hot rows of shape (batch, classes)"
+        )
+    if labels.shape != (n,):
+        raise ValueError(f"{where}: labels must have shape ({n},) to match the scores, got {labels.shape}")
+    if n and (labels.min() < 0 or labels.max() >= classes):
+        bad = int(labels.max()) if labels.max() >= classes else int(labels.min())
+        where_bad = int((labels == bad).nonzero()[0][0])
+        raise ValueError(
+            f"{where}: label {bad} at position {where_bad} is out of range for {classes} classes "
+            f"(valid labels are 0..{classes - 1}); does the last layer have one output per class?"
+        )
+
+
+class CrossEntropy(Function):
+    """Softmax cross-entropy fused with log-softmax, averaged over the batch.
+
+    logits: (N, C) scores; target: (N,) integer labels or (N, C) probabilities (one-hot).
+        loss = -1/N * sum_n sum_c t_nc * log softmax(x_n)_c
+        d/dx = (softmax(x) - t) / N
+    Fusing the two makes the gradient exact and stable for large scores.
+    """
+
+    def forward(self, logits, target):
+        _check_logits(logits, "cross_entropy")
+        xp = array_module(logits)
+        n, c = logits.shape
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        e = xp.exp(shifted)
+        sum_e = e.sum(axis=1, keepdims=True)
+        log_p = shifted - xp.log(sum_e)
+        self.p = e / sum_e
+        self.n = n
+        if target.ndim == 1:
+            _check_labels(target, n, c, "cross_entropy")
+            self.labels, self.target = target, None
+            picked = log_p[xp.arange(n), target]
+            return -picked.mean()
+        if target.shape != logits.shape:
+            raise ValueError(
+                f"cross_entropy: one-hot targets must have the scores' shape {logits.shape}, got {target.shape}"
+            )
+        self.labels, self.target = None, target
+        return -(target * log_p).sum() / n
+
+    def backward(self, g):
+        xp = array_module(self.p)
+        grad = self.p.copy()
+        if self.labels is not None:
+            grad[xp.arange(self.n), self.labels] -= 1
+        else:
+            grad -= self.target
+        grad *= g / self.n
+        return grad, None
+
+
+class BinaryCrossEntropy(Function):
+    """Binary cross-entropy on probabilities p in (0, 1) and targets t in {0, 1} (or [0, 1]).
+
+        loss = -mean(t log p + (1 - t) log(1 - p)),   d/dp = (p - t) / (p (1 - p)) / size
+    p is clipped to [eps, 1 - eps] so log(0) never happens.
+    """
+
+    def forward(self, p, t, eps=1e-7):
+        if p.shape != t.shape:
+            raise ValueError(f"binary_cross_entropy: predictions {p.shape} and targets {t.shape} differ in shape")
+        xp = array_module(p)
+        self.p, self.t = xp.clip(p, eps, 1 - eps), t
+        q = self.p
+        return -(t * xp.log(q) + (1 - t) * xp.log(1 - q)).mean()
+
+    def backward(self, g):
+        q, t = self.p, self.t
+        return g * (q - t) / (q * (1 - q)) / q.size, None
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """Binary cross-entropy on scores x (before the sigmoid), stable for any x.
+
+        loss = mean(max(x, 0) - x t + log(1 + e^-|x|)),   d/dx = (sigmoid(x) - t) / size
+    """
+
+    def forward(self, x, t):
+        if x.shape != t.shape:
+            raise ValueError(f"binary_cross_entropy: scores {x.shape} and targets {t.shape} differ in shape")
+        xp = array_module(x)
+        self.x, self.t = x, t
+        return (xp.maximum(x, 0) - x * t + xp.log1p(xp.exp(-abs(x)))).mean()
+
+    def backward(self, g):
+        xp = array_module(self.x)
+        s = (1 + xp.tanh(self.x * 0.5)) * 0.5
+        return g * (s - self.t) / self.x.size, None
+
+
+class MeanSquaredError(Function):
+    """loss = mean((y - t)^2).   d/dy = 2 (y - t) / size."""
+
+    def forward(self, y, t):
+        if y.shape != t.shape:
+            raise ValueError(
+                f"mse: predictions {y.shape} and targets {t.shape} differ in shape; "
+                "reshape the targets (e.g. t.reshape(-1, 1)) so they match"
+            )
+        self.diff = y - t
+        return (self.diff * self.diff).mean()
+
+    def backward(self, g):
+        return g * 2 * self.diff / self.diff.size, None
+
+
+def _target(t, like):
+    """Targets as a raw array of the logits' module; Tensors are unwrapped (no gradient)."""
+    if isinstance(t, Tensor):
+        t = t.data
+    xp = array_module(like.data if isinstance(like, Tensor) else like)
+    if not hasattr(t, "dtype"):
+        t = np.asarray(t)
+    return xp.asarray(t)
+
+
+def cross_entropy(logits, target):
+    """Mean softmax cross-entropy. logits (N, C); target (N,) int labels or (N, C) one-hot."""
+    return CrossEntropy.apply(logits, _target(target, logits))
+
+
+def binary_cross_entropy(p, target):
+    """Mean binary cross-entropy on probabilities p (after a sigmoid)."""
+    t = _target(target, p)
+    return BinaryCrossEntropy.apply(p, t.astype(p.dtype, copy=False))
+
+
+def binary_cross_entropy_with_logits(x, target):
+    """Mean binary cross-entropy on raw scores x (the sigmoid is applied inside, stably)."""
+    t = _target(target, x)
+    return BinaryCrossEntropyWithLogits.apply(x, t.astype(x.dtype, copy=False))
+
+
+def mse(y, target):
+    """Mean squared error."""
+    t = _target(target, y)
+    return MeanSquaredError.apply(y, t.astype(y.dtype, copy=False))

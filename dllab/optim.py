@@ -1,0 +1,286 @@
+"""Optimizers and learning-rate schedules.
+
+Every optimizer updates parameters in place from their ``.grad``:
+
+    opt = SGD(model, lr=0.1, momentum=0.9)     # a Module or a list of Parameters
+    loss.backward(); opt.step(); opt.zero_grad()
+
+A Module is read lazily (at the first ``step``), so an optimizer can be made
+before the model has seen data and built its layers.
+
+Regularisation is added to the gradient of the weights (parameters with two or
+more dimensions; biases and batch-norm scales are left alone):
+``weight_decay`` (L2): g += wd * w;  ``l1``: g += l1 * sign(w).
+"""
+
+from __future__ import annotations
+
+import math
+
+from . import backend
+from .autograd import no_grad
+
+
+class Optimizer:
+    """Base class: holds parameters, the learning rate (with an optional schedule) and state."""
+
+    def __init__(self, params=None, lr=0.01, weight_decay=0.0, l1=0.0, schedule=None):
+        if not lr > 0:
+            raise ValueError(f"{type(self).__name__}: the learning rate must be positive, got lr={lr}")
+        if weight_decay < 0 or l1 < 0:
+            raise ValueError(f"{type(self).__name__}: weight_decay and l1 must be >= 0")
+        self.source = params
+        self._params = None
+        self.base_lr = float(lr)
+        self.weight_decay = float(weight_decay)
+        self.l1 = float(l1)
+        self.schedule = schedule
+        self.epoch = 0
+        self.steps = 0
+        self.state = []
+
+    # --- parameters ----------------------------------------------------------------
+    @property
+    def params(self):
+        if self._params is None:
+            self._params = self._resolve()
+        return self._params
+
+    def _resolve(self):
+        src = self.source
+        if src is None:
+            raise RuntimeError(
+                f"{type(self).__name__} has no parameters: pass the model, e.g. "
+                f"{type(self).__name__}(model, lr=...), or give it to a Trainer"
+            )
+        params = list(src.parameters() if hasattr(src, "parameters") else src)
+        if not params:
+            raise RuntimeError(
+                f"{type(self).__name__}: the model has no parameters yet. Layers create their weights on "
+                "the first call: run the model once on a batch (model(x[:1])) before the first step"
+            )
+        self.state = [self.init_state(p) for p in params]
+        return params
+
+    def bind(self, params):
+        """Attach parameters (a Module or list) if none were given; used by the Trainer."""
+        if self.source is None:
+            self.source = params
+        return self
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+    # --- learning rate -----------------------------------------------------------------
+    @property
+    def lr(self) -> float:
+        """The current learning rate: base_lr times the schedule's factor for this epoch."""
+        return self.base_lr * (self.schedule(self.epoch) if self.schedule else 1.0)
+
+    def set_epoch(self, epoch: int):
+        """Tell the schedule which epoch starts (the Trainer calls this)."""
+        self.epoch = epoch
+
+    # --- the update ---------------------------------------------------------------------
+    def regularised_grad(self, p):
+        g = p.grad
+        if p.ndim >= 2 and (self.weight_decay or self.l1):
+            xp = backend.array_module(g)
+            if self.weight_decay:
+                g = g + self.weight_decay * p.data
+            if self.l1:
+                g = g + self.l1 * xp.sign(p.data)
+        return g
+
+    @no_grad()
+    def step(self):
+        """Update every parameter that has a gradient."""
+        lr = self.lr
+        self.steps += 1
+        for p, state in zip(self.params, self.state):
+            if p.grad is not None:
+                self.update(p.data, self.regularised_grad(p), state, lr)
+
+    def init_state(self, p):
+        return {}
+
+    def update(self, w, g, state, lr):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self):
+        extra = "".join(f", {k}={v}" for k, v in self.hyperparameters().items())
+        return f"{type(self).__name__}(lr={self.base_lr}{extra})"
+
+    def hyperparameters(self):
+        out = {}
+        if self.weight_decay:
+            out["weight_decay"] = self.weight_decay
+        if self.l1:
+            out["l1"] = self.l1
+        return out
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional (Nesterov) momentum.
+
+        v = momentum * v + g;   w -= lr * v                         (momentum)
+        w -= lr * (g + momentum * v)                                 (Nesterov)
+    """
+
+    def __init__(self, params=None, lr=0.01, momentum=0.0, nesterov=False, **kw):
+        super().__init__(params, lr, **kw)
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
+        if nesterov and momentum == 0:
+            raise ValueError("SGD: nesterov=True needs a momentum > 0")
+        self.momentum, self.nesterov = momentum, nesterov
+
+    def init_state(self, p):
+        return {"v": backend.array_module(p.data).zeros_like(p.data)} if self.momentum else {}
+
+    def update(self, w, g, state, lr):
+        if not self.momentum:
+            w -= lr * g
+            return
+        v = state["v"]
+        v *= self.momentum
+        v += g
+        if self.nesterov:
+            w -= lr * (g + self.momentum * v)
+        else:
+            w -= lr * v
+
+    def hyperparameters(self):
+        out = {"momentum": self.momentum} if self.momentum else {}
+        if self.nesterov:
+            out["nesterov"] = True
+        return {**out, **super().hyperparameters()}
+
+
+class AdaGrad(Optimizer):
+    """Per-weight step sizes from the sum of squared gradients.
+
+        s += g^2;   w -= lr * g / (sqrt(s) + eps)
+    """
+
+    def __init__(self, params=None, lr=0.01, eps=1e-8, **kw):
+        super().__init__(params, lr, **kw)
+        self.eps = eps
+
+    def init_state(self, p):
+        return {"s": backend.array_module(p.data).zeros_like(p.data)}
+
+    def update(self, w, g, state, lr):
+        xp = backend.array_module(w)
+        s = state["s"]
+        s += g * g
+        w -= lr * g / (xp.sqrt(s) + self.eps)
+
+
+class RMSProp(Optimizer):
+    """A running average of squared gradients scales each step.
+
+        s = rho * s + (1 - rho) * g^2;   w -= lr * g / (sqrt(s) + eps)
+    """
+
+    def __init__(self, params=None, lr=1e-3, rho=0.9, eps=1e-8, **kw):
+        super().__init__(params, lr, **kw)
+        self.rho, self.eps = rho, eps
+
+    def init_state(self, p):
+        return {"s": backend.array_module(p.data).zeros_like(p.data)}
+
+    def update(self, w, g, state, lr):
+        xp = backend.array_module(w)
+        s = state["s"]
+        s *= self.rho
+        s += (1 - self.rho) * (g * g)
+        w -= lr * g / (xp.sqrt(s) + self.eps)
+
+
+class Adam(Optimizer):
+    """Momentum and RMSProp together, with bias correction.
+
+        m = b1 m + (1 - b1) g;   v = b2 v + (1 - b2) g^2
+        w -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+    """
+
+    def __init__(self, params=None, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, **kw):
+        super().__init__(params, lr, **kw)
+        self.b1, self.b2 = betas
+        self.eps = eps
+
+    def init_state(self, p):
+        xp = backend.array_module(p.data)
+        return {"m": xp.zeros_like(p.data), "v": xp.zeros_like(p.data)}
+
+    def update(self, w, g, state, lr):
+        xp = backend.array_module(w)
+        m, v, t = state["m"], state["v"], self.steps
+        m *= self.b1
+        m += (1 - self.b1) * g
+        v *= self.b2
+        v += (1 - self.b2) * (g * g)
+        # fold both bias corrections into the step size: one fewer full-size temporary
+        step = lr * math.sqrt(1 - self.b2**t) / (1 - self.b1**t)
+        w -= step * m / (xp.sqrt(v) + self.eps * math.sqrt(1 - self.b2**t))
+
+
+# --- learning-rate schedules: callables epoch -> factor ---------------------------------
+
+
+class StepLR:
+    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs."""
+
+    def __init__(self, step_size, gamma=0.1):
+        self.step_size, self.gamma = int(step_size), gamma
+
+    def __call__(self, epoch):
+        return self.gamma ** (epoch // self.step_size)
+
+    def __repr__(self):
+        return f"StepLR(step_size={self.step_size}, gamma={self.gamma})"
+
+
+class ExponentialLR:
+    """lr = base_lr * gamma^epoch."""
+
+    def __init__(self, gamma):
+        self.gamma = gamma
+
+    def __call__(self, epoch):
+        return self.gamma**epoch
+
+    def __repr__(self):
+        return f"ExponentialLR(gamma={self.gamma})"
+
+
+class CosineLR:
+    """Cosine decay from base_lr to ``min_factor * base_lr`` over ``epochs`` epochs."""
+
+    def __init__(self, epochs, min_factor=0.0):
+        self.epochs, self.min_factor = int(epochs), min_factor
+
+    def __call__(self, epoch):
+        t = min(epoch, self.epochs) / max(1, self.epochs)
+        return self.min_factor + (1 - self.min_factor) * 0.5 * (1 + math.cos(math.pi * t))
+
+    def __repr__(self):
+        return f"CosineLR(epochs={self.epochs}, min_factor={self.min_factor})"
+
+
+OPTIMIZERS = {"sgd": SGD, "adagrad": AdaGrad, "rmsprop": RMSProp, "adam": Adam}
+
+
+def get(name_or_optimizer, **kwargs) -> Optimizer:
+    """An optimizer from a name ("sgd", "adam", ...) or the optimizer itself."""
+    if isinstance(name_or_optimizer, Optimizer):
+        return name_or_optimizer
+    try:
+        return OPTIMIZERS[str(name_or_optimizer).lower()](**kwargs)
+    except KeyError:
+        raise ValueError(
+            f"unknown optimizer {name_or_optimizer!r}: use one of {', '.join(OPTIMIZERS)} "
+            "or pass an optimizer object"
+        ) from None

@@ -1,0 +1,382 @@
+"""The Trainer: fit, evaluate and predict, with history, early stopping and checkpoints.
+
+    trainer = Trainer(model, loss=cross_entropy, optimizer=SGD(lr=0.1, momentum=0.9))
+    history = trainer.fit(train, epochs=5, batch_size=128, validation=test)
+    trainer.evaluate(test)          # {'loss': 0.07, 'accuracy': 0.978}
+
+Safety nets, because training goes wrong in workshops:
+* a loss that becomes NaN or infinite stops training with :class:`NonFiniteLossError`
+  naming the epoch and step; the model keeps the last weights that gave a finite loss;
+* Ctrl-C (KeyboardInterrupt) stops training cleanly and keeps the weights reached so far;
+* checkpoints are written atomically (see ``Module.save``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import backend, metrics as metrics_mod, optim as optim_mod
+from . import functional as F
+from .autograd import Tensor, no_grad
+from .data.batches import Batches
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or infinite."""
+
+
+class History(dict):
+    """Per-epoch values: ``history["loss"]``, ``history["val_accuracy"]``, ... (one per epoch).
+
+    Also ``step_loss`` (every step's loss), ``best_epoch`` (1-based, by the monitored
+    value), ``stop_reason`` and ``interrupted``.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.step_loss = []
+        self.best_epoch = None
+        self.stop_reason = None
+        self.interrupted = False
+
+    def append(self, logs: dict):
+        for key, value in logs.items():
+            self.setdefault(key, []).append(value)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.get("loss", []))
+
+    def last(self) -> dict:
+        return {k: v[-1] for k, v in self.items() if v}
+
+    def __repr__(self):
+        body = ", ".join(f"{k}={v[-1]:.4g}" for k, v in self.items() if v)
+        return f"History({self.epochs} epochs: {body})"
+
+
+class Callback:
+    """Hooks the Trainer calls; override any of them. ``logs`` is a dict of current values."""
+
+    def on_train_begin(self, trainer):
+        pass
+
+    def on_epoch_begin(self, trainer, epoch):
+        pass
+
+    def on_step_end(self, trainer, epoch, step, logs):
+        pass
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        pass
+
+    def on_train_end(self, trainer, history):
+        pass
+
+
+class EarlyStopping:
+    """Stop when ``monitor`` has not improved for ``patience`` epochs.
+
+    monitor: "val_loss" (default), "val_accuracy", "loss", ...; lower is better for
+    losses and errors, higher for accuracies. ``restore_best`` puts the best epoch's
+    weights back into the model at the end.
+    """
+
+    def __init__(self, patience=3, monitor="val_loss", min_delta=0.0, restore_best=True):
+        self.patience, self.monitor, self.min_delta, self.restore_best = patience, monitor, min_delta, restore_best
+
+    def __repr__(self):
+        return f"EarlyStopping(patience={self.patience}, monitor={self.monitor!r})"
+
+
+def _higher_is_better(name):
+    return "acc" in name
+
+
+def _loss_fn(loss):
+    if callable(loss):
+        return loss
+    names = {"cross_entropy": F.cross_entropy, "mse": F.mse, "binary_cross_entropy": F.binary_cross_entropy}
+    try:
+        return names[loss]
+    except KeyError:
+        raise ValueError(f"unknown loss {loss!r}: use one of {', '.join(names)} or pass a function") from None
+
+
+def _progress_disabled(verbose):
+    return not verbose or bool(os.environ.get("CI"))
+
+
+class Trainer:
+    """Trains ``model`` with ``loss`` and ``optimizer``; tracks ``metrics`` (names or functions).
+
+    loss: a function (scores, targets) -> scalar Tensor, or "cross_entropy" / "mse".
+    optimizer: an Optimizer (its parameters default to the model's) or a name ("sgd", "adam").
+    """
+
+    def __init__(self, model, loss=F.cross_entropy, optimizer="sgd", metrics=("accuracy",), lr=None):
+        self.model = model
+        self.loss_fn = _loss_fn(loss)
+        self.optimizer = optim_mod.get(optimizer, **({"lr": lr} if lr is not None else {}))
+        self.optimizer.bind(model)
+        self.metrics = [metrics_mod.get(m) for m in metrics]
+        self.history = History()
+        self.stop_training = False
+        self.epoch = 0
+
+    # --- data --------------------------------------------------------------------
+    @staticmethod
+    def _batches(data, batch_size, shuffle, seed=0, transform=None, drop_last=False, where="fit"):
+        if isinstance(data, Batches):
+            return data
+        if data is None:
+            raise ValueError(f"{where}: no data given")
+        return Batches(data, batch_size=batch_size, shuffle=shuffle, seed=seed, transform=transform,
+                       drop_last=drop_last)
+
+    def _step_metrics(self, out, yb):
+        return [fn(out, yb) for _, fn in self.metrics]
+
+    # --- training ----------------------------------------------------------------------
+    def fit(self, train, epochs=1, batch_size=64, validation=None, shuffle=True, seed=0, transform=None,
+            early_stopping=None, checkpoint=None, callbacks=(), verbose=True, eval_batch_size=1000):
+        """Train for ``epochs`` passes over ``train``; returns the :class:`History`.
+
+        train: a Dataset, an ``(x, y)`` tuple or a :class:`~dllab.data.Batches` source.
+        validation: evaluated after every epoch (loss and metrics, prefixed ``val_``).
+        early_stopping: an :class:`EarlyStopping` or an int patience.
+        checkpoint: a path; the best epoch's weights are saved there (atomically).
+        """
+        if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise ValueError(f"fit: epochs must be a positive integer, got {epochs!r}")
+        batches = self._batches(train, batch_size, shuffle, seed, transform)
+        if isinstance(early_stopping, int):
+            early_stopping = EarlyStopping(patience=early_stopping)
+        monitor = early_stopping.monitor if early_stopping else ("val_loss" if validation is not None else "loss")
+        if monitor.startswith("val_") and validation is None:
+            raise ValueError(f"fit: early stopping monitors {monitor!r} but no validation data was given")
+        higher = _higher_is_better(monitor)
+        best, best_state, waited = None, None, 0
+        history = self.history = History()
+        self.stop_training = False
+        callbacks = list(callbacks)
+        for cb in callbacks:
+            cb.on_train_begin(self)
+
+        steps_per_epoch = len(batches)
+        bar = _progress_bar(epochs * steps_per_epoch, _progress_disabled(verbose))
+        guard = _WeightGuard(self.model)
+        start_epoch = self.epoch
+        try:
+            for e in range(start_epoch, start_epoch + epochs):
+                self.epoch = e
+                self.optimizer.set_epoch(e - start_epoch)
+                for cb in callbacks:
+                    cb.on_epoch_begin(self, e)
+                logs = self._train_epoch(batches, e, guard, bar, epochs, start_epoch, callbacks)
+                if validation is not None:
+                    val = self.evaluate(validation, batch_size=eval_batch_size)
+                    logs.update({f"val_{k}": v for k, v in val.items()})
+                logs["lr"] = self.optimizer.lr
+                history.append(logs)
+                if verbose:
+                    _epoch_line(bar, e - start_epoch + 1, epochs, logs)
+
+                value = logs.get(monitor)
+                if value is None:
+                    raise ValueError(f"fit: cannot monitor {monitor!r}; known values: {', '.join(logs)}")
+                improved = best is None or (value > best + (early_stopping.min_delta if early_stopping else 0)
+                                            if higher else
+                                            value < best - (early_stopping.min_delta if early_stopping else 0))
+                if improved:
+                    best, waited = value, 0
+                    history.best_epoch = e - start_epoch + 1
+                    if early_stopping and early_stopping.restore_best:
+                        best_state = self.model.state_dict()
+                    if checkpoint:
+                        self.model.save(checkpoint)
+                else:
+                    waited += 1
+                for cb in callbacks:
+                    cb.on_epoch_end(self, e, logs)
+                if early_stopping and waited >= early_stopping.patience:
+                    history.stop_reason = (
+                        f"early stopping: {monitor} did not improve for {early_stopping.patience} epochs "
+                        f"(best {best:.4g} at epoch {history.best_epoch})"
+                    )
+                    break
+                if self.stop_training:
+                    history.stop_reason = history.stop_reason or "stopped by a callback"
+                    break
+            self.epoch += 1
+        except KeyboardInterrupt:
+            guard.restore_if_mid_step()
+            history.interrupted = True
+            history.stop_reason = (
+                f"interrupted by the user in epoch {self.epoch - start_epoch + 1}; "
+                "the model keeps the weights reached so far"
+            )
+        finally:
+            bar.close()
+        if best_state is not None and early_stopping and early_stopping.restore_best and history.stop_reason \
+                and not history.interrupted:
+            self.model.load_state_dict(best_state)
+            history.stop_reason += "; best weights restored"
+        if history.stop_reason and verbose:
+            print(history.stop_reason, file=sys.stderr if history.interrupted else sys.stdout)
+        for cb in callbacks:
+            cb.on_train_end(self, history)
+        return history
+
+    def _train_epoch(self, batches, epoch, guard, bar, epochs, start_epoch, callbacks):
+        model, opt, loss_fn = self.model, self.optimizer, self.loss_fn
+        model.train()
+        n_seen, loss_sum = 0, 0.0
+        metric_sums = [0.0] * len(self.metrics)
+        t0 = time.perf_counter()
+        last_postfix = 0.0
+        bar.set_description(f"epoch {epoch - start_epoch + 1}/{epochs}", refresh=False)
+        for step, (xb, yb) in enumerate(batches):
+            xb = backend.to_device(xb)
+            yb = backend.to_device(yb)
+            out = model(Tensor(xb))
+            loss = loss_fn(out, yb)
+            value = float(loss.data)
+            if not math.isfinite(value):
+                restored = guard.restore_last_good()
+                raise NonFiniteLossError(
+                    f"the loss became {value} in epoch {epoch - start_epoch + 1}, step {step + 1}. "
+                    f"The learning rate ({opt.lr:g}) is probably too high: try a lower one "
+                    f"(e.g. {opt.lr / 10:g}), or check the inputs for NaN/inf values. "
+                    + ("The model keeps the last weights that gave a finite loss."
+                       if restored else "No update was applied.")
+                )
+            loss.backward()
+            guard.snapshot()
+            guard.in_step = True
+            opt.step()
+            guard.in_step = False
+            opt.zero_grad()
+
+            n = len(xb)
+            n_seen += n
+            loss_sum += value * n
+            with no_grad():
+                for i, m in enumerate(self._step_metrics(out.data, yb)):
+                    metric_sums[i] += m * n
+            history_steps = self.history.step_loss
+            history_steps.append(value)
+            bar.update(1)
+            now = time.perf_counter()
+            if now - last_postfix > 0.5:
+                last_postfix = now
+                bar.set_postfix_str(f"loss {value:.4f}", refresh=False)
+            if callbacks:
+                logs = {"loss": value, "samples_per_s": n_seen / max(now - t0, 1e-9)}
+                for cb in callbacks:
+                    cb.on_step_end(self, epoch, step, logs)
+        elapsed = time.perf_counter() - t0
+        logs = {"loss": loss_sum / max(n_seen, 1)}
+        for (name, _), s in zip(self.metrics, metric_sums):
+            logs[name] = s / max(n_seen, 1)
+        logs["time"] = elapsed
+        logs["samples_per_s"] = n_seen / max(elapsed, 1e-9)
+        return logs
+
+    # --- evaluation -------------------------------------------------------------------------
+    @no_grad()
+    def evaluate(self, data, batch_size=1000) -> dict:
+        """Loss and metrics over a whole dataset (evaluation mode: no dropout)."""
+        batches = self._batches(data, batch_size, shuffle=False, where="evaluate")
+        was_training = self.model.training
+        self.model.eval()
+        n_seen, loss_sum = 0, 0.0
+        sums = [0.0] * len(self.metrics)
+        try:
+            for xb, yb in batches:
+                xb, yb = backend.to_device(xb), backend.to_device(yb)
+                out = self.model(Tensor(xb))
+                n = len(xb)
+                loss_sum += float(self.loss_fn(out, yb).data) * n
+                for i, m in enumerate(self._step_metrics(out.data, yb)):
+                    sums[i] += m * n
+                n_seen += n
+        finally:
+            self.model.train(was_training)
+        result = {"loss": loss_sum / n_seen}
+        result.update({name: s / n_seen for (name, _), s in zip(self.metrics, sums)})
+        return result
+
+    @no_grad()
+    def predict(self, x, batch_size=1000) -> np.ndarray:
+        """The model's outputs for ``x`` (an array, Tensor or Dataset) as a NumPy array."""
+        x = getattr(x, "x", x)
+        x = x.data if isinstance(x, Tensor) else x
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            outs = [backend.to_numpy(self.model(Tensor(backend.to_device(x[i:i + batch_size]))).data)
+                    for i in range(0, len(x), batch_size)]
+        finally:
+            self.model.train(was_training)
+        if not outs:
+            raise ValueError("predict: got no inputs (an empty array)")
+        return np.concatenate(outs)
+
+
+class _WeightGuard:
+    """Keeps a copy of the weights from before the latest update, to undo a bad or interrupted step."""
+
+    def __init__(self, model):
+        self.model = model
+        self.saved = None
+        self.params = None
+        self.in_step = False
+
+    def snapshot(self):
+        params = self.model.parameters()
+        if self.saved is None or len(params) != len(self.saved):
+            self.params = params
+            self.saved = [backend.array_module(p.data).empty_like(p.data) for p in params]
+        for buf, p in zip(self.saved, params):
+            buf[...] = p.data
+
+    def restore_last_good(self) -> bool:
+        if self.saved is None:
+            return False
+        for buf, p in zip(self.saved, self.params):
+            p.data[...] = buf
+        return True
+
+    def restore_if_mid_step(self):
+        if self.in_step:
+            self.restore_last_good()
+            self.in_step = False
+
+
+def _progress_bar(total, disable):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, disable=disable, unit="step", leave=True, dynamic_ncols=True,
+                mininterval=0.2)
+
+
+def _epoch_line(bar, epoch, epochs, logs):
+    shown = [f"{k} {v:.4f}" for k, v in logs.items() if k not in ("time", "samples_per_s", "lr")]
+    line = (f"epoch {epoch}/{epochs}  " + "  ".join(shown)
+            + f"  ({logs['time']:.1f}s, {logs['samples_per_s']:,.0f} samples/s)")
+    if bar.disable:
+        print(line, flush=True)
+    else:
+        bar.write(line)
+
+
+def save_checkpoint(model, path):
+    """Save the model's weights atomically; returns the path."""
+    return model.save(Path(path))

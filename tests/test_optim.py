@@ -1,0 +1,101 @@
+"""Optimizers match PyTorch's update rules step for step; schedules and regularisers do what they say."""
+
+import numpy as np
+import pytest
+
+import dllab as dl
+from dllab import optim
+
+torch = pytest.importorskip("torch")
+
+
+def run_dllab(opt_factory, w0, grads):
+    w = dl.Parameter(w0.copy())
+    opt = opt_factory([w])
+    for g in grads:
+        w.grad = g.copy()
+        opt.step()
+    return w.data
+
+
+def run_torch(opt_factory, w0, grads):
+    w = torch.nn.Parameter(torch.tensor(w0.copy()))
+    opt = opt_factory([w])
+    for g in grads:
+        w.grad = torch.tensor(g.copy())
+        opt.step()
+    return w.detach().numpy()
+
+
+CASES = {
+    "sgd": (lambda p: optim.SGD(p, lr=0.1), lambda p: torch.optim.SGD(p, lr=0.1)),
+    "momentum": (lambda p: optim.SGD(p, lr=0.1, momentum=0.9),
+                 lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9)),
+    "nesterov": (lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
+                 lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True)),
+    "weight_decay": (lambda p: optim.SGD(p, lr=0.1, momentum=0.5, weight_decay=0.01),
+                     lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.5, weight_decay=0.01)),
+    "adagrad": (lambda p: optim.AdaGrad(p, lr=0.1, eps=1e-10),
+                lambda p: torch.optim.Adagrad(p, lr=0.1, eps=1e-10)),
+    "rmsprop": (lambda p: optim.RMSProp(p, lr=0.01, rho=0.9, eps=1e-8),
+                lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-8)),
+    "adam": (lambda p: optim.Adam(p, lr=0.01), lambda p: torch.optim.Adam(p, lr=0.01)),
+    "adam_wd": (lambda p: optim.Adam(p, lr=0.01, weight_decay=0.1),
+                lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=0.1)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_matches_pytorch(name, rng):
+    w0 = rng.standard_normal((3, 4))
+    grads = [rng.standard_normal((3, 4)) for _ in range(6)]
+    ours, theirs = CASES[name]
+    np.testing.assert_allclose(run_dllab(ours, w0, grads), run_torch(theirs, w0, grads), rtol=1e-6, atol=1e-7)
+
+
+def test_l1_pushes_towards_zero_and_biases_are_not_regularised():
+    w = dl.Parameter(np.array([[1.0, -2.0]]))
+    b = dl.Parameter(np.array([1.0, -2.0]))
+    opt = optim.SGD([w, b], lr=0.1, l1=0.5)
+    w.grad, b.grad = np.zeros((1, 2)), np.zeros(2)
+    opt.step()
+    np.testing.assert_allclose(w.data, [[0.95, -1.95]])
+    np.testing.assert_allclose(b.data, [1.0, -2.0])
+
+
+def test_minimises_a_quadratic():
+    target = np.array([3.0, -1.0])
+    for make in (lambda p: optim.SGD(p, lr=0.1, momentum=0.9), lambda p: optim.Adam(p, lr=0.1),
+                 lambda p: optim.RMSProp(p, lr=0.05), lambda p: optim.AdaGrad(p, lr=0.5)):
+        w = dl.Parameter(np.zeros(2))
+        opt = make([w])
+        for _ in range(300):
+            loss = ((w - target) ** 2).sum()
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+        np.testing.assert_allclose(w.data, target, atol=0.05)
+
+
+def test_schedules():
+    assert [optim.StepLR(2, 0.5)(e) for e in range(5)] == [1, 1, 0.5, 0.5, 0.25]
+    assert optim.ExponentialLR(0.9)(2) == pytest.approx(0.81)
+    cos = optim.CosineLR(10, min_factor=0.1)
+    assert cos(0) == 1 and cos(10) == pytest.approx(0.1) and cos(5) == pytest.approx(0.55)
+    opt = optim.SGD([dl.Parameter(np.zeros(1))], lr=1.0, schedule=optim.StepLR(1, 0.1))
+    opt.set_epoch(2)
+    assert opt.lr == pytest.approx(0.01)
+
+
+def test_lazy_module_binding_and_errors(rng):
+    model = dl.layers.Dense(2)
+    opt = optim.SGD(model, lr=0.1)
+    with pytest.raises(RuntimeError, match="no parameters yet.*model\\(x\\[:1\\]\\)"):
+        opt.step()
+    with pytest.raises(RuntimeError, match="has no parameters: pass the model"):
+        optim.Adam(lr=0.1).step()
+    with pytest.raises(ValueError, match="learning rate must be positive"):
+        optim.SGD(lr=0)
+    with pytest.raises(ValueError, match="unknown optimizer 'adamw'"):
+        optim.get("adamw")
+    assert isinstance(optim.get("adam", lr=0.1), optim.Adam)
