@@ -65,7 +65,7 @@ class Function:
     which unwraps Tensors, runs ``forward`` and links the result into the graph.
     """
 
-    __slots__ = ("inputs", "__dict__")
+    __slots__ = ("inputs", "needs", "__dict__")
 
     def forward(self, *args, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -77,11 +77,13 @@ class Function:
     def apply(cls, *args, **kwargs) -> Tensor:
         fn = cls()
         raw = [a.data if isinstance(a, Tensor) else a for a in args]
+        # which inputs want a gradient: backward may skip the work for the others
+        fn.needs = needs = tuple(_grad_enabled and isinstance(a, Tensor) and a.requires_grad for a in args)
         out = Tensor.__new__(Tensor)
         out.data = fn.forward(*raw, **kwargs)
         out.grad = None
         out.name = None
-        if _grad_enabled and any(isinstance(a, Tensor) and a.requires_grad for a in args):
+        if True in needs:
             fn.inputs = args
             out._fn = fn
             out.requires_grad = True

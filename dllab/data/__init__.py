@@ -5,7 +5,8 @@ Everything here returns NumPy arrays; moving them to the GPU happens elsewhere.
 Files and checks:
     data_dir, cache_dir, verify, DataError, DataWarning, read_idx, write_idx
 Image datasets (float32 (N, 1, 28, 28) in [0, 1], int64 labels):
-    mnist, fashion_mnist, mnist_with_inverted
+    mnist, fashion_mnist, mnist_with_inverted; load_arrays (raw uint8), clear_memo
+    (the module dllab.data.mnist is hidden by the function: use importlib for it)
 Datasets and minibatches:
     Dataset, concat, Batches, transforms (invert, RandomShift, RandomCrop,
     RandomInvert, SubtractMean, Compose)
@@ -21,14 +22,14 @@ from .errors import DataError, DataWarning
 from .files import REGISTRY, cache_dir, data_dir, verify
 from .idx import read_idx, write_idx
 from .iot import SolarData, iot_solar, read_solar_csv
-from .mnist import fashion_mnist, mnist, mnist_with_inverted
+from .mnist import clear_memo, fashion_mnist, load_arrays, mnist, mnist_with_inverted
 from .timeseries import Normalizer, normalize, windows
 from .transforms import Compose, RandomCrop, RandomInvert, RandomShift, SubtractMean, invert
 
 __all__ = [
     "REGISTRY", "data_dir", "cache_dir", "verify", "DataError", "DataWarning",
     "read_idx", "write_idx",
-    "mnist", "fashion_mnist", "mnist_with_inverted",
+    "mnist", "fashion_mnist", "mnist_with_inverted", "load_arrays", "clear_memo",
     "Dataset", "concat", "Batches",
     "transforms", "invert", "RandomShift", "RandomCrop", "RandomInvert", "SubtractMean",
     "Compose",

@@ -67,7 +67,7 @@ class Dataset:
 
     @property
     def num_classes(self):
-        """Number of classes: ``len(classes)``, else ``max(y) + 1`` for integer labels, else None."""
+        """Number of classes: len(classes), else max(y) + 1 for integer labels, else None."""
         if self.classes is not None:
             return len(self.classes)
         if np.issubdtype(self.y.dtype, np.integer):

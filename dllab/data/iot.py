@@ -15,8 +15,9 @@ the ones with the highest ``solar.total``, are counted in the next day: its
 sequence and its target change. We therefore group by the first 10
 characters of the timestamp, the local date, and treat the first 19
 characters as naive local time. The offset only records whether DST was in
-force (``has_offset`` in ``read_solar_csv``'s result). ``docs/data.md`` says
-how many days the UTC grouping would change.
+force (``has_offset`` in ``read_solar_csv``'s result). Grouping by UTC
+instead would move 4,298 readings and change 675 of the 1,047 days
+(details in ``docs/data.md``).
 
 Preprocessing done by ``iot_solar`` (and how it differs from the tutorial)
 -------------------------------------------------------------------------
@@ -50,7 +51,8 @@ from .errors import DataError, DataWarning
 from .files import verified_path
 
 COLUMNS = ("time", "solar.current", "solar.total")
-_OFFSET = re.compile(r"[+-]\d\d:\d\d")  # the optional UTC-offset suffix, e.g. -07:00
+# naive local time, then an optional UTC-offset suffix such as -07:00
+_TIMESTAMP = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)([+-]\d\d:\d\d)?")
 
 
 def _read_text(path):
@@ -77,14 +79,14 @@ def _parse_time(text):
 
     Returns None if the text is not such a timestamp.
     """
-    local, suffix = text[:19], text[19:]
-    if len(local) != 19 or local[10] != " " or (suffix and not _OFFSET.fullmatch(suffix)):
+    match = _TIMESTAMP.fullmatch(text)
+    if match is None:
         return None
     try:
-        datetime.datetime.strptime(local, "%Y-%m-%d %H:%M:%S")
+        datetime.datetime.fromisoformat(match[1])  # rejects month 13, hour 25, ...
     except ValueError:
         return None
-    return local, bool(suffix)
+    return match[1], match[2] is not None
 
 
 def read_solar_csv(path=None):

@@ -107,7 +107,7 @@ def _write_cache(path, arrays):
 def _read_files(name):
     """Parse the four verified IDX files into uint8 arrays; DataError if they are wrong."""
     arrays = {}
-    for split, (images_file, labels_file, n) in _SPLITS.items():
+    for split, (images_file, labels_file, _) in _SPLITS.items():
         images = read_idx(verified_path(name, images_file))
         labels = read_idx(verified_path(name, labels_file))
         arrays[f"x_{split}"], arrays[f"y_{split}"] = images, labels

@@ -132,7 +132,7 @@ class Linear(Function):
         return out
 
     def backward(self, g):
-        gx = g @ self.W.T
+        gx = g @ self.W.T if self.needs[0] else None  # not needed for the input images
         gW = self.x.T @ g
         gb = g.sum(axis=0) if self.has_b else None
         return gx, gW, gb
