@@ -181,3 +181,23 @@ def test_trainer_accepts_batches_and_datasets(mnist):
     trainer = dl.Trainer(dl.Flatten() >> dl.Dense(10))
     h = trainer.fit(Batches(small, batch_size=128, seed=1, transform=dl.data.invert), epochs=1, verbose=False)
     assert len(h.step_loss) == 4
+
+
+def test_sigint_stops_at_a_step_boundary():
+    """A real SIGINT (Ctrl-C, Jupyter's interrupt) ends training after the current step."""
+    import os
+    import signal
+
+    x, y = blobs()
+    model = dl.Dense(3, in_features=2)
+    seen = []
+
+    class SendSigint(dl.Callback):
+        def on_step_end(self, trainer, epoch, step, logs):
+            seen.append(step)
+            if step == 1:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    h = dl.Trainer(model).fit((x, y), epochs=3, batch_size=30, callbacks=[SendSigint()], verbose=False)
+    assert h.interrupted and seen == [0, 1]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
