@@ -1,0 +1,565 @@
+"""Helpers for the lab notebooks: run settings, checks that teach, live learning curves, figures.
+
+    from dllab import labs
+    run = labs.setup(full=False, epochs=None, subset=None, device="auto", seed=0,
+                     full_epochs=30, small_epochs=5, small_subset=6000)
+    labs.check(rows_ok, "each row of softmax must sum to 1; ...")
+    live = labs.LiveCurves("logistic regression")        # a Trainer callback, or fed by hand
+    trainer.fit(train, epochs=run.epochs, callbacks=[live])
+
+Nothing here is needed by the library itself; the notebooks in ``labs/`` import it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import backend
+from .gradcheck import numerical_gradient
+from .train import Callback
+
+__all__ = [
+    "LabCheckError",
+    "LiveCurves",
+    "Run",
+    "check",
+    "check_backprop",
+    "check_close",
+    "check_gradient",
+    "check_shape",
+    "check_target",
+    "grading",
+    "numerical_gradient",
+    "progress",
+    "setup",
+    "show_confusion",
+    "show_digits",
+    "show_templates",
+    "summary_table",
+]
+
+
+# --- run settings -------------------------------------------------------------------------
+
+
+def grading() -> str | None:
+    """``"autograde"`` or ``"validate"`` while nbgrader runs the notebook, else None."""
+    return os.environ.get("NBGRADER_EXECUTION") or None
+
+
+@dataclass
+class Run:
+    """What a notebook trains on: resolved from the parameters cell by :func:`setup`."""
+
+    full: bool
+    epochs: int  # epochs of the main training run
+    subset: int | None  # training images of the main run (None: all of them)
+    quick_epochs: int  # epochs of the short comparison runs
+    quick_subset: int  # training images of the comparison runs
+    device: str
+    seed: int
+    graded: bool = False
+
+    def __str__(self):
+        size = "all training images" if self.subset is None else f"{self.subset} training images"
+        text = (f"{'full' if self.full else 'small'} run on {self.device}: {size}, {self.epochs} epochs; "
+                f"comparisons: {self.quick_subset} images, {self.quick_epochs} epochs; seed {self.seed}")
+        if self.graded:
+            text += "\n(graded by nbgrader: training is shortened, only the small functions are graded)"
+        elif not self.full:
+            text += "\n(set full = True in the parameters cell and run all cells for the full-size result)"
+        return text
+
+    def _repr_pretty_(self, p, cycle):
+        p.text(str(self))
+
+
+def setup(full=False, epochs=None, subset=None, device="auto", seed=0, *, full_epochs=20,
+          small_epochs=5, small_subset=6000, grading_subset=1000) -> Run:
+    """Resolve the parameters cell, pick the device and seed every generator.
+
+    full: True trains the main model on all training images for ``full_epochs``.
+    epochs, subset: override the sizes (CI passes small ones); comparisons never get
+        bigger than ``small_epochs`` / ``small_subset``.
+    While nbgrader grades the notebook (see :func:`grading`) the training is cut to
+    ``grading_subset`` images and one epoch, whatever the cell says: grades come from
+    the small functions, and a batch of notebooks must grade in minutes.
+    """
+    graded = grading() is not None
+    if graded:
+        full, epochs = False, 1
+        subset = min(subset or grading_subset, grading_subset)
+    main_epochs = int(epochs) if epochs else (full_epochs if full else small_epochs)
+    main_subset = (None if full else small_subset) if subset is None else int(subset)
+    quick_subset = small_subset if main_subset is None else min(main_subset, small_subset)
+    run = Run(full=bool(full), epochs=main_epochs, subset=main_subset,
+              quick_epochs=min(main_epochs, small_epochs), quick_subset=quick_subset,
+              device=backend.set_device(device), seed=int(seed), graded=graded)
+    np.random.seed(run.seed)
+    backend.seed(run.seed)
+    return run
+
+
+# --- checks that teach --------------------------------------------------------------------
+
+
+class LabCheckError(AssertionError):
+    """A lab check failed; the message says what is wrong and hints why."""
+
+
+def check(condition, message):
+    """Raise :class:`LabCheckError` with ``message`` unless ``condition`` holds."""
+    __tracebackhide__ = True
+    if not bool(condition):
+        raise LabCheckError(message)
+
+
+def _arr(a):
+    return np.asarray(backend.to_numpy(getattr(a, "data", a)))
+
+
+def check_shape(value, shape, name, hint=""):
+    """``value`` must be an array of ``shape``."""
+    __tracebackhide__ = True
+    if value is None:
+        raise LabCheckError(f"{name} is None: did you forget a `return`?")
+    a = _arr(value)
+    shape = tuple(shape)
+    if a.shape != shape:
+        extra = ""
+        if a.shape == shape[::-1] and len(shape) == 2:
+            extra = " (it is transposed)"
+        elif a.size == int(np.prod(shape)):
+            extra = " (same number of entries, wrong arrangement)"
+        raise LabCheckError(f"{name} should have shape {shape}, got {a.shape}{extra}. {hint}".rstrip())
+
+
+def _where(diff):
+    i = np.unravel_index(int(np.argmax(diff)), diff.shape)
+    return tuple(int(k) for k in i)
+
+
+def check_close(value, expected, name, hint="", rtol=1e-5, atol=1e-7):
+    """``value`` must equal ``expected`` up to rounding; the message names the worst entry."""
+    __tracebackhide__ = True
+    if value is None:
+        raise LabCheckError(f"{name} is None: did you forget a `return`?")
+    a, e = _arr(value).astype(np.float64), np.asarray(expected, dtype=np.float64)
+    if a.shape != e.shape:
+        check_shape(a, e.shape, name, hint)
+    if not np.all(np.isfinite(a)):
+        bad = np.argwhere(~np.isfinite(a))[0]
+        raise LabCheckError(f"{name} contains nan or inf (first at index {tuple(int(k) for k in bad)}). {hint}".rstrip())
+    diff = np.abs(a - e)
+    if np.any(diff > atol + rtol * np.abs(e)):
+        if a.ndim == 0:
+            raise LabCheckError(f"{name} is {float(a):.6g}, expected {float(e):.6g}. {hint}".rstrip())
+        i = _where(diff)
+        raise LabCheckError(
+            f"{name} is wrong: at index {i} it is {a[i]:.6g}, expected {e[i]:.6g} "
+            f"(largest difference {diff.max():.2g}). {hint}".rstrip())
+
+
+def check_gradient(analytic, numeric, name, batch_size=None, hint="", rtol=1e-4, atol=1e-6):
+    """Compare a hand-written gradient with the numerical one and say what kind of mistake it looks like.
+
+    Recognises: a missing return, wrong shape or transposition, nan, the wrong sign,
+    a factor of the batch size (a sum instead of a mean, or dividing twice), zeros.
+    """
+    __tracebackhide__ = True
+    if analytic is None:
+        raise LabCheckError(f"the gradient {name} is None: did you forget to return it?")
+    a, n = _arr(analytic).astype(np.float64), np.asarray(numeric, dtype=np.float64)
+    if a.shape != n.shape:
+        if a.ndim == 2 and a.shape == n.shape[::-1]:
+            raise LabCheckError(
+                f"the gradient {name} has shape {a.shape} but the parameter has shape {n.shape}: it is "
+                f"transposed. A gradient always has its parameter's shape; for a weight matrix it is "
+                f"(inputs of the layer).T @ δ. {hint}".rstrip())
+        raise LabCheckError(f"the gradient {name} has shape {a.shape} but the parameter has shape {n.shape}: "
+                            f"a gradient always has its parameter's shape. {hint}".rstrip())
+    if not np.all(np.isfinite(a)):
+        raise LabCheckError(f"the gradient {name} contains nan or inf. {hint}".rstrip())
+    diff = np.abs(a - n)
+    if not np.any(diff > atol + rtol * np.abs(n)):
+        return float(diff.max()) if diff.size else 0.0
+    worst = float(diff.max())
+    scale = float(np.dot(n.ravel(), n.ravel()))
+    ratio = float(np.dot(a.ravel(), n.ravel()) / scale) if scale > 0 else float("nan")
+    close = np.allclose
+    if not np.any(a) and np.any(n):
+        why = "it is all zeros: is it computed at all?"
+    elif close(a, -n, rtol=1e-3, atol=atol * 10):
+        why = "it has the wrong sign (at the output, δ = P − Y: prediction minus target, not Y − P)"
+    elif batch_size and batch_size > 1 and close(a, n * batch_size, rtol=1e-3, atol=atol * 10):
+        why = (f"it is {batch_size}× too large, exactly the batch size: the loss is a mean over the batch, "
+               "so divide by N once")
+    elif batch_size and batch_size > 1 and close(a * batch_size, n, rtol=1e-3, atol=atol * 10):
+        why = f"it is {batch_size}× too small, exactly the batch size: did you divide by N twice?"
+    elif np.isfinite(ratio) and abs(ratio - 1) > 0.05 and close(a, ratio * n, rtol=1e-3, atol=atol * 10):
+        why = f"it is the right direction but {ratio:.3g}× the right size: look for a missing or extra factor"
+    else:
+        i = _where(diff)
+        why = f"at index {i} it is {a[i]:.6g}, the numerical one is {n[i]:.6g}"
+    raise LabCheckError(
+        f"the gradient {name} differs from the numerical one by {worst:.1e}: {why}. {hint}".rstrip())
+
+
+# --- backprop check for lab 2 -----------------------------------------------------------------
+
+_NET_PARAMS = ("W1", "b1", "W2", "b2", "W3", "b3")
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _act(name):
+    if name == "relu":
+        return lambda z: np.maximum(z, 0)
+    if name == "sigmoid":
+        return lambda z: 0.5 * (1 + np.tanh(0.5 * z))
+    raise ValueError(f"act must be 'relu' or 'sigmoid', got {name!r}")
+
+
+def net_fixture(sizes=(5, 4, 3, 3), batch=4, seed=0):
+    """A tiny 2-hidden-layer net in float64: ``(X, y, params)`` for gradient checks."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((batch, sizes[0]))
+    y = rng.integers(0, sizes[-1], batch)
+    y[: min(batch, sizes[-1])] = np.arange(min(batch, sizes[-1]))  # every class shows up
+    params = {}
+    for k in range(3):
+        params[f"W{k + 1}"] = rng.standard_normal((sizes[k], sizes[k + 1])) / np.sqrt(sizes[k])
+        params[f"b{k + 1}"] = rng.standard_normal(sizes[k + 1]) * 0.1
+    return X, y, params
+
+
+def reference_forward(X, params, act="relu"):
+    """The 2-hidden-layer forward pass with the cache layout the lab uses."""
+    f = _act(act)
+    Z1 = X @ params["W1"] + params["b1"]
+    A1 = f(Z1)
+    Z2 = A1 @ params["W2"] + params["b2"]
+    A2 = f(Z2)
+    Z3 = A2 @ params["W3"] + params["b3"]
+    return _softmax(Z3), {"X": X, "Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2, "Z3": Z3}
+
+
+def _mean_cross_entropy(P, y):
+    return float(-np.log(P[np.arange(len(y)), y]).mean())
+
+
+_DELTA_HINTS = {
+    "3": "the output layer: δ3 = (P − Y) / N, dW3 = A2.T @ δ3, db3 = δ3 summed over the batch (axis 0)",
+    "2": "δ2 = (δ3 @ W3.T) * f'(Z2): check that the derivative is taken at Z2 (not A2) and multiplied "
+         "elementwise",
+    "1": "δ1 = (δ2 @ W2.T) * f'(Z1), dW1 = X.T @ δ1: check the derivative at Z1 and that X (the input) "
+         "is used",
+}
+
+
+def check_backprop(backward, act="relu", sizes=(5, 4, 3, 3), batch=4, seed=0):
+    """Check ``backward(X, y, params, cache, act) -> grads`` against central differences.
+
+    The cache comes from a correct forward pass, so only ``backward`` is tested. Layers
+    are checked from the output back, because a mistake in δ3 spoils every δ below it.
+    Returns ``{parameter: max abs difference}``.
+    """
+    __tracebackhide__ = True
+    X, y, params = net_fixture(sizes, batch, seed)
+    P, cache = reference_forward(X, params, act)
+    grads = backward(X, y, {k: v.copy() for k, v in params.items()}, dict(cache, P=P), act)
+    if grads is None:
+        raise LabCheckError("backward returned None: it must return a dict {'W1': dW1, 'b1': db1, ...}")
+    missing = [k for k in _NET_PARAMS if k not in grads]
+    if missing:
+        raise LabCheckError(f"backward must return a dict with the keys {list(_NET_PARAMS)}; "
+                            f"missing: {missing}")
+    report = {}
+    for name in ("W3", "b3", "W2", "b2", "W1", "b1"):
+        p = params[name]
+        numeric = numerical_gradient(lambda: _mean_cross_entropy(reference_forward(X, params, act)[0], y), p)
+        layer = name[1]
+        right_above = [k for k in ("W3", "b3", "W2", "b2") if k[1] > layer]  # checked already, and right
+        hint = _DELTA_HINTS[layer]
+        if right_above:
+            hint = f"({', '.join(right_above)} are right, so look at this layer) " + hint
+        report[name] = check_gradient(grads[name], numeric, name, batch_size=batch, hint=hint)
+    return report
+
+
+# --- targets ---------------------------------------------------------------------------------
+
+
+def check_target(name, value, target, run):
+    """Report whether a full-size run reached its target; a missed target fails a full run."""
+    __tracebackhide__ = True
+    reached = value >= target
+    line = f"{name}: {value:.2%} on the test set (target {target:.0%})"
+    if reached:
+        print(line + " - target reached")
+    elif run.full:
+        raise LabCheckError(line + ": target missed in a full run. Train longer (raise epochs) or check the "
+                                   "learning rate.")
+    else:
+        print(line + " - a small run; set full = True and run all cells to reach the target")
+    return reached
+
+
+# --- progress and live curves ---------------------------------------------------------------
+
+
+def _quiet():
+    return bool(os.environ.get("CI"))
+
+
+def progress(iterable=None, total=None, desc=None):
+    """A tqdm progress bar (a widget in Jupyter, text in a terminal, off when CI is set)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, disable=_quiet(), leave=False, mininterval=0.2)
+
+
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
+class _RunCallback(Callback):
+    """The Trainer callback for one named run of a :class:`LiveCurves` figure.
+
+    With ``steps`` (the number of training steps expected) it also shows a progress bar, for
+    runs trained with ``verbose=False``.
+    """
+
+    def __init__(self, live, name, steps=None):
+        self.live, self.name, self.steps = live, name, steps
+        self.bar = None
+
+    def on_train_begin(self, trainer):
+        self.live.start(self.name)
+        if self.steps:
+            self.bar = progress(total=self.steps, desc=self.name)
+
+    def on_step_end(self, trainer, epoch, step, logs):
+        self.live.step(logs["loss"], epoch, step)
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        self.live.epoch(epoch, **logs)
+        if self.bar is not None and "val_accuracy" in logs:
+            self.bar.set_postfix_str(f"val_accuracy {logs['val_accuracy']:.4f}", refresh=False)
+
+    def on_train_end(self, trainer, history):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        self.live.draw()
+
+
+class LiveCurves(_RunCallback):
+    """A learning-curve figure that redraws in place while a model trains.
+
+    Left: the training loss of every step (faint), its running mean, and the validation loss
+    per epoch (dots). Right: accuracy per epoch, training dashed and validation solid. Several
+    runs share one figure::
+
+        live = LiveCurves("sigmoid vs relu")
+        trainer_a.fit(..., callbacks=[live.run("sigmoid")])
+        trainer_b.fit(..., callbacks=[live.run("relu")])
+
+    Used directly it is a Trainer callback for a run called "train". A hand-written loop feeds
+    it with ``start(name)``, ``step(loss, epoch, step)`` and ``epoch(epoch, **values)``.
+    Outside Jupyter it records the values and draws nothing; ``figure()`` still gives the figure.
+    """
+
+    def __init__(self, title=None, metric="accuracy", every=1.0, smooth=25):
+        super().__init__(self, "train")  # used as a callback itself: one run called "train"
+        self.title, self.metric, self.every, self.smooth = title, metric, every, smooth
+        self.runs = {}
+        self.current = None
+        self._handle = None
+        self._last_draw = 0.0
+
+    def run(self, name, steps=None) -> Callback:
+        """A Trainer callback that draws into this figure under ``name`` (and shows a progress
+        bar when given the number of ``steps``)."""
+        return _RunCallback(self, name, steps)
+
+    # --- feeding it ----------------------------------------------------------------------
+    def start(self, name="train"):
+        self.current = self.runs.setdefault(name, {"steps": [], "epochs": []})
+        return self
+
+    def step(self, loss, epoch=0, step=None):
+        if self.current is None:
+            self.start()
+        steps = self.current["steps"]
+        steps.append((int(epoch), len(steps) if step is None else int(step), float(loss)))
+        if not _quiet() and time.perf_counter() - self._last_draw > self.every:
+            self.draw()
+
+    def epoch(self, epoch, **values):
+        if self.current is None:
+            self.start()
+        self.current["epochs"].append((int(epoch), {k: float(v) for k, v in values.items()
+                                                    if isinstance(v, (int, float, np.floating))}))
+        if self._handle is None or time.perf_counter() - self._last_draw > self.every:
+            self.draw()
+
+    # --- drawing --------------------------------------------------------------------------
+    def figure(self):
+        """The current curves as a matplotlib Figure."""
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(10, 3.6), layout="constrained")
+        ax_loss, ax_acc = fig.subplots(1, 2)
+        colors = [f"C{i}" for i in range(10)]
+        for (name, data), color in zip(self.runs.items(), colors * 10):
+            x, losses = self._step_axis(data)
+            if len(losses):
+                ax_loss.plot(x, losses, color=color, alpha=0.2, lw=0.8)
+                k = min(self.smooth, len(losses))
+                mean = np.convolve(losses, np.ones(k) / k, mode="valid")
+                ax_loss.plot(x[k - 1:], mean, color=color, lw=1.8, label=name)
+            epochs = [e + 1 for e, _ in data["epochs"]]
+            val_loss = [(e, v["val_loss"]) for e, (_, v) in zip(epochs, data["epochs"]) if "val_loss" in v]
+            if val_loss:
+                ax_loss.plot(*zip(*val_loss), "o--", ms=3, color=color, lw=1, label=f"{name} (validation)")
+            for key, style in ((self.metric, "--"), (f"val_{self.metric}", "-")):
+                ys = [v.get(key) for _, v in data["epochs"]]
+                pts = [(e, v) for e, v in zip(epochs, ys) if v is not None]
+                if pts:
+                    ax_acc.plot(*zip(*pts), style, marker="o", ms=3, color=color,
+                                label=f"{name} ({'validation' if key.startswith('val_') else 'training'})")
+        ax_loss.set(xlabel="epoch", ylabel="loss", title="training loss per step (line: running mean)")
+        ax_acc.set(xlabel="epoch", ylabel=self.metric, title=f"{self.metric} per epoch")
+        for ax in (ax_loss, ax_acc):
+            ax.grid(alpha=0.3)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=8)
+        if self.title:
+            fig.suptitle(self.title)
+        return fig
+
+    @staticmethod
+    def _step_axis(data):
+        steps = data["steps"]
+        if not steps:
+            return np.zeros(0), np.zeros(0)
+        per_epoch = {}
+        for e, s, _ in steps:
+            per_epoch[e] = max(per_epoch.get(e, 0), s + 1)
+        known = max(per_epoch.values())
+        x = np.array([e + (s + 1) / max(per_epoch[e], known) for e, s, _ in steps])
+        return x, np.array([loss for _, _, loss in steps])
+
+    def draw(self):
+        """Redraw in place (in Jupyter); a no-op elsewhere."""
+        self._last_draw = time.perf_counter()
+        if not _in_kernel():
+            return
+        from IPython.display import Image, display
+
+        buf = io.BytesIO()
+        self.figure().savefig(buf, format="png", dpi=80)
+        image = Image(data=buf.getvalue(), format="png")
+        if self._handle is None:
+            self._handle = display(image, display_id=True)
+        else:
+            self._handle.update(image)
+
+    def close(self):
+        """Final redraw after a hand-written loop."""
+        self.draw()
+
+
+def summary_table(histories):
+    """One line per run: final training and validation accuracy, best validation accuracy, final
+    validation loss and the number of epochs."""
+    w = max([3] + [len(str(name)) for name in histories]) + 2
+    lines = [f"{'run':<{w}}{'train acc':>10}{'val acc':>10}{'best val':>10}{'val loss':>10}{'epochs':>8}"]
+    for name, h in histories.items():
+        val = h.get("val_accuracy", [float("nan")])
+        val_loss = h.get("val_loss", [float("nan")])[-1]
+        lines.append(f"{name:<{w}}{h['accuracy'][-1]:>10.2%}{val[-1]:>10.2%}{max(val):>10.2%}"
+                     f"{val_loss:>10.4f}{h.epochs:>8}")
+    return "\n".join(lines)
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+
+def show_digits(images, labels=None, predictions=None, ncols=10, size=1.1):
+    """A grid of 28x28 images; titles show the label (and the prediction, red when wrong)."""
+    from matplotlib.figure import Figure
+
+    images = _arr(images).reshape(-1, 28, 28)
+    n = len(images)
+    nrows = -(-n // ncols)
+    fig = Figure(figsize=(ncols * size, nrows * size * 1.15), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
+    for i, ax in enumerate(axes):
+        ax.set_axis_off()
+        if i >= n:
+            continue
+        ax.imshow(images[i], cmap="gray_r", vmin=0, vmax=1)
+        title, color = "", "black"
+        if labels is not None:
+            title = str(int(labels[i]))
+        if predictions is not None:
+            title += f" → {int(predictions[i])}" if title else str(int(predictions[i]))
+            if labels is not None and int(predictions[i]) != int(labels[i]):
+                color = "red"
+        ax.set_title(title, fontsize=9, color=color)
+    return fig
+
+
+def show_templates(W, title="the weights of each class, as images"):
+    """The columns of a (784, 10) weight matrix as ten 28x28 images (red positive, blue negative)."""
+    from matplotlib.figure import Figure
+
+    W = _arr(W).reshape(28, 28, -1)
+    k = W.shape[-1]
+    fig = Figure(figsize=(1.3 * k, 1.7), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, k))
+    for c, ax in enumerate(axes):
+        lim = float(np.abs(W[:, :, c]).max()) or 1.0
+        ax.imshow(W[:, :, c], cmap="RdBu_r", vmin=-lim, vmax=lim)
+        ax.set_title(str(c), fontsize=9)
+        ax.set_axis_off()
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def show_confusion(cm, title="confusion matrix (rows: true digit, columns: predicted)"):
+    """A confusion matrix with counts in the cells; the diagonal is hidden so the mistakes stand out."""
+    from matplotlib.figure import Figure
+
+    cm = np.asarray(cm)
+    off = cm.astype(float).copy()
+    np.fill_diagonal(off, np.nan)
+    fig = Figure(figsize=(5.2, 4.6), layout="constrained")
+    ax = fig.subplots()
+    im = ax.imshow(off, cmap="Reds")
+    for i in range(cm.shape[0]):
+        for j in range(cm.shape[1]):
+            if i != j and cm[i, j]:
+                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=7)
+    ax.set(xticks=range(cm.shape[1]), yticks=range(cm.shape[0]), xlabel="predicted", ylabel="true",
+           title=title)
+    ax.title.set_fontsize(9)
+    fig.colorbar(im, ax=ax, shrink=0.8, label="mistakes")
+    return fig

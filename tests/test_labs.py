@@ -1,0 +1,348 @@
+"""The lab notebooks and their helpers.
+
+* every instructor notebook in grading/source runs with papermill at CI size, its own visible and
+  hidden tests passing on the solutions;
+* the notebooks are what grading/build_sources.py writes, and labs/ is what nbgrader makes of them;
+* no committed notebook carries outputs; the parameters cell and nbgrader metadata are in order;
+* dllab.labs: the teaching checks, run settings, live curves and figures.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+import dllab as dl
+from dllab import labs
+
+ROOT = Path(__file__).resolve().parents[1]
+GRADING = ROOT / "grading"
+SOURCES = sorted((GRADING / "source").glob("*/*.ipynb"))
+RELEASES = sorted((ROOT / "labs").glob("*/*.ipynb"))
+CI_PARAMETERS = {"subset": 2000, "epochs": 1, "device": "cpu", "seed": 0}
+
+
+def lab_id(path):
+    return path.stem
+
+
+def read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def nbgrader_meta(cell):
+    return cell.metadata.get("nbgrader", {})
+
+
+# --- a kernel that is this Python ------------------------------------------------------------
+
+
+def use_this_python_as_kernel(folder: Path) -> dict:
+    """Environment variables that make the kernel 'python3' run this interpreter.
+
+    A kernelspec written to ``folder`` and put first on JUPYTER_PATH wins over any other
+    'python3' spec (a user's, a system one), so the notebooks always import this dllab.
+    Small matrices gain nothing from BLAS threads, and on a busy 2-core machine the threads
+    fight: one thread keeps the timings steady.
+    """
+    spec = folder / "kernels" / "python3"
+    spec.mkdir(parents=True, exist_ok=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (dllab tests)", "language": "python"}))
+    return {
+        "JUPYTER_PATH": os.pathsep.join([str(folder)] + [p for p in [os.environ.get("JUPYTER_PATH")] if p]),
+        "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
+        "CI": "true", "MPLBACKEND": "Agg", "DLLAB_DEVICE": "cpu",
+        "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    }
+
+
+@pytest.fixture
+def kernel_env(tmp_path, monkeypatch):
+    for key, value in use_this_python_as_kernel(tmp_path / "jupyter").items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+
+
+# --- the notebooks run ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lab_id)
+def test_source_notebook_runs_at_ci_size(path, tmp_path, kernel_env):
+    import papermill
+
+    out = tmp_path / path.name
+    papermill.execute_notebook(str(path), str(out), parameters=CI_PARAMETERS, kernel_name="python3",
+                               cwd=str(tmp_path), progress_bar=False, log_output=False,
+                               execution_timeout=300)
+    nb = read(out)
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        assert not errors, f"cell {cell.id}: {errors[0].ename}: {errors[0].evalue}"
+        meta = nbgrader_meta(cell)
+        if meta.get("grade") and "BEGIN HIDDEN TESTS" not in cell.source:
+            text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+            assert "all visible tests passed" in text, f"{meta['grade_id']} did not report success"
+
+
+def test_sources_are_what_build_sources_writes():
+    result = subprocess.run([sys.executable, str(GRADING / "build_sources.py"), "--check"], check=False,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_release_is_up_to_date_with_the_sources():
+    result = subprocess.run([sys.executable, str(GRADING / "release.py"), "--check"], check=False,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [p.stem for p in RELEASES] == [p.stem for p in SOURCES]
+
+
+# --- what is committed -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", SOURCES + RELEASES, ids=lambda p: f"{p.parent.parent.name}/{p.stem}")
+def test_committed_notebooks_carry_no_outputs(path):
+    nb = read(path)
+    nbformat.validate(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: cell {cell.id} has outputs"
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("path", SOURCES + RELEASES, ids=lambda p: f"{p.parent.parent.name}/{p.stem}")
+def test_parameters_cell(path):
+    cells = [c for c in read(path).cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, "exactly one cell tagged 'parameters'"
+    values = {}
+    for node in ast.parse(cells[0].source).body:
+        assert isinstance(node, ast.Assign), "the parameters cell holds plain assignments only"
+        values[node.targets[0].id] = ast.literal_eval(node.value)
+    assert values == {"full": False, "epochs": None, "subset": None, "device": "auto", "seed": 0}
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lab_id)
+def test_nbgrader_metadata(path):
+    nb = read(path)
+    ids, points = [], 0
+    kinds = {"answer": 0, "visible": 0, "hidden": 0, "written": 0}
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        if not meta:
+            assert "BEGIN SOLUTION" not in cell.source and "BEGIN HIDDEN TESTS" not in cell.source
+            continue
+        assert meta["schema_version"] == 3 and meta["task"] is False
+        ids.append(meta["grade_id"])
+        if meta["grade"]:
+            assert meta["points"] > 0
+            points += meta["points"]
+        if cell.cell_type == "markdown":
+            assert meta["solution"] and meta["grade"], "written answers are solution + grade cells"
+            kinds["written"] += 1
+        elif meta["solution"]:
+            assert not meta["grade"] and "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
+            kinds["answer"] += 1
+        else:
+            assert meta["grade"] and meta["locked"]
+            hidden = "### BEGIN HIDDEN TESTS" in cell.source
+            kinds["hidden" if hidden else "visible"] += 1
+            if hidden:
+                assert cell.source.rstrip().endswith("### END HIDDEN TESTS")
+            else:
+                assert "raise AssertionError" not in cell.source and "assert " not in cell.source, \
+                    "visible tests use dllab.labs checks, which explain a failure"
+    assert len(ids) == len(set(ids)), "grade ids are unique"
+    assert all(kinds.values()), kinds
+    assert kinds["hidden"] >= 4 and kinds["written"] >= 2
+    assert points == {"lab1_logreg": 18, "lab2_mlp": 24}[path.stem], "grading/README.md quotes the points"
+
+
+@pytest.mark.parametrize("path", RELEASES, ids=lab_id)
+def test_release_hides_solutions_and_hidden_tests(path):
+    text = path.read_text()
+    for secret in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "_rng = "):
+        assert secret not in text
+    nb = read(path)
+    answers = [c for c in nb.cells if nbgrader_meta(c).get("solution") and c.cell_type == "code"]
+    assert answers and all("raise NotImplementedError()" in c.source for c in answers)
+
+
+def test_nbgrader_config():
+    from traitlets.config import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(GRADING)).load_config()
+    assert config.CourseDirectory.course_id == "dllab"
+    assert Path(config.CourseDirectory.root) == GRADING
+    assert (GRADING / config.CourseDirectory.release_directory).resolve() == ROOT / "labs"
+    assert 30 <= config.Execute.timeout <= 300
+    assert config.FileNameCollectorPlugin.named_regexp
+
+
+def test_labs_readme_lists_every_lab():
+    text = (ROOT / "labs" / "README.md").read_text()
+    for path in RELEASES:
+        assert f"{path.parent.name}/{path.name}" in text
+
+
+# --- dllab.labs: checks that teach -------------------------------------------------------------
+
+
+def message(fn, *args, **kwargs):
+    with pytest.raises(labs.LabCheckError) as info:
+        fn(*args, **kwargs)
+    assert isinstance(info.value, AssertionError)
+    return str(info.value)
+
+
+def test_check_and_check_shape():
+    labs.check(True, "never shown")
+    assert message(labs.check, False, "row 3 sums to 1.7") == "row 3 sums to 1.7"
+    assert "transposed" in message(labs.check_shape, np.zeros((3, 2)), (2, 3), "dW")
+    assert "did you forget a `return`" in message(labs.check_shape, None, (2, 3), "P")
+    labs.check_shape(np.zeros((2, 3)), (2, 3), "P")
+
+
+def test_check_close_names_the_worst_entry():
+    labs.check_close([1.0, 2.0], [1.0, 2.0 + 1e-9], "v")
+    text = message(labs.check_close, [[1.0, 2.0], [3.0, 9.0]], [[1.0, 2.0], [3.0, 4.0]], "M", hint="Look.")
+    assert "index (1, 1)" in text and "9" in text and "expected 4" in text and text.endswith("Look.")
+    assert "nan or inf" in message(labs.check_close, [np.nan], [1.0], "p")
+    assert "is 3, expected 2" in message(labs.check_close, 3.0, 2.0, "the loss")
+
+
+@pytest.mark.parametrize("mistake, words", [
+    (lambda g, n: -g, "wrong sign"),
+    (lambda g, n: g * n, "too large, exactly the batch size"),
+    (lambda g, n: g / n, "divide by N twice"),
+    (lambda g, n: g.T, "transposed"),
+    (lambda g, n: np.zeros_like(g), "all zeros"),
+    (lambda g, n: g * 0.5, "0.5× the right size"),
+    (lambda g, n: g + np.eye(*g.shape), "at index"),
+])
+def test_check_gradient_recognises_common_mistakes(mistake, words):
+    rng = np.random.default_rng(0)
+    numeric = rng.normal(size=(4, 3))
+    assert labs.check_gradient(numeric + 1e-9, numeric, "dW", batch_size=6) < 1e-8
+    text = message(labs.check_gradient, mistake(numeric, 6), numeric, "dW", batch_size=6, hint="dW = X.T @ δ")
+    assert words in text and "dW" in text and text.endswith("dW = X.T @ δ")
+
+
+def reference_backward(X, y, params, cache, act="relu", mistake=None):
+    f_grad = {"relu": lambda z: (z > 0) * 1.0,
+              "sigmoid": lambda z: (s := 0.5 * (1 + np.tanh(0.5 * z))) * (1 - s)}[act]
+    P = cache["P"]
+    d3 = (P - np.eye(P.shape[1])[y]) / len(y)
+    d2 = (d3 @ params["W3"].T) * f_grad(cache["Z2"])
+    if mistake == "sign of delta2":
+        d2 = -d2
+    d1 = (d2 @ params["W2"].T) * f_grad(cache["Z1"])
+    return {"W3": cache["A2"].T @ d3, "b3": d3.sum(0), "W2": cache["A1"].T @ d2, "b2": d2.sum(0),
+            "W1": X.T @ d1, "b1": d1.sum(0)}
+
+
+@pytest.mark.parametrize("act", ["relu", "sigmoid"])
+def test_check_backprop_accepts_correct_and_locates_a_wrong_delta(act):
+    report = labs.check_backprop(reference_backward, act=act)
+    assert set(report) == {"W1", "b1", "W2", "b2", "W3", "b3"} and max(report.values()) < 1e-6
+    text = message(labs.check_backprop, lambda *a: reference_backward(*a, mistake="sign of delta2"), act=act)
+    assert "W2" in text and "W3, b3 are right" in text and "δ2" in text
+    assert "missing" in message(labs.check_backprop, lambda *a: {"W1": 0}, act=act)
+
+
+def test_check_target(capsys):
+    small = labs.Run(full=False, epochs=1, subset=100, quick_epochs=1, quick_subset=100, device="cpu", seed=0)
+    assert not labs.check_target("net", 0.5, 0.98, small)
+    assert "small run" in capsys.readouterr().out
+    full = labs.Run(full=True, epochs=20, subset=None, quick_epochs=5, quick_subset=6000, device="cpu", seed=0)
+    assert labs.check_target("net", 0.985, 0.98, full)
+    assert "target missed" in message(labs.check_target, "net", 0.97, 0.98, full)
+
+
+# --- dllab.labs: run settings ---------------------------------------------------------------------
+
+
+def test_setup_resolves_the_parameters(monkeypatch):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    run = labs.setup(full=False, device="cpu", full_epochs=30, small_epochs=5, small_subset=6000)
+    assert (run.epochs, run.subset, run.quick_epochs, run.quick_subset) == (5, 6000, 5, 6000)
+    run = labs.setup(full=True, device="cpu", full_epochs=30, small_epochs=5, small_subset=6000)
+    assert (run.epochs, run.subset, run.quick_epochs, run.quick_subset) == (30, None, 5, 6000)
+    run = labs.setup(full=False, epochs=1, subset=2000, device="cpu")
+    assert (run.epochs, run.subset, run.quick_epochs, run.quick_subset) == (1, 2000, 1, 2000)
+    assert "set full = True" in str(run) and not run.graded
+
+
+def test_setup_shortens_training_while_nbgrader_grades(monkeypatch):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    run = labs.setup(full=True, epochs=30, device="cpu")
+    assert run.graded and not run.full and run.epochs == 1 and run.subset <= 1000
+    assert "graded by nbgrader" in str(run)
+
+
+def test_setup_seeds_everything(monkeypatch):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    labs.setup(seed=3, device="cpu")
+    a = (np.random.rand(), dl.Dense(2)(dl.Tensor(np.ones((1, 2), np.float32))).numpy())
+    labs.setup(seed=3, device="cpu")
+    b = (np.random.rand(), dl.Dense(2)(dl.Tensor(np.ones((1, 2), np.float32))).numpy())
+    assert a[0] == b[0] and np.array_equal(a[1], b[1])
+
+
+# --- dllab.labs: live curves and figures ----------------------------------------------------------
+
+
+def test_live_curves_as_a_trainer_callback_outside_jupyter():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 4)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    live = labs.LiveCurves("test")
+    trainers = {name: dl.Trainer(dl.Dense(2), optimizer=dl.optim.SGD(lr=lr)) for name, lr in [("a", 0.1), ("b", 0.5)]}
+    for name, trainer in trainers.items():
+        trainer.fit((x, y), epochs=2, batch_size=50, validation=(x, y), callbacks=[live.run(name, steps=8)],
+                    verbose=False)
+    assert set(live.runs) == {"a", "b"}
+    assert len(live.runs["a"]["steps"]) == 8 and len(live.runs["a"]["epochs"]) == 2
+    assert "val_accuracy" in live.runs["b"]["epochs"][-1][1]
+    fig = live.figure()
+    assert len(fig.axes) == 2 and len(fig.axes[1].lines) == 4  # training and validation accuracy per run
+    plain = labs.LiveCurves()
+    trainers["a"].fit((x, y), epochs=1, batch_size=50, callbacks=[plain], verbose=False)
+    assert list(plain.runs) == ["train"]
+
+
+def test_live_curves_fed_by_hand():
+    live = labs.LiveCurves()
+    for epoch in range(2):
+        for step in range(5):
+            live.step(1.0 / (1 + step + 5 * epoch), epoch, step)
+        live.epoch(epoch, accuracy=0.5 + epoch / 10, val_accuracy=0.4)
+    live.close()
+    x, losses = live._step_axis(live.runs["train"])
+    assert np.allclose(x, np.arange(1, 11) / 5) and len(losses) == 10
+    live.figure()
+
+
+def test_summary_table_and_figures():
+    h = dl.History()
+    h.append({"loss": 1.0, "accuracy": 0.5, "val_loss": 0.9, "val_accuracy": 0.6})
+    table = labs.summary_table({"a run with a long name": h})
+    assert "a run with a long name" in table and "60.00%" in table
+    images = np.random.default_rng(0).random((12, 784)).astype(np.float32)
+    assert len(labs.show_digits(images, np.arange(12), np.arange(12)[::-1], ncols=5).axes) == 15
+    assert len(labs.show_templates(np.random.default_rng(0).normal(size=(784, 10))).axes) == 10
+    assert labs.show_confusion(np.arange(100).reshape(10, 10)).axes
+    assert len(labs.progress(range(3))) == 3
