@@ -7,7 +7,7 @@
     trainer.fit(train, epochs=5, batch_size=128, validation=test)
 """
 
-from . import backend, data, functional, layers, metrics, optim
+from . import backend, data, functional, layers, metrics, models, optim
 from .autograd import Function, Parameter, Tensor, as_tensor, is_grad_enabled, no_grad
 from .backend import get_device, seed, set_device
 from .functional import (
@@ -25,7 +25,30 @@ from .functional import (
     tanh,
 )
 from .gradcheck import gradcheck
-from .layers import Activation, Dense, Dropout, Flatten, Module, Sequential, ShapeError
+from .layers import (
+    Activation,
+    AvgPool2D,
+    BatchNorm,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAvgPool,
+    MaxPool2D,
+    Module,
+    Sequential,
+    ShapeError,
+)
+from .models import lenet
 from .train import Callback, EarlyStopping, History, NonFiniteLossError, Trainer
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # matplotlib and ipywidgets load only when figures or widgets are first asked for
+    if name in ("viz", "widgets"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'dllab' has no attribute {name!r}")

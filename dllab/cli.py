@@ -35,6 +35,12 @@ def doctor(args=None) -> int:
         print(f"device      {device}  (DLLAB_DEVICE selects cpu|gpu|auto)")
     if backend.gpu_available():
         print(f"gpu         usable: {backend.gpu_description()}")
+        from dllab import kernels
+
+        print("kernels     self-test against NumPy:")
+        for name, good, detail in kernels.self_test():
+            print(f"  {'ok ' if good else 'BAD'} {name:<14} {detail}")
+            ok &= good
     else:
         print(f"gpu         not usable: {backend.gpu_unavailable_reason()}")
     print(f"data        {data.data_dir()}")

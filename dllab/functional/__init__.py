@@ -21,6 +21,8 @@ from .basic import (
     sum,
     transpose,
 )
+from .batchnorm import batch_norm
+from .conv import col2im, conv2d, im2col
 from .dropout import dropout
 from .losses import (
     binary_cross_entropy,
@@ -28,11 +30,12 @@ from .losses import (
     cross_entropy,
     mse,
 )
+from .pool import avg_pool2d, global_avg_pool, max_pool2d
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "matmul", "linear", "sum", "mean", "max",
     "reshape", "transpose", "flatten", "getitem", "concat", "exp", "log",
     "sigmoid", "tanh", "relu", "leaky_relu", "softmax", "log_softmax", "identity",
     "cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse",
-    "dropout",
+    "dropout", "conv2d", "im2col", "col2im", "max_pool2d", "avg_pool2d", "global_avg_pool", "batch_norm",
 ]

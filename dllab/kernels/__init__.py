@@ -217,7 +217,7 @@ def _i32(*values):
     return tuple(np.int32(v) for v in values)
 
 
-def self_test(seconds_budget: float = 1.0) -> list[tuple[str, bool, str]]:
+def self_test() -> list[tuple[str, bool, str]]:
     """Run every kernel once on small random inputs against NumPy; (name, ok, detail) per kernel."""
     from . import selftest  # noqa: PLC0415 - GPU only
 

@@ -1,5 +1,6 @@
 """Layers: Module and everything built on it (import the names from ``dllab`` directly)."""
 
+from .conv import AvgPool2D, BatchNorm, Conv2D, GlobalAvgPool, MaxPool2D
 from .core import (
     Activation,
     Dense,
@@ -10,4 +11,7 @@ from .core import (
     ShapeError,
 )
 
-__all__ = ["Module", "ShapeError", "Dense", "Activation", "Dropout", "Flatten", "Sequential"]
+__all__ = [
+    "Module", "ShapeError", "Dense", "Activation", "Dropout", "Flatten", "Sequential",
+    "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool", "BatchNorm",
+]
