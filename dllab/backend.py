@@ -75,7 +75,7 @@ def set_device(name: str) -> str:
     if name not in _VALID:
         raise DeviceError(f"unknown device {name!r}: use one of {', '.join(_VALID)}")
     if name == "gpu" and not gpu_available():
-        raise DeviceError(f"device 'gpu' was requested but {_gpu_error}; {GPU_INSTALL_HINT}")
+        raise DeviceError(f"device 'gpu' was requested, but {_gpu_error}; {GPU_INSTALL_HINT}")
     if name == "auto":
         name = "gpu" if gpu_available() else "cpu"
     _device = name

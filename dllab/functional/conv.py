@@ -26,8 +26,9 @@ array: only speed depends on the layout, never values.
 
 from __future__ import annotations
 
+from .. import kernels
 from ..autograd import Function, Tensor, is_grad_enabled
-from ..backend import array_module
+from ..backend import array_module, is_gpu_array
 
 # Without gradients (evaluation, prediction) im2col works on slices of the batch so that
 # its columns hold at most this many numbers (64 MB in float32), e.g. for batches of 1000.
@@ -199,6 +200,8 @@ def im2col(x, kernel, stride=1, padding=0, dilation=1):
     dh, dw = pair(dilation, "dilation", "im2col")
     ph, pw = resolve_padding(padding, (kh, kw), (sh, sw), (dh, dw), "im2col")
     Ho, Wo = check_window("im2col", x.shape, (kh, kw), (sh, sw), (ph, pw), (dh, dw))
+    if is_gpu_array(x):  # one thread per column entry, padding read as zeros (kernels/im2col.cu)
+        return kernels.im2col_chwn(to_chwn(x), (kh, kw), (sh, sw), (ph, pw), (dh, dw), (Ho, Wo))
     xp = array_module(x)
     xc = pad_chwn(to_chwn(x), ph, pw)
     C, N = xc.shape[0], xc.shape[3]
@@ -223,6 +226,9 @@ def col2im(cols, x_shape, kernel, stride=1, padding=0, dilation=1):
     dh, dw = pair(dilation, "dilation", "col2im")
     ph, pw = resolve_padding(padding, (kh, kw), (sh, sw), (dh, dw), "col2im")
     Ho, Wo = check_window("col2im", x_shape, (kh, kw), (sh, sw), (ph, pw), (dh, dw))
+    if is_gpu_array(cols):  # a gather: each image element sums the columns that read it
+        gx = kernels.col2im_chwn(cols, (C, H, W, N), (kh, kw), (sh, sw), (ph, pw), (dh, dw), (Ho, Wo))
+        return gx.transpose(3, 0, 1, 2)
     xp = array_module(cols)
     blocks = cols.reshape(C, kh, kw, Ho, Wo, N)
     gx = xp.zeros((C, H + 2 * ph, W + 2 * pw, N), dtype=cols.dtype)
@@ -235,15 +241,6 @@ def col2im(cols, x_shape, kernel, stride=1, padding=0, dilation=1):
 
 
 # --- the op -----------------------------------------------------------------------------
-
-
-def input_needs_grad(fn, i):
-    """True if input ``i`` of a Function in the graph wants a gradient (skip work otherwise)."""
-    inputs = getattr(fn, "inputs", None)
-    if inputs is None or i >= len(inputs):
-        return True
-    item = inputs[i]
-    return isinstance(item, Tensor) and item.requires_grad
 
 
 class Conv2d(Function):
@@ -297,7 +294,7 @@ class Conv2d(Function):
         gw = (g2 @ self.cols.T).reshape(weight.shape)
         gb = g2.sum(axis=1) if self.has_bias else None
         gx = None
-        if input_needs_grad(self, 0):
+        if self.needs[0]:  # not for the input batch itself
             dcols = weight.reshape(C_out, -1).T @ g2
             gx = col2im(dcols, self.x_shape, weight.shape[2:], self.stride, self.padding, self.dilation)
         return gx, gw, gb

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import backend
+from .. import backend, kernels
 from ..autograd import Function
 
 
@@ -15,6 +15,9 @@ class Dropout(Function):
 
     def forward(self, x, p=0.5):
         keep = 1.0 - p
+        if backend.is_gpu_array(x):  # mask and product in one CUDA kernel (kernels/activations.cu)
+            y, self.mask = kernels.dropout_forward(x, keep)
+            return y
         self.mask = dropout_mask(x.shape, keep, x.dtype, backend.array_module(x))
         return x * self.mask
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
 from ..autograd import Function, Tensor
-from ..backend import array_module
+from ..backend import array_module, is_gpu_array
 
 
 def _check_logits(logits, where):
@@ -47,17 +48,21 @@ class CrossEntropy(Function):
         _check_logits(logits, "cross_entropy")
         xp = array_module(logits)
         n, c = logits.shape
+        self.n = n
+        if target.ndim == 1:
+            _check_labels(target, n, c, "cross_entropy")
+            self.labels, self.target = target, None
+            if is_gpu_array(logits):
+                # one CUDA block per row: max, exp-sum, probabilities and loss (kernels/softmax_xent.cu)
+                loss, self.p = kernels.softmax_xent_forward(logits, target)
+                return loss
         shifted = logits - logits.max(axis=1, keepdims=True)
         e = xp.exp(shifted)
         sum_e = e.sum(axis=1, keepdims=True)
         log_p = shifted - xp.log(sum_e)
         self.p = e / sum_e
-        self.n = n
         if target.ndim == 1:
-            _check_labels(target, n, c, "cross_entropy")
-            self.labels, self.target = target, None
-            picked = log_p[xp.arange(n), target]
-            return -picked.mean()
+            return -log_p[xp.arange(n), target].mean()
         if target.shape != logits.shape:
             raise ValueError(
                 f"cross_entropy: one-hot targets must have the scores' shape {logits.shape}, got {target.shape}"
@@ -66,6 +71,8 @@ class CrossEntropy(Function):
         return -(target * log_p).sum() / n
 
     def backward(self, g):
+        if self.labels is not None and is_gpu_array(self.p):
+            return kernels.softmax_xent_backward(self.p, self.labels, g), None
         xp = array_module(self.p)
         grad = self.p.copy()
         if self.labels is not None:

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
 from ..autograd import Function
-from ..backend import array_module
+from ..backend import array_module, is_gpu_array
 from .conv import check_window, pad_chwn, pair, to_chwn
 
 
@@ -90,6 +91,11 @@ class MaxPool2d(Function):
 
     def forward(self, x, kernel_size=2, stride=None, padding=0):
         k, s, p, out_hw = _pool_args("max_pool2d", x, kernel_size, stride, padding)
+        if is_gpu_array(x):  # one thread per output, argmax kept (kernels/pool.cu)
+            out, self.argmax = kernels.max_pool_forward(x, k, s, p, out_hw)
+            self.args = (k, s, p, out_hw, x.shape)
+            return out
+        self.argmax = None
         xp = array_module(x)
         xpad = _padded(x, p, -np.inf)
         views = _window_views(xpad, k, s, out_hw)
@@ -103,6 +109,8 @@ class MaxPool2d(Function):
 
     def backward(self, g):
         k, s, p, out_hw, x_shape = self.args
+        if self.argmax is not None:  # a gather over the windows each input element won
+            return kernels.max_pool_backward(g, self.argmax, x_shape, k, s, p)
         xp = array_module(g)
         gx = _gradient_buffer(self.like, k, s)
         overlap = s[0] < k[0] or s[1] < k[1]
