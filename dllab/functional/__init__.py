@@ -31,6 +31,7 @@ from .losses import (
     mse,
 )
 from .pool import avg_pool2d, global_avg_pool, max_pool2d
+from .recurrent import gru, last, lstm, pad_sequences, rnn
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "matmul", "linear", "sum", "mean", "max",
@@ -38,4 +39,5 @@ __all__ = [
     "sigmoid", "tanh", "relu", "leaky_relu", "softmax", "log_softmax", "identity",
     "cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse",
     "dropout", "conv2d", "im2col", "col2im", "max_pool2d", "avg_pool2d", "global_avg_pool", "batch_norm",
+    "lstm", "gru", "rnn", "last", "pad_sequences",
 ]

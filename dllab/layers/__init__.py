@@ -1,6 +1,7 @@
 """Layers: Module and everything built on it (import the names from ``dllab`` directly)."""
 
 from .conv import AvgPool2D, BatchNorm, Conv2D, GlobalAvgPool, MaxPool2D
+from .recurrent import GRU, LSTM, RNN, Last
 from .core import (
     Activation,
     Dense,
@@ -13,5 +14,5 @@ from .core import (
 
 __all__ = [
     "Module", "ShapeError", "Dense", "Activation", "Dropout", "Flatten", "Sequential",
-    "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool", "BatchNorm",
+    "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool", "BatchNorm", "LSTM", "GRU", "RNN", "Last",
 ]
