@@ -111,7 +111,7 @@ def main(argv=None):
 
     dl.set_device("cpu")
     try:
-        import torch  # noqa: PLC0415 - optional: the comparison is skipped without it
+        import torch  # optional: without it the comparison is skipped
 
         torch_threads = torch.get_num_threads()  # PyTorch's default: one per core
     except ImportError:

@@ -281,7 +281,6 @@ def test_stacked_layers_pass_lengths_along(rng):
     assert y.shape == (3, 1)
     # the same as the last layer returning its last state directly
     a, b_ = LSTM(5, return_sequences=True), GRU(4)
-    seq, _ = a((x, lengths))
     b_.load_state_dict(model[1].state_dict())
     a.load_state_dict(model[0].state_dict())
     np.testing.assert_allclose(model[2](model[1](model[0]((x, lengths)))).numpy(), b_(a((x, lengths))).numpy(),
@@ -362,3 +361,77 @@ def test_float32_training_step_reduces_loss(rng):
             p.data -= 0.1 * p.grad
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+# --- scratch-buffer reuse ---------------------------------------------------------------
+
+
+def test_outputs_never_share_memory_with_reused_buffers(rng):
+    """Batch of one: the (H, N) -> (N, H) transpose is contiguous, so it must still be copied."""
+    args = make("lstm", rng, n=1, t=3, dtype=np.float32)
+    first = R.lstm(*args.values())
+    kept = first.data.copy()
+    seq = R.lstm(*args.values(), return_sequences=True)
+    kept_seq = seq.data.copy()
+    first.sum().backward()
+    for _ in range(3):
+        with dl.no_grad():
+            R.lstm(*[Tensor(a.data * 2) for a in args.values()], return_sequences=True)
+    np.testing.assert_array_equal(first.data, kept)
+    np.testing.assert_array_equal(seq.data, kept_seq)
+
+
+def test_second_backward_through_one_forward_is_refused(rng):
+    args = make("gru", rng)
+    out = R.gru(*args.values()).sum()
+    out.backward()
+    with pytest.raises(RuntimeError, match="backward ran twice"):
+        out.backward()
+
+
+def test_no_grad_forward_gives_same_values(rng):
+    args = make("rnn", rng)
+    a = R.rnn(*args.values(), lengths=np.array([5, 1, 3])).data
+    with dl.no_grad():
+        b = R.rnn(*args.values(), lengths=np.array([5, 1, 3])).data
+    np.testing.assert_array_equal(a, b)
+
+
+# --- helpers and the forecast figure ------------------------------------------------------
+
+
+def test_last_layer_reads_lengths_or_mask(rng):
+    seq = Tensor(rng.standard_normal((3, 4, 2)))
+    lengths = np.array([4, 1, 2])
+    expect = seq.data[np.arange(3), lengths - 1]
+    np.testing.assert_array_equal(Last()((seq, lengths)).data, expect)
+    np.testing.assert_array_equal(Last()((seq, lengths_to_mask(lengths, 4) > 0)).data, expect)
+    np.testing.assert_array_equal(Last()(seq).data, seq.data[:, -1])
+    with pytest.raises(ValueError, match="lengths must be 3 integers in 1..4"):
+        R.last(seq, np.array([0, 1, 2]))
+
+
+def test_pad_sequences_accepts_one_feature_sequences():
+    x, lengths = R.pad_sequences([np.arange(3.0), np.arange(5.0)], value=-1.0)
+    assert x.shape == (2, 5, 1) and x.dtype == np.float32 and list(lengths) == [3, 5]
+    assert x[0, 3:, 0].tolist() == [-1.0, -1.0]
+    with pytest.raises(ValueError, match="shorter than the longest"):
+        R.pad_sequences([np.zeros(4)], length=3)
+
+
+def test_forecast_plot(tmp_path):
+    from matplotlib.figure import Figure
+
+    from dllab.viz.timeseries import forecast_plot
+
+    dates = np.arange("2016-08-01", "2016-08-11", dtype="datetime64[D]")
+    actual = np.linspace(1.0, 2.0, 10)
+    fig = forecast_plot(dates, actual, actual[:, None] + 0.1, baselines={"mean": 1.5, "yesterday": np.roll(actual, 1)})
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels[0] == "actual" and labels[1] == "model (MSE 0.01)" and labels[2].startswith("mean (MSE")
+    fig.savefig(tmp_path / "f.png")
+    assert (tmp_path / "f.png").stat().st_size > 1000
+    assert isinstance(forecast_plot(list(range(10)), actual, actual, show_mse=False), Figure)
+    with pytest.raises(ValueError, match="predicted has 9 values but there are 10 points"):
+        forecast_plot(dates, actual, actual[:9])

@@ -2,16 +2,19 @@
 
 Each op takes a batch of sequences x: (N, T, F) and runs the recurrence over all
 T steps inside ONE Function, so backpropagation through time is written out here
-instead of being rebuilt from T x (a dozen) tiny autograd ops. Three things keep
-the per-step Python work small:
+instead of being rebuilt from T x (a dozen) tiny autograd ops. What keeps the
+per-step Python work small:
 
-* the input projection of all steps is one matmul before the loop,
-  (T*N, F) @ W_x -> (T, N, G*H); inside the loop only h @ W_h remains;
-* the gates sit side by side in the columns of W_x and W_h, so one matmul and
-  one tanh per step produce all of them;
+* the input projection x_t W_x + b of every step is computed before the loop;
+  inside the loop only the recurrent matmul remains;
+* the gates sit side by side in the columns of W_x and W_h, so one matmul per
+  step produces all their pre-activations;
 * backward keeps, per step, only what the recurrence needs (the gradient of the
-  gate pre-activations and of the state); dW_x, dW_h, db and dx are each one
-  matmul over all steps after the loop.
+  gate pre-activations and of the state); dW_x, dW_h, db and dx are computed
+  after the loop for all steps at once;
+* states are stored transposed, (H, N), so each gate is a contiguous block, and
+  the big arrays come from a small pool instead of fresh allocations (see
+  ``_Recurrence`` and ``_BufferPool``). benchmarks/results/lstm.md has the timings.
 
 Weight layout (H = hidden size, gate blocks of H columns, left to right):
 
@@ -37,9 +40,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import backend
+from .. import backend, kernels
 from ..autograd import Function, Tensor, is_grad_enabled
-from ..backend import array_module
+from ..backend import array_module, is_gpu_array
 
 
 def _raw(a):
@@ -129,7 +132,7 @@ class _Recurrence(Function):
         """Check shapes, project every step's input at once; returns xw (T, gates*H, N)."""
         self._check(x, W_x, W_h, b, h0)
         xp = array_module(x)
-        n, t_steps, f = x.shape
+        n, t_steps, _ = x.shape
         self.xp, self.shape, self.H, self.dtype = xp, x.shape, W_h.shape[0], x.dtype
         self.W_x, self.W_h = W_x, W_h
         self.return_sequences = bool(return_sequences)
@@ -256,6 +259,8 @@ class LSTMSequence(_Recurrence):
         xw = self._start(x, W_x, W_h, b, h0, lengths, mask, return_sequences)
         if c0 is not None and c0.shape != (x.shape[0], self.H):
             raise ValueError(f"lstm: c0 must have shape (batch, H) = ({x.shape[0]}, {self.H}), got {c0.shape}")
+        if is_gpu_array(x):
+            return self._forward_gpu(xw, h0, c0)
         xp, H = self.xp, self.H
         n, t_steps, _ = x.shape
         # sigmoid(z) = 1 / (1 + e^-z): the i, f, o rows of xw and W_h are negated once here,
@@ -296,6 +301,8 @@ class LSTMSequence(_Recurrence):
 
     def backward(self, g):
         self._begin_backward()
+        if is_gpu_array(self.acts):
+            return self._backward_gpu(g)
         xp, H = self.xp, self.H
         n, t_steps, _ = self.shape
         acts, cs, tanh_c = self.acts, self.cs, self.tanh_c
@@ -328,6 +335,54 @@ class LSTMSequence(_Recurrence):
             if self.partial[t]:
                 dh += carry_h
                 dc += carry_c
+            if gt is not None and t > 0:
+                dh += gt[t - 1]
+        dx, dW_x, db = self._input_grads(dz)
+        dW_h = self._weight_grad(self.hs, dz)
+        self._release()
+        dh0 = dh.T.copy() if self.has_h0 else None
+        dc0 = dc.T.copy() if self.has_c0 else None
+        return dx, dW_x, dW_h, db, dh0, dc0
+
+
+    # --- the GPU path: cuBLAS for W_h @ h, one fused CUDA kernel for the rest of a step ----------
+    # (kernels/lstm.cu; the NumPy loops above are its twin, tests/test_kernels.py compares them)
+
+    def _step_valid(self, t):
+        """(N,) 1/0 validity of step t for the kernels, or None when no sequence is padded there."""
+        return self.valid[t].reshape(-1) if self.partial[t] else None
+
+    def _forward_gpu(self, xw, h0, c0):
+        xp, H = self.xp, self.H
+        n, t_steps, _ = self.shape
+        W_hT = xp.ascontiguousarray(self.W_h.T)  # (4H, H)
+        acts = self._buffer(t_steps, 4 * H, n)
+        hs, cs = self._states(h0), self._states(c0)
+        tanh_c = self._buffer(t_steps, H, n)
+        z = xp.empty((4 * H, n), dtype=self.dtype)
+        for t in range(t_steps):
+            xp.matmul(W_hT, hs[t], out=z)
+            z += xw[t]
+            kernels.lstm_step_forward(z, cs[t], hs[t], self._step_valid(t), acts[t], cs[t + 1], tanh_c[t],
+                                      hs[t + 1])
+        self.acts, self.hs, self.cs, self.tanh_c, self.has_c0 = acts, hs, cs, tanh_c, c0 is not None
+        return self._finish_forward(xw, hs)
+
+    def _backward_gpu(self, g):
+        xp = self.xp
+        t_steps = self.shape[1]
+        gt, dh = self._grad_out(g)
+        dc = xp.zeros_like(dh)
+        dc_prev, carry_h = xp.empty_like(dh), xp.empty_like(dh)
+        dz = self._buffer(*self.acts.shape)
+        for t in range(t_steps - 1, -1, -1):
+            valid = self._step_valid(t)
+            kernels.lstm_step_backward(dh, dc, self.acts[t], self.cs[t], self.tanh_c[t], valid, dz[t], dc_prev,
+                                       carry_h)
+            dc, dc_prev = dc_prev, dc
+            dh = self.W_h @ dz[t]
+            if valid is not None:  # padded sequences pass dh straight to the previous step
+                dh += carry_h
             if gt is not None and t > 0:
                 dh += gt[t - 1]
         dx, dW_x, db = self._input_grads(dz)
@@ -584,4 +639,4 @@ def pad_sequences(sequences, length=None, value=0.0, dtype=np.float32):
     return x, lengths
 
 
-__all__ = ["lstm", "gru", "rnn", "last", "pad_sequences", "LSTMSequence", "GRUSequence", "RNNSequence"]
+__all__ = ["GRUSequence", "LSTMSequence", "RNNSequence", "gru", "last", "lstm", "pad_sequences", "rnn"]

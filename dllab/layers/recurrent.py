@@ -145,7 +145,7 @@ class _RecurrentLayer(Module):
         if x.dtype != self.W_x.dtype:
             check_dtype(self, x, self.W_x.dtype)
         if lengths is not None:
-            lengths = np.asarray(lengths)
+            lengths = backend.to_numpy(lengths.data if isinstance(lengths, Tensor) else lengths)
             if lengths.shape != (n,) or lengths.dtype.kind not in "iu":
                 raise ShapeError(
                     f"{self!r}: lengths must be {n} integers, one per sequence of x ({_describe(x)}), got "
@@ -284,4 +284,4 @@ class Last(Module):
         return R.last(x, lengths)
 
 
-__all__ = ["LSTM", "GRU", "RNN", "Last"]
+__all__ = ["GRU", "LSTM", "RNN", "Last"]

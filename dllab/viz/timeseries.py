@@ -27,6 +27,11 @@ def _mse(a, b):
     return float(np.mean((a - b) ** 2))
 
 
+def _number(v):
+    """Readable in a legend: 2,281,160 rather than 2.281e+06; 0.006254 for small values."""
+    return f"{v:,.0f}" if abs(v) >= 1e4 else f"{v:.4g}"
+
+
 def forecast_plot(index, actual, predicted, baselines=None, title=None, ylabel="value", label="model",
                   show_mse=True, size=(10, 4)):  # fmt: skip
     """Predicted against actual values over time, with optional baselines for comparison.
@@ -62,7 +67,7 @@ def forecast_plot(index, actual, predicted, baselines=None, title=None, ylabel="
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": (3, 1.2)})
     top.plot(index, actual, "o-", color="black", markersize=3, linewidth=1.2, label="actual")
     for k, (name, values) in enumerate(series.items()):
-        text = f"{name} (MSE {_mse(values, actual):.4g})" if show_mse else name
+        text = f"{name} (MSE {_number(_mse(values, actual))})" if show_mse else name
         style = "-" if k == 0 else _BASELINE_STYLES[(k - 1) % len(_BASELINE_STYLES)]
         width = 1.8 if k == 0 else 1.1
         top.plot(index, values, style, linewidth=width, label=text, color=f"C{k}")
