@@ -1,6 +1,7 @@
 # dllab: two commands do all the set-up.
-#   make demo   - create .venv, install dllab, train a short MNIST demo
+#   make lab    - create .venv, install dllab + JupyterLab + nbgrader, open JupyterLab on labs/
 #   make test   - create .venv, install dllab + test tools, run the whole test suite
+#   make demo   - create .venv, install dllab, train a short MNIST demo in the terminal
 # Everything installs into .venv next to this file; nothing is downloaded at run time.
 
 PYTHON ?= python3
@@ -8,7 +9,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed-dev
 
-.PHONY: demo test bench accuracy doctor lint clean
+.PHONY: demo test lab chromium bench accuracy doctor lint clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +23,24 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 demo: $(STAMP)
 	$(PY) -m dllab.cli demo
 
-test: $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider
+# One BLAS thread: on a busy 2-core machine OpenBLAS's threads fight the notebook kernels the
+# tests start; speed is measured by benchmarks/, never by tests.
+test: $(STAMP) chromium
+	OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -q -p no:cacheprovider
+
+# JupyterLab on labs/ with the nbgrader and widget extensions (they come with the Python packages).
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=labs
+
+# The browser test drives Debian's Chromium (no browser download). Installed when we are root and
+# have apt-get; never fails: without Chromium, tests/test_browser.py skips and says why.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "could not install chromium: the browser test will be skipped"; \
+	  else echo "chromium not found (install it as root: apt-get install chromium): the browser test will be skipped"; fi; \
+	} || true
 
 doctor: $(STAMP)
 	$(PY) -m dllab.cli doctor

@@ -7,6 +7,10 @@
     live = labs.LiveCurves("logistic regression")        # a Trainer callback, or fed by hand
     trainer.fit(train, epochs=run.epochs, callbacks=[live])
 
+Lab-specific checks: ``check_backprop`` (lab 2), ``check_conv2d`` and ``check_max_pool``
+(lab 3), ``ProbeLayer`` (lab 5: how a function calls a model). Figures for the labs come
+from ``dllab.viz``; the few kept here have no drop-in counterpart there.
+
 Nothing here is needed by the library itself; the notebooks in ``labs/`` import it.
 """
 
@@ -20,20 +24,27 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import backend
+from .autograd import is_grad_enabled
 from .gradcheck import numerical_gradient
+from .layers.core import Module
 from .train import Callback
 
 __all__ = [
     "LabCheckError",
     "LiveCurves",
+    "ProbeLayer",
     "Run",
     "check",
     "check_backprop",
     "check_close",
+    "check_conv2d",
     "check_gradient",
+    "check_max_pool",
     "check_shape",
     "check_target",
+    "conv2d_reference",
     "grading",
+    "max_pool_reference",
     "numerical_gradient",
     "progress",
     "setup",
@@ -60,15 +71,17 @@ class Run:
     epochs: int  # epochs of the main training run
     subset: int | None  # training images of the main run (None: all of them)
     quick_epochs: int  # epochs of the short comparison runs
-    quick_subset: int  # training images of the comparison runs
+    quick_subset: int | None  # training images of the comparison runs (None: all of them)
     device: str
     seed: int
     graded: bool = False
+    unit: str = "images"  # what subset counts: training images, days, ...
 
     def __str__(self):
-        size = "all training images" if self.subset is None else f"{self.subset} training images"
+        size = f"all training {self.unit}" if self.subset is None else f"{self.subset} training {self.unit}"
+        quick = f"all {self.unit}" if self.quick_subset is None else f"{self.quick_subset} {self.unit}"
         text = (f"{'full' if self.full else 'small'} run on {self.device}: {size}, {self.epochs} epochs; "
-                f"comparisons: {self.quick_subset} images, {self.quick_epochs} epochs; seed {self.seed}")
+                f"comparisons: {quick}, {self.quick_epochs} epochs; seed {self.seed}")
         if self.graded:
             text += "\n(graded by nbgrader: training is shortened, only the small functions are graded)"
         elif not self.full:
@@ -80,12 +93,14 @@ class Run:
 
 
 def setup(full=False, epochs=None, subset=None, device="auto", seed=0, *, full_epochs=20,
-          small_epochs=5, small_subset=6000, grading_subset=1000) -> Run:
+          small_epochs=5, small_subset=6000, grading_subset=1000, unit="images") -> Run:
     """Resolve the parameters cell, pick the device and seed every generator.
 
     full: True trains the main model on all training images for ``full_epochs``.
     epochs, subset: override the sizes (CI passes small ones); comparisons never get
-        bigger than ``small_epochs`` / ``small_subset``.
+        bigger than ``small_epochs`` / ``small_subset`` (``small_subset=None``: small runs
+        and comparisons use all the data too, for labs whose data set is small).
+    unit: what ``subset`` counts, for the printed summary ("images", "days").
     While nbgrader grades the notebook (see :func:`grading`) the training is cut to
     ``grading_subset`` images and one epoch, whatever the cell says: grades come from
     the small functions, and a batch of notebooks must grade in minutes.
@@ -96,13 +111,31 @@ def setup(full=False, epochs=None, subset=None, device="auto", seed=0, *, full_e
         subset = min(subset or grading_subset, grading_subset)
     main_epochs = int(epochs) if epochs else (full_epochs if full else small_epochs)
     main_subset = (None if full else small_subset) if subset is None else int(subset)
-    quick_subset = small_subset if main_subset is None else min(main_subset, small_subset)
+    if small_subset is None or main_subset is None:
+        quick_subset = small_subset if main_subset is None else main_subset
+    else:
+        quick_subset = min(main_subset, small_subset)
     run = Run(full=bool(full), epochs=main_epochs, subset=main_subset,
               quick_epochs=min(main_epochs, small_epochs), quick_subset=quick_subset,
-              device=backend.set_device(device), seed=int(seed), graded=graded)
+              device=backend.set_device(device), seed=int(seed), graded=graded, unit=unit)
     np.random.seed(run.seed)
     backend.seed(run.seed)
+    _show_figures_inline()
     return run
+
+
+def _show_figures_inline():
+    """Let Jupyter draw Figures built without pyplot (``dllab.viz``, the helpers below) at once.
+
+    matplotlib's inline backend registers its figure formatter only when pyplot first loads
+    it (the first ``plt.subplots``); before that such a Figure shows as ``<Figure size ...>``.
+    Importing the backend registers it now; under another backend the import does nothing.
+    """
+    if _in_kernel():
+        try:
+            import matplotlib_inline.backend_inline  # noqa: F401
+        except ImportError:
+            pass
 
 
 # --- checks that teach --------------------------------------------------------------------
@@ -295,22 +328,140 @@ def check_backprop(backward, act="relu", sizes=(5, 4, 3, 3), batch=4, seed=0):
     return report
 
 
+# --- convolution and pooling checks for lab 3 -------------------------------------------------
+
+
+def conv2d_reference(x, k):
+    """Valid cross-correlation of one image x (H, W) with one kernel k (kh, kw): (H-kh+1, W-kw+1)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    x, k = np.asarray(x, dtype=np.float64), np.asarray(k, dtype=np.float64)
+    return np.einsum("ijkl,kl->ij", sliding_window_view(x, k.shape), k)
+
+
+def max_pool_reference(x, size):
+    """Non-overlapping size x size max pooling of x (H, W), H and W multiples of size."""
+    x = np.asarray(x, dtype=np.float64)
+    H, W = x.shape
+    return x.reshape(H // size, size, W // size, size).max(axis=(1, 3))
+
+
+def check_conv2d(out, x, k, name="conv2d_single(x, k)"):
+    """Compare a hand-written convolution with the reference and say what kind of mistake it looks like.
+
+    Recognises: a missing return, padding ('same' or 'full' output size), an off-by-one
+    output size, a flipped kernel (convolution in the signal-processing sense), a transposed
+    result.
+    """
+    __tracebackhide__ = True
+    x, k = np.asarray(x, dtype=np.float64), np.asarray(k, dtype=np.float64)
+    (H, W), (kh, kw) = x.shape, k.shape
+    want = conv2d_reference(x, k)
+    if out is None:
+        raise LabCheckError(f"{name} is None: did you forget a `return`?")
+    a = _arr(out).astype(np.float64)
+    if a.shape != want.shape:
+        if a.shape == (H, W):
+            why = ("that is the input's size, as with padding. Without padding a kernel only fits where it "
+                   "lies wholly inside the input")
+        elif a.shape == (H + kh - 1, W + kw - 1):
+            why = "that is the 'full' size, with the kernel hanging over the edges; here it stays inside"
+        elif a.shape in ((H - kh, W - kw), (H - kh + 2, W - kw + 2)):
+            why = "off by one: a kernel of width kw fits at W - kw + 1 positions (columns 0 .. W - kw)"
+        else:
+            why = "the output has one value per position where the kernel fits inside the input"
+        raise LabCheckError(f"{name} should have shape {want.shape} for a {H}x{W} input and a {kh}x{kw} kernel, "
+                            f"got {a.shape}: {why}.")
+    if np.allclose(a, want):
+        return
+    if np.allclose(a, conv2d_reference(x, k[::-1, ::-1])):
+        raise LabCheckError(f"{name} flips the kernel (that is convolution as in signal processing). Deep-learning "
+                            "layers multiply each window by the kernel as it is: out[i, j] = "
+                            "sum(x[i:i+kh, j:j+kw] * k).")
+    if want.shape[0] == want.shape[1] and np.allclose(a, want.T):
+        raise LabCheckError(f"{name} is transposed: out[i, j] belongs to the window that starts at row i and "
+                            "column j, x[i:i+kh, j:j+kw].")
+    i = _where(np.abs(a - want))
+    raise LabCheckError(f"{name} is wrong: at index {i} it is {a[i]:.6g}, expected {want[i]:.6g}, which is "
+                        f"sum(x[{i[0]}:{i[0] + kh}, {i[1]}:{i[1] + kw}] * k).")
+
+
+def check_max_pool(out, x, size, name="max_pool_single(x)"):
+    """Compare hand-written max pooling with the reference and say what kind of mistake it looks like.
+
+    Recognises: a missing return, overlapping windows (stride 1), averaging, a transposed result.
+    """
+    __tracebackhide__ = True
+    x = np.asarray(x, dtype=np.float64)
+    H, W = x.shape
+    want = max_pool_reference(x, size)
+    if out is None:
+        raise LabCheckError(f"{name} is None: did you forget a `return`?")
+    a = _arr(out).astype(np.float64)
+    if a.shape != want.shape:
+        why = (f"the windows do not overlap: with size {size} the stride is {size} too, so each side "
+               f"shrinks by a factor {size}")
+        if a.shape == (H - size + 1, W - size + 1):
+            why = f"you slid the window one pixel at a time (stride 1); pooling moves it by {size}"
+        raise LabCheckError(f"{name} should have shape {want.shape} for a {H}x{W} input, got {a.shape}: {why}.")
+    if np.allclose(a, want):
+        return
+    mean = x.reshape(H // size, size, W // size, size).mean(axis=(1, 3))
+    if np.allclose(a, mean):
+        raise LabCheckError(f"{name} averages each window; max pooling keeps the largest value of each window "
+                            "(.max(), not .mean()).")
+    if want.shape[0] == want.shape[1] and np.allclose(a, want.T):
+        raise LabCheckError(f"{name} is transposed: out[i, j] is the maximum of rows {size}*i .. {size}*i+{size - 1} "
+                            f"and columns {size}*j .. {size}*j+{size - 1}.")
+    i = _where(np.abs(a - want))
+    r, c = i[0] * size, i[1] * size
+    raise LabCheckError(f"{name} is wrong: at index {i} it is {a[i]:.6g}, expected {want[i]:.6g}, the maximum of "
+                        f"x[{r}:{r + size}, {c}:{c + size}].")
+
+
+# --- a layer that watches how it is called (lab 5) --------------------------------------------
+
+
+class ProbeLayer(Module):
+    """A layer that passes its input through unchanged and records how it was called.
+
+    ``calls`` holds one ``(batch size, gradients enabled, training mode)`` per call. Put it
+    in a Sequential to check how a function runs a model (in batches? under no_grad? in
+    evaluation mode?).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def forward(self, x):
+        self.calls.append((int(x.shape[0]), is_grad_enabled(), self.training))
+        return x
+
+    @property
+    def batch_sizes(self):
+        return [n for n, _, _ in self.calls]
+
+
 # --- targets ---------------------------------------------------------------------------------
 
 
-def check_target(name, value, target, run):
-    """Report whether a full-size run reached its target; a missed target fails a full run."""
+def check_target(name, value, target, run, what="on the test set"):
+    """Print whether a run reached its target; a missed target fails a full run.
+
+    ``value`` and ``target`` are fractions (printed as percentages); higher is better.
+    ``what`` says what the value is measured on. Returns nothing, so that a cell may end
+    with it.
+    """
     __tracebackhide__ = True
-    reached = value >= target
-    line = f"{name}: {value:.2%} on the test set (target {target:.0%})"
-    if reached:
+    line = f"{name}: {value:.2%} {what} (target {target:.0%})"
+    if value >= target:
         print(line + " - target reached")
     elif run.full:
         raise LabCheckError(line + ": target missed in a full run. Train longer (raise epochs) or check the "
                                    "learning rate.")
     else:
         print(line + " - a small run; set full = True and run all cells to reach the target")
-    return reached
 
 
 # --- progress and live curves ---------------------------------------------------------------

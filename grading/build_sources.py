@@ -1303,7 +1303,1803 @@ def lab2():
     return notebook(c, "Lab 2: a fully connected network on MNIST")
 
 
-LABS = {"lab1_logreg": lab1, "lab2_mlp": lab2}
+# =====================================================================================
+# Lab 3: convolutional networks (the DIGITS workflow)
+# =====================================================================================
+
+
+def lab3():
+    c = []
+    c.append(md(r'''
+    # Lab 3 — Convolutional networks on MNIST
+
+    Labs 1 and 2 flattened each image into 784 numbers, so the network never knew which pixels are
+    neighbours. A **convolutional network** (CNN) looks at small patches and uses the same weights at
+    every position of the image. In this lab you will
+
+    1. compute a **convolution** and a **max pooling** by hand,
+    2. work out the shapes and parameter counts of **LeNet**, the classic CNN for digits,
+    3. train LeNet on a **small set** (10 % of MNIST), then on the **full set**, and reach **at least
+       99 %** test accuracy,
+    4. show it **dark digits on a light background** — how a digit written on paper looks — and watch
+       it fail,
+    5. fix that by **adding inverted images** to the training set, and reach **at least 98 %** on
+       dark-on-light digits,
+    6. try a **bigger network**, look at its **filters and feature maps**, and time a training step on
+       the **CPU and the GPU**.
+
+    As before: run the cells in order, fill in the `# YOUR CODE HERE` cells, read what the test cells
+    say, write short answers where asked. Everything runs small by default; with `full = True` the
+    notebook trains four networks at full size, which takes 10–20 minutes on a CPU (a minute or two on a
+    GPU).
+    '''))
+    c.append(code(r'''
+    # Parameters (a workshop or a test run may override them)
+    full = False      # True: all 60 000 training images; LeNet trains 5 epochs (10-20 minutes in all on a CPU)
+    epochs = None     # None: 5 when full, else 2
+    subset = None     # training images; None: all when full, else 6 000
+    device = "auto"   # "cpu", "gpu" or "auto" (the GPU when CuPy finds one)
+    seed = 0
+    ''', tags=["parameters"]))
+    c.append(code(r'''
+    import time
+
+    import numpy as np
+    import matplotlib.pyplot as plt
+
+    import dllab as dl
+    from dllab import labs
+    from dllab.labs import check, check_close, check_shape
+    from dllab.models import lenet
+
+    run = labs.setup(full, epochs, subset, device, seed, full_epochs=5, small_epochs=2, small_subset=6000)
+    run
+    '''))
+    c.append(md(r'''
+    The images keep their shape now: `(N, 1, 28, 28)`, one channel of 28 × 28 pixels. Small runs use
+    2 000 of the test images; the learning curves watch 2 000 of them.
+
+    Labs 1 and 2 drew the digits black on white. The numbers say otherwise: strokes are bright (1) on a
+    dark background (0). From now on images are drawn as the numbers say — 0 black, 1 white — because
+    in this lab it matters.
+    '''))
+    c.append(code(r'''
+    train, test = dl.data.mnist(subset=run.subset)
+    if not run.full:
+        test = test.subset(2000, seed=0)
+    watch = test.subset(2000, seed=1) if len(test) > 2000 else test  # drawn in the learning curves
+    print(train, test, sep="\n")
+    dl.viz.image_grid(train.x[:16], train.y[:16], title="MNIST as stored: bright strokes on a dark background")
+    '''))
+
+    # --- 1. convolution ------------------------------------------------------------------
+    c.append(md(r'''
+    ## 1. Convolution by hand
+
+    A convolution layer slides a small grid of weights, the **kernel** (or filter), over the image. At
+    each position it multiplies the kernel with the patch of image under it, entry by entry, and adds up
+    the products: one output number per position. For an input $x$ and a $k_h \times k_w$ kernel $k$:
+
+    $$\text{out}[i, j] = \sum_{a=0}^{k_h - 1} \sum_{b=0}^{k_w - 1} x[i + a,\, j + b]\; k[a, b]$$
+
+    The kernel only goes where it fits wholly inside the input, so an $H \times W$ input gives an
+    $(H - k_h + 1) \times (W - k_w + 1)$ output. (Signal processing would flip the kernel first; deep
+    learning does not — the network learns the weights, so their orientation is only a convention.)
+
+    An example: a 4 × 4 input and a 3 × 3 kernel give a 2 × 2 output.
+
+    $$x = \begin{bmatrix} 1 & 2 & 0 & 1 \\ 0 & 1 & 3 & 1 \\ 2 & 1 & 0 & 0 \\ 1 & 0 & 2 & 1 \end{bmatrix},
+    \qquad k = \begin{bmatrix} 1 & 2 & 0 \\ 0 & 1 & -1 \\ -1 & 0 & 1 \end{bmatrix}$$
+
+    For the top-left output, lay $k$ over the top-left 3 × 3 patch of $x$, multiply and add, row by row:
+
+    $$\text{out}[0, 0] = (1 \cdot 1 + 2 \cdot 2 + 0 \cdot 0) + (0 \cdot 0 + 1 \cdot 1 + 3 \cdot (-1))
+    + (2 \cdot (-1) + 1 \cdot 0 + 0 \cdot 1) = 5 - 2 - 2 = 1$$
+
+    **On paper first:** compute the other three outputs ($\text{out}[0, 1]$ uses rows 0–2 and columns
+    1–3). Then **your turn:** write `conv2d_single` with two loops over the output positions;
+    `x[i:i + kh, j:j + kw]` is the patch at $(i, j)$. The test cell checks your paper result too.
+    '''))
+    c.append(code(r'''
+    x = np.array([[1, 2, 0, 1],
+                  [0, 1, 3, 1],
+                  [2, 1, 0, 0],
+                  [1, 0, 2, 1]], dtype=float)
+    k = np.array([[1, 2, 0],
+                  [0, 1, -1],
+                  [-1, 0, 1]], dtype=float)
+    '''))
+    c.append(answer("conv2d_single", r'''
+    def conv2d_single(x, k):
+        """Convolution of one image x (H, W) with one kernel k (kh, kw): no padding, stride 1.
+
+        Returns out (H - kh + 1, W - kw + 1) with out[i, j] = sum(x[i:i+kh, j:j+kw] * k).
+        """
+        ### BEGIN SOLUTION
+        kh, kw = k.shape
+        out = np.zeros((x.shape[0] - kh + 1, x.shape[1] - kw + 1))
+        for i in range(out.shape[0]):
+            for j in range(out.shape[1]):
+                out[i, j] = np.sum(x[i:i + kh, j:j + kw] * k)
+        return out
+        ### END SOLUTION
+    '''))
+    c.append(tests("test_conv2d_single", 3, r'''
+    # Tests for conv2d_single (3 points)
+    x = np.array([[1, 2, 0, 1], [0, 1, 3, 1], [2, 1, 0, 0], [1, 0, 2, 1]], dtype=float)
+    k = np.array([[1, 2, 0], [0, 1, -1], [-1, 0, 1]], dtype=float)
+    out = conv2d_single(x, k)
+    labs.check_conv2d(out, x, k, "conv2d_single(x, k) of the example")
+    x56 = np.arange(30.0).reshape(5, 6) % 7
+    labs.check_conv2d(conv2d_single(x56, k[:2]), x56, k[:2], "conv2d_single of a 5x6 input with a 2x3 kernel")
+    print("conv2d_single: all visible tests passed; the example gives", np.asarray(out).tolist())
+    '''))
+    c.append(hidden("test_conv2d_single_hidden", 1, r'''
+    # Hidden tests for conv2d_single (1 point): they run when the notebook is graded.
+    ### BEGIN HIDDEN TESTS
+    _rng = np.random.default_rng(31)
+    for _shape, _kshape in [((7, 9), (3, 3)), ((6, 5), (2, 4)), ((5, 5), (5, 5)), ((8, 8), (1, 1))]:
+        _x, _k = _rng.normal(size=_shape), _rng.normal(size=_kshape)
+        _x0 = _x.copy()
+        _lib = dl.functional.conv2d(dl.Tensor(_x[None, None]), dl.Tensor(_k[None, None])).numpy()[0, 0]
+        check_close(conv2d_single(_x, _k), _lib, f"conv2d_single of a {_shape} input and a {_kshape} kernel, "
+                    "against dllab's conv2d")
+        check(np.array_equal(_x, _x0), "conv2d_single must not change x in place.")
+    ### END HIDDEN TESTS
+    '''))
+    c.append(md(r'''
+    The library computes the same thing for whole batches of many-channel images at once (by turning
+    every patch into a column of one big matrix, "im2col", so that the convolution becomes one matrix
+    product). Its arrays are `(batch, channels, height, width)`:
+    '''))
+    c.append(code(r'''
+    lib = dl.functional.conv2d(dl.Tensor(x[None, None]), dl.Tensor(k[None, None]))
+    print("yours:", conv2d_single(x, k).tolist())
+    print("dllab:", lib.numpy()[0, 0].tolist())
+    '''))
+    c.append(md(r'''
+    A kernel is a pattern detector: the output is large where the patch under it looks like the kernel.
+    Two hand-made edge kernels on a digit (red: strong positive response, blue: negative):
+    '''))
+    c.append(code(r'''
+    digit = test.x[0, 0]  # 28 x 28
+    vertical = np.array([[1.0, 0.0, -1.0]] * 3)  # bright on the left, dark on the right
+    pictures = {"a test digit (28 x 28)": digit,
+                "vertical-edge kernel (26 x 26)": conv2d_single(digit, vertical),
+                "horizontal-edge kernel (26 x 26)": conv2d_single(digit, vertical.T)}
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.4))
+    for ax, (title, picture) in zip(axes, pictures.items()):
+        if picture is digit:
+            ax.imshow(picture, cmap="gray", vmin=0, vmax=1)
+        else:
+            ax.imshow(picture, cmap="RdBu_r", vmin=-3, vmax=3)
+        ax.set_title(title, fontsize=10)
+        ax.set_axis_off()
+    plt.show()
+    '''))
+
+    # --- 2. pooling ---------------------------------------------------------------------
+    c.append(md(r'''
+    ## 2. Max pooling by hand
+
+    A pooling layer shrinks each map: it cuts it into non-overlapping size × size windows and keeps
+    the largest value of each. With size 2 a 24 × 24 map becomes 12 × 12 — a quarter of the numbers —
+    and a digit shifted by a pixel gives almost the same result.
+
+    $$\begin{bmatrix} 1 & 3 & 2 & 0 \\ 4 & 2 & 1 & 5 \\ 0 & 1 & 3 & 2 \\ 2 & 6 & 1 & 1 \end{bmatrix}
+    \xrightarrow{\;\text{max pool } 2 \times 2\;}
+    \begin{bmatrix} 4 & 5 \\ 6 & 3 \end{bmatrix}$$
+
+    **Your turn.** Write `max_pool_single`. The window of $\text{out}[i, j]$ is
+    `x[size * i:size * (i + 1), size * j:size * (j + 1)]`; H and W are multiples of `size`.
+    '''))
+    c.append(answer("max_pool_single", r'''
+    def max_pool_single(x, size=2):
+        """Max pooling of one map x (H, W) with size x size windows, stride size: (H // size, W // size)."""
+        ### BEGIN SOLUTION
+        H, W = x.shape
+        out = np.zeros((H // size, W // size))
+        for i in range(H // size):
+            for j in range(W // size):
+                out[i, j] = x[size * i:size * (i + 1), size * j:size * (j + 1)].max()
+        return out
+        ### END SOLUTION
+    '''))
+    c.append(tests("test_max_pool_single", 2, r'''
+    # Tests for max_pool_single (2 points)
+    p = np.array([[1, 3, 2, 0], [4, 2, 1, 5], [0, 1, 3, 2], [2, 6, 1, 1]], dtype=float)
+    labs.check_max_pool(max_pool_single(p), p, 2, "max_pool_single(x) of the example")
+    labs.check_max_pool(max_pool_single(-p), -p, 2, "max_pool_single of negative values")
+    p46 = np.arange(24.0).reshape(4, 6) % 5
+    labs.check_max_pool(max_pool_single(p46), p46, 2, "max_pool_single of a 4x6 map")
+    p66 = np.arange(36.0).reshape(6, 6) % 7
+    labs.check_max_pool(max_pool_single(p66, 3), p66, 3, "max_pool_single(x, 3) of a 6x6 map")
+    print("max_pool_single: all visible tests passed")
+    '''))
+    c.append(hidden("test_max_pool_single_hidden", 1, r'''
+    # Hidden tests for max_pool_single (1 point): they run when the notebook is graded.
+    ### BEGIN HIDDEN TESTS
+    _rng = np.random.default_rng(32)
+    for _shape, _s in [((8, 6), 2), ((9, 9), 3), ((4, 4), 4)]:
+        _x = _rng.normal(size=_shape)
+        _lib = dl.functional.max_pool2d(dl.Tensor(_x[None, None]), _s).numpy()[0, 0]
+        check_close(max_pool_single(_x, _s), _lib, f"max_pool_single of a {_shape} map with size {_s}, against dllab")
+    check_close(max_pool_single(np.full((2, 2), -5.0)), [[-5.0]], "max pooling of a map of -5",
+                hint="Take each window's maximum from the window itself, not starting from 0.")
+    ### END HIDDEN TESTS
+    '''))
+
+    # --- 3. LeNet shapes ------------------------------------------------------------------
+    c.append(md(r'''
+    ## 3. LeNet: shapes and parameters
+
+    LeNet stacks two convolution-and-pooling stages and two dense layers:
+
+    conv 20 filters 5 × 5 → max pool 2 → conv 50 filters 5 × 5 → max pool 2 → dense 500 (ReLU) → dense 10
+
+    A convolution layer holds many filters, and each filter spans **all** input channels: conv2's 50
+    filters are each 20 × 5 × 5 and read all 20 maps that conv1 makes. Each filter also has one bias.
+    Along one side, with $p$ pixels of padding added on each side and a stride (step) of $s$, the
+    output size of a convolution or a pooling is
+
+    $$n_\text{out} = \left\lfloor \frac{n + 2p - k}{s} \right\rfloor + 1 .$$
+
+    **Your turn.** Write the formula, then the number of parameters of a convolution layer.
+    '''))
+    c.append(answer("conv_output_size", r'''
+    def conv_output_size(n, k, stride=1, padding=0):
+        """Output size along one side for input size n and kernel (or pooling window) size k: an int."""
+        ### BEGIN SOLUTION
+        return (n + 2 * padding - k) // stride + 1
+        ### END SOLUTION
+    '''))
+    c.append(tests("test_conv_output_size", 2, r'''
+    # Tests for conv_output_size (2 points)
+    got = conv_output_size(4, 3)
+    check(got is not None, "conv_output_size returned None: did you forget the `return`?")
+    check(got == 2, f"a 3x3 kernel fits into a 4x4 input at 2 positions per row (starting at column 0 or 1), "
+          f"got {got}. Without padding and stride it is n - k + 1.")
+    check(conv_output_size(28, 5) == 24, f"conv 5x5 on 28x28 gives 24x24, got {conv_output_size(28, 5)}.")
+    got = conv_output_size(24, 2, stride=2)
+    check(got == 12, f"2x2 pooling with stride 2 halves 24 to 12, got {got}: divide (n + 2p - k) by the stride, "
+          "then add 1.")
+    got = conv_output_size(28, 5, padding=2)
+    check(got == 28, f"padding 2 keeps 28 with a 5x5 kernel, got {got}: padding is added on both sides, 2p in all.")
+    got = conv_output_size(28, 3, stride=2)
+    check(isinstance(got, (int, np.integer)), f"conv_output_size(28, 3, stride=2) gave {got!r}: return an int; "
+          "use // (integer division), not /.")
+    check(got == 13, f"(28 - 3) // 2 + 1 = 13, got {got}: where the kernel does not fit any more, there is no "
+          "output, so round down.")
+    print("conv_output_size: all visible tests passed")
+    '''))
+    c.append(hidden("test_conv_output_size_hidden", 1, r'''
+    # Hidden tests for conv_output_size (1 point): they run when the notebook is graded.
+    ### BEGIN HIDDEN TESTS
+    for _n, _k, _s, _p in [(32, 3, 1, 1), (32, 3, 2, 1), (7, 7, 1, 0), (227, 11, 4, 0), (10, 4, 3, 2), (5, 1, 1, 0)]:
+        _got = conv_output_size(_n, _k, stride=_s, padding=_p)
+        check(_got == (_n + 2 * _p - _k) // _s + 1, f"conv_output_size({_n}, {_k}, stride={_s}, padding={_p}) "
+              f"gave {_got}.")
+    _n = 28
+    for _k, _s in [(5, 1), (2, 2), (5, 1), (2, 2)]:
+        _n = conv_output_size(_n, _k, stride=_s)
+    check(_n == 4, "LeNet's chain 28 -> 24 -> 12 -> 8 -> 4.")
+    ### END HIDDEN TESTS
+    '''))
+    c.append(answer("conv_params", r'''
+    def conv_params(in_channels, filters, kernel_size):
+        """Number of parameters (weights and biases) of a Conv2D layer with square kernels."""
+        ### BEGIN SOLUTION
+        return filters * (in_channels * kernel_size * kernel_size + 1)
+        ### END SOLUTION
+    '''))
+    c.append(tests("test_conv_params", 2, r'''
+    # Tests for conv_params (2 points)
+    n1 = conv_params(1, 20, 5)
+    check(n1 is not None, "conv_params returned None: did you forget the `return`?")
+    check(n1 != 20 * 5 * 5, "conv_params(1, 20, 5) = 500 counts the weights only: each filter has one bias too.")
+    check(n1 == 520, f"conv1 of LeNet has 20 filters of 1 x 5 x 5 weights plus 20 biases = 520 parameters, got {n1}.")
+    n2 = conv_params(20, 50, 5)
+    check(n2 != 50 * (5 * 5 + 1), "conv_params(20, 50, 5) = 1 300 forgets the input channels: each filter of conv2 "
+          "is 20 x 5 x 5, because it reads all 20 maps of conv1.")
+    check(n2 == 25050, f"conv2 of LeNet: 50 x (20 x 5 x 5 + 1) = 25 050, got {n2}.")
+    layer = dl.Conv2D(16, 3, in_channels=3)
+    check(conv_params(3, 16, 3) == layer.num_parameters(), f"dllab's Conv2D(16, 3) on 3 input channels has "
+          f"{layer.num_parameters()} parameters, conv_params(3, 16, 3) says {conv_params(3, 16, 3)}.")
+    print("conv_params: all visible tests passed")
+    '''))
+    c.append(hidden("test_conv_params_hidden", 1, r'''
+    # Hidden tests for conv_params (1 point): they run when the notebook is graded.
+    ### BEGIN HIDDEN TESTS
+    for _c, _f, _k in [(1, 75, 5), (75, 100, 5), (3, 64, 7), (128, 1, 1)]:
+        _layer = dl.Conv2D(_f, _k, in_channels=_c)
+        check(conv_params(_c, _f, _k) == _layer.num_parameters(), f"conv_params({_c}, {_f}, {_k}) should be "
+              f"{_layer.num_parameters()}, got {conv_params(_c, _f, _k)}.")
+    ### END HIDDEN TESTS
+    '''))
+    c.append(md(r'''
+    Your formulas against the real network: the next cell sends two digits through LeNet layer by layer.
+    Layers create their weights on their first input, so the parameter counts appear after it.
+    '''))
+    c.append(code(r'''
+    sizes = [28]
+    for k_size, stride in [(5, 1), (2, 2), (5, 1), (2, 2)]:
+        sizes.append(conv_output_size(sizes[-1], k_size, stride=stride))
+    print("your formula:", " -> ".join(map(str, sizes)), f"; Flatten gives 50 x {sizes[-1]} x {sizes[-1]} = "
+          f"{50 * sizes[-1] ** 2} numbers per image")
+    print(f"your parameter count of the two convolutions: {conv_params(1, 20, 5) + conv_params(20, 50, 5):,}\n")
+
+    model = lenet()
+    out = dl.Tensor(train.x[:2])
+    print(f"{'input':62} {tuple(out.shape)}")
+    for layer in model:
+        out = layer(out)
+        print(f"{layer!r:62} {tuple(out.shape)}")
+    print()
+    print(model.summary())
+    '''))
+    c.append(md(r'''
+    The two convolutions hold about 6 % of LeNet's 431 080 parameters: a filter is used at every position
+    of the image, so a few weights go a long way. Most parameters sit in the first dense layer, which
+    connects all 800 numbers of the last maps to 500 units.
+    '''))
+
+    # --- 4. small set -------------------------------------------------------------------
+    c.append(md(r'''
+    ## 4. LeNet on the small set
+
+    First the situation of many real projects: few labelled images. The **small set** is 10 % of MNIST,
+    6 000 images (600 per class); a small run takes 10 % of its training images. One recipe for every
+    network in this lab: SGD with momentum 0.9, learning rate 0.03 lowered along a cosine to 2 % of it,
+    weight decay $5 \cdot 10^{-4}$, batches of 64. The test digits in the figure are only watched;
+    nothing is chosen with them.
+    '''))
+    c.append(code(r'''
+    def train_lenet(model, data, epochs, name, live, validation=watch):
+        """Train `model` with the lab's recipe and draw it into `live`; returns the Trainer."""
+        optimizer = dl.optim.SGD(lr=0.03, momentum=0.9, weight_decay=5e-4,
+                                 schedule=dl.optim.CosineLR(epochs, min_factor=0.02))
+        trainer = dl.Trainer(model, loss=dl.cross_entropy, optimizer=optimizer)
+        trainer.fit(data, epochs=epochs, batch_size=64, validation=validation, seed=run.seed,
+                    callbacks=[live.run(name)])
+        return trainer
+
+
+    if run.subset is None:
+        small, _ = dl.data.mnist(subset="small")
+    else:
+        small = train.subset(max(len(train) // 10, 100), seed=run.seed)
+    small_epochs = 4 * run.epochs
+    dl.seed(run.seed)
+    trainer_small = train_lenet(lenet(), small, small_epochs, f"small set ({len(small)} images)",
+                                labs.LiveCurves("LeNet on the small set"))
+    acc_small = trainer_small.evaluate(test)["accuracy"]
+    print(f"LeNet, {len(small)} training images, {small_epochs} epochs: {acc_small:.2%} on the test set")
+    '''))
+
+    # --- 5. full set --------------------------------------------------------------------
+    c.append(md(r'''
+    ## 5. LeNet on the full set: 99 %
+
+    The same network and recipe with ten times the data (all 60 000 images when `full = True`).
+    '''))
+    c.append(code(r'''
+    dl.seed(run.seed)
+    trainer_full = train_lenet(lenet(), train, run.epochs, f"full set ({len(train)} images)",
+                               labs.LiveCurves("LeNet on the full training set"))
+    acc_full = trainer_full.evaluate(test)["accuracy"]
+    labs.check_target("LeNet", acc_full, 0.99, run)
+    print(f"small set ({len(small)} images): {acc_small:.2%}, full set ({len(train)} images): {acc_full:.2%}")
+    '''))
+    c.append(md(r'''
+    What does it still get wrong? Titles show the prediction with its probability (green when right,
+    red when wrong) and the true label.
+    '''))
+    c.append(code(r'''
+    scores = trainer_full.predict(test)
+    pred = scores.argmax(axis=1)
+    wrong = np.flatnonzero(pred != test.y)[:16]
+    dl.viz.image_grid(test.x[wrong], test.y[wrong], dl.softmax(dl.Tensor(scores[wrong])).numpy(),
+                      title="some of LeNet's mistakes")
+    '''))
+    c.append(code(r'''
+    dl.viz.confusion_matrix_plot(dl.metrics.confusion_matrix(test.y, pred, num_classes=10))
+    '''))
+
+    # --- 6. inverted --------------------------------------------------------------------
+    c.append(md(r'''
+    ## 6. Real-world digits: dark on light
+
+    A digit written on paper and photographed is dark ink on a light background — the opposite of
+    MNIST. `dl.data.invert` turns one into the other: every pixel $x$ becomes $1 - x$. The same test
+    digits, inverted, shown to the network that just passed 99 %:
+    '''))
+    c.append(code(r'''
+    test_inverted = test.map(dl.data.invert, name="mnist-test-inverted")
+    inv_scores = trainer_full.predict(test_inverted)
+    inv_pred = inv_scores.argmax(axis=1)
+    print(f"LeNet on dark-on-light digits: {np.mean(inv_pred == test_inverted.y):.2%} "
+          f"(on the usual ones: {acc_full:.2%})")
+    dl.viz.image_grid(test_inverted.x[:16], test_inverted.y[:16], dl.softmax(dl.Tensor(inv_scores[:16])).numpy(),
+                      title="dark-on-light digits and LeNet's answers")
+    '''))
+    c.append(code(r'''
+    dl.viz.confusion_matrix_plot(dl.metrics.confusion_matrix(test_inverted.y, inv_pred, num_classes=10),
+                                 title="dark-on-light digits (rows: true digit, columns: LeNet's answer)")
+    '''))
+    c.append(md(r'''
+    **Question (2 points).** Why does a network with 99 % on MNIST fail on the same digits inverted?
+    Think of what a first-layer filter computes (section 1) when every pixel $x$ becomes $1 - x$, and of
+    what the training images never showed. What does the confusion matrix say the network answers?
+    '''))
+    c.append(written("inverted_answer", 2, r'''
+    A first-layer filter computes sum(patch * k) + b. For an inverted patch that is sum(k) minus the
+    original response: the background, which was 0 and added nothing, is now 1 everywhere and adds
+    sum(k) at every position, and the strokes give responses of the opposite sign. So every feature map,
+    and everything built on them, differs from anything seen in training: inverted digits lie outside
+    the training distribution. A network learns only the variations its data shows; MNIST always has a
+    dark background, so nothing taught it that the polarity does not matter. The confusion matrix shows
+    no diagonal to speak of: the answers pile up in a few columns (9, 5, 3 and 0 in the reference run,
+    about 24 % right), largely whatever the true digit, and often with high confidence — a network does
+    not know when an input is unlike its training data.
+    '''))
+
+    # --- 7. augmentation ------------------------------------------------------------------
+    c.append(md(r'''
+    ## 7. Add inverted images and retrain
+
+    The fix the data suggests: show the network both kinds. Keep every training image and add its
+    inverted copy with the same label — twice the data. (Changing the training images in ways that keep
+    their labels is called **data augmentation**.)
+
+    **Your turn.** Write `with_inverted`: the images followed by their inverted copies, and the labels
+    repeated to match. `np.concatenate` joins arrays along axis 0.
+    '''))
+    c.append(answer("with_inverted", r'''
+    def with_inverted(x, y):
+        """Images x (N, 1, 28, 28) in [0, 1] and labels y (N,) -> (x2, y2) with 2N images:
+        x2 is x followed by 1 - x, y2 is y followed by y again."""
+        ### BEGIN SOLUTION
+        return np.concatenate([x, 1 - x]), np.concatenate([y, y])
+        ### END SOLUTION
+    '''))
+    c.append(tests("test_with_inverted", 2, r'''
+    # Tests for with_inverted (2 points)
+    xs = np.stack([np.full((1, 2, 2), 0.25, dtype=np.float32), np.eye(2, dtype=np.float32)[None]])
+    ys = np.array([3, 7])
+    out = with_inverted(xs.copy(), ys.copy())
+    check(isinstance(out, tuple) and len(out) == 2, "with_inverted must return a pair (x2, y2).")
+    x2, y2 = out
+    check_shape(x2, (4, 1, 2, 2), "x2 for 2 images", hint="2N images: the originals, then the inverted copies.")
+    check_close(x2[:2], xs, "the first half of x2", hint="Keep the original images first, unchanged.")
+    check(not np.allclose(x2[2:], -xs), "the inverted copies are -x, which leaves [0, 1]: inverting is 1 - x.")
+    check_close(x2[2:], 1 - xs, "the second half of x2", hint="Each copy is 1 - x, in the order of the originals.")
+    check(np.array_equal(np.asarray(y2), [3, 7, 3, 7]), f"the labels for [3, 7] should be [3, 7, 3, 7] (each copy "
+          f"keeps its image's label, in the same order), got {np.asarray(y2).tolist()}.")
+    print("with_inverted: all visible tests passed")
+    '''))
+    c.append(hidden("test_with_inverted_hidden", 1, r'''
+    # Hidden tests for with_inverted (1 point): they run when the notebook is graded.
+    ### BEGIN HIDDEN TESTS
+    _both, _, _ = dl.data.mnist_with_inverted(subset=100)
+    _base, _ = dl.data.mnist(subset=100)
+    _x0 = _base.x.copy()
+    _x2, _y2 = with_inverted(_base.x, _base.y)
+    check_close(_x2, _both.x, "with_inverted of 100 MNIST images, against dl.data.mnist_with_inverted")
+    check(np.array_equal(_y2, _both.y), "the labels of with_inverted for 100 MNIST images.")
+    check(np.asarray(_x2).dtype == np.float32, "with_inverted should keep float32 images.")
+    check(np.array_equal(_base.x, _x0), "with_inverted must not change x in place.")
+    ### END HIDDEN TESTS
+    '''))
+    c.append(md(r'''
+    A fresh LeNet on originals and copies together (the minibatches shuffle them, so every batch mixes
+    both kinds), for `run.quick_epochs` epochs: with `full = True` that is 120 000 images per epoch;
+    small runs take 1 000 digits and their copies. The curve now watches dark-on-light test digits.
+    '''))
+    c.append(code(r'''
+    base = train if run.full else train.subset(min(len(train), 1000), seed=run.seed)
+    both = dl.data.Dataset(*with_inverted(base.x, base.y), name=f"{base.name}+inverted")
+    watch_inverted = watch.map(dl.data.invert)
+    dl.seed(run.seed)
+    trainer_both = train_lenet(lenet(), both, run.quick_epochs, f"original + inverted ({len(both)} images)",
+                               labs.LiveCurves("LeNet on original + inverted digits"), validation=watch_inverted)
+    acc_both = trainer_both.evaluate(test)["accuracy"]
+    acc_both_inv = trainer_both.evaluate(test_inverted)["accuracy"]
+    labs.check_target("LeNet trained on both", acc_both_inv, 0.98, run, what="on dark-on-light test digits")
+    print(f"on the usual test digits: {acc_both:.2%}")
+    '''))
+    c.append(code(r'''
+    dl.viz.image_grid(test_inverted.x[:16], test_inverted.y[:16],
+                      dl.softmax(dl.Tensor(trainer_both.predict(test_inverted.x[:16]))).numpy(),
+                      title="the same dark-on-light digits, after training on both kinds")
+    '''))
+
+    # --- 8. bigger network --------------------------------------------------------------------
+    c.append(md(r'''
+    ## 8. Modify the network
+
+    A classic change to LeNet: more filters (75 in conv1 and 100 in conv2 instead of 20 and 50), and a
+    ReLU after the first pooling so that the first stage is nonlinear too.
+    `lenet(filters=(75, 100), relu_after_pool1=True)` builds it. It trains on the same data with the same
+    recipe and number of epochs. It does several times the work per image, so this cell is the slowest
+    of the lab.
+    '''))
+    c.append(code(r'''
+    dl.seed(run.seed)
+    trainer_big = train_lenet(lenet(filters=(75, 100), relu_after_pool1=True), both, run.quick_epochs,
+                              "75/100 filters + ReLU", labs.LiveCurves("the modified network on both kinds"),
+                              validation=watch_inverted)
+    results = {"LeNet": (trainer_both, acc_both, acc_both_inv),
+               "75/100 filters + ReLU": (trainer_big, trainer_big.evaluate(test)["accuracy"],
+                                         trainer_big.evaluate(test_inverted)["accuracy"])}
+    print(f"{'network':24}{'parameters':>12}{'in convs':>10}{'s/epoch':>9}{'test':>9}{'inverted':>10}")
+    for name, (trainer, acc, acc_inv) in results.items():
+        convs = [layer for layer in trainer.model if isinstance(layer, dl.Conv2D)]
+        in_convs = sum(conv_params(layer.in_channels, layer.filters, layer.kernel_size[0]) for layer in convs)
+        print(f"{name:24}{trainer.model.num_parameters():>12,}{in_convs:>10,}"
+              f"{np.mean(trainer.history['time']):>9.1f}{acc:>9.2%}{acc_inv:>10.2%}")
+    '''))
+    c.append(md(r'''
+    **Question (2 points).** Compare the two networks: accuracy on both test sets, parameters, seconds
+    per epoch. Where do the extra parameters sit (use `conv_params` and the summary of section 3)? Is the
+    modified network worth it here, and what would you try before making a network bigger?
+    '''))
+    c.append(written("modified_answer", 2, r'''
+    In the full run the modified network is a little more accurate on both test sets after the same
+    number of epochs (reference run: 99.25 / 99.27 % against 98.99 / 99.09 %), at about four times
+    the time per epoch (185 s against 45 s on a CPU). Its
+    convolutions grow from 25 570 to 189 550 parameters (conv2 alone: 100 x (75 x 25 + 1)), but most of
+    the growth is in the first dense layer, which now reads 100 x 4 x 4 = 1 600 numbers instead of
+    800: about 800 000 parameters instead of 400 000, for about a million in all. The ReLU after pool1
+    costs nothing and lets the first stage keep only positive evidence. Whether it is worth it depends
+    on the budget: a small gain for several times the compute. Cheaper things to try first: train
+    longer, tune the learning rate, more augmentation (shifts), or dropout.
+    '''))
+
+    # --- 9. filters and maps ------------------------------------------------------------------
+    c.append(md(r'''
+    ## 9. Inside the network: filters and feature maps
+
+    The 20 filters of conv1 are 5 × 5 images of weights (white: large positive, black: negative). Each
+    **feature map** shows where in the digit its filter responds (yellow: high, dark blue: low). Here for
+    the LeNet trained on both kinds of digits, for one digit and its inverted copy.
+    '''))
+    c.append(code(r'''
+    model_both = trainer_both.model
+    dl.viz.filters_plot(model_both[0], title="conv1: 20 filters of 5 x 5, trained on both kinds of digits")
+    '''))
+    c.append(code(r'''
+    one = test.x[0]  # (1, 28, 28)
+    dl.viz.feature_maps_plot(model_both, one, layer_index=0, title="conv1 maps of a test digit")
+    '''))
+    c.append(code(r'''
+    dl.viz.feature_maps_plot(model_both, 1 - one, layer_index=0, title="conv1 maps of the same digit inverted")
+    '''))
+    c.append(code(r'''
+    dl.viz.feature_maps_plot(model_both, one, layer_index=3, title="pool2: the 50 maps of 4 x 4 the dense layers read")
+    '''))
+    c.append(md(r'''
+    **Question (2 points).** What do the conv1 filters look like (think of the edge kernels of
+    section 1)? How do the conv1 maps of the inverted digit relate to those of the original, and how can
+    the later layers still give both the same label?
+    '''))
+    c.append(written("feature_maps_answer", 2, r'''
+    Many conv1 filters are small edge or stroke detectors: a bright band beside a dark band at some
+    orientation, like the hand-made edge kernels; some are blob-like. For the inverted digit each map is
+    the original map turned upside down in value plus a constant (sum(k) + b minus the original
+    response): where a filter fired on the original it is now low, and the background, which was flat,
+    now sits at a different constant level. The maps are still flat where the image is flat and show the
+    same edges at the same places, only with opposite sign. Because the network saw both kinds during
+    training, conv2 and the dense layers learned to combine the maps so that both sign patterns of the
+    same strokes lead to the same digit (some filter pairs respond to the two polarities of one edge).
+    '''))
+
+    # --- 10. CPU vs GPU ------------------------------------------------------------------------
+    c.append(md(r'''
+    ## 10. CPU or GPU?
+
+    Training a CNN is mostly large matrix products (im2col turns every convolution into one): the work a
+    GPU is built for. The next cell times one training step of LeNet — forward pass, backward pass,
+    update — on the CPU and, when this machine has an NVIDIA GPU that CuPy can use, on the GPU. The
+    model is built again on each device, since weights live where they are created; the first steps
+    (which create the weights and, on the GPU, compile kernels) are not counted.
+    '''))
+    c.append(code(r'''
+    def seconds_per_step(device, batch_size, steps=10):
+        """The median time of one LeNet training step on `device` ("cpu" or "gpu")."""
+        dl.set_device(device)
+        dl.seed(run.seed)
+        model = lenet()
+        optimizer = dl.optim.SGD(model, lr=0.01, momentum=0.9)
+        xb, yb = dl.backend.to_device(train.x[:batch_size]), dl.backend.to_device(train.y[:batch_size])
+        times = []
+        for _ in range(steps + 2):
+            start = time.perf_counter()
+            loss = dl.cross_entropy(model(dl.Tensor(xb)), yb)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            loss.item()  # waits until the GPU has finished the step
+            times.append(time.perf_counter() - start)
+        return float(np.median(times[2:]))
+
+
+    batch_sizes = [64, 256]
+    cpu = {b: seconds_per_step("cpu", b) for b in batch_sizes}
+    if dl.backend.gpu_available():
+        gpu = {b: seconds_per_step("gpu", b) for b in batch_sizes}
+    dl.set_device(run.device)  # back to the device of the rest of the notebook
+    if dl.backend.gpu_available():
+        print("GPU:", dl.backend.gpu_description())
+        for b in batch_sizes:
+            print(f"batch {b:4}: CPU {1000 * cpu[b]:7.1f} ms, GPU {1000 * gpu[b]:6.1f} ms per step "
+                  f"({cpu[b] / gpu[b]:.0f}x faster on the GPU)")
+    else:
+        print(f"No GPU to compare with here ({dl.backend.gpu_unavailable_reason()}), so only the CPU is timed.")
+        for b in batch_sizes:
+            print(f"batch {b:4}: CPU {1000 * cpu[b]:7.1f} ms per step, {b / cpu[b]:,.0f} images per second")
+    '''))
+    c.append(md(r'''
+    On a CPU the time per step grows about in proportion to the batch size. A GPU has thousands of
+    arithmetic units that a batch of 64 small images does not fill, so there a larger batch costs little
+    more time per step — which is why GPU training uses large batches. Run this cell on a machine with
+    a GPU to see it.
+
+    ## Summary
+
+    * A convolution slides a small kernel over the image: $\text{out}[i, j] = \sum x[i + a, j + b]\,k[a, b]$,
+      output size $\lfloor (n + 2p - k)/s \rfloor + 1$; pooling keeps the largest value of each window.
+    * A filter is shared by all positions, so convolutions need few parameters; LeNet's sit mostly in
+      its first dense layer.
+    * More data helped: the small set gives about 98 %, the full set over 99 %.
+    * A network knows only the variations its training data shows: 99 % on MNIST, failure on
+      dark-on-light digits — fixed by adding inverted copies to the training set.
+    * A bigger network gains a little for several times the compute; filters and feature maps show what
+      the layers respond to.
+    * Lab 4 moves from images to time series, with a recurrent network.
+    '''))
+    return notebook(c, "Lab 3: convolutional networks on MNIST")
+
+
+# =====================================================================================
+# Lab 4: an LSTM forecaster on IoT solar data
+# =====================================================================================
+
+
+def lab4():
+    c = []
+    c.append(md(r'''
+    # Lab 4 — Forecasting solar power with an LSTM
+
+    A solar inverter on a house reported every 30 minutes of daylight, from December 2013 to December
+    2016, two numbers: the **current power** (W) and the **energy produced so far that day** (Wh, back
+    to 0 every morning). The task: **forecast a day's total output**. In this lab you will
+
+    1. look at the readings and at the daily totals,
+    2. cut a series into (input window, target) pairs by hand,
+    3. **normalise** with statistics of the training days only, by hand,
+    4. write the **naive baselines** every forecast must beat: "today like yesterday" and "the average
+       day",
+    5. train an **LSTM** on the past week's totals — and see how hard the baselines are to beat,
+    6. pad each day's morning readings into sequences (by hand) and train an LSTM that reads the
+       morning: its error must be **at least 30 % below** both baselines',
+    7. plot the forecasts against what happened.
+
+    As before: run the cells in order, fill in the `# YOUR CODE HERE` cells, read what the test cells
+    say, write short answers where asked. The data set is small, so even the full run takes well under
+    a minute of training on a CPU.
+    '''))
+    c.append(code(r'''
+    # Parameters (a workshop or a test run may override them)
+    full = False      # True: 150 epochs for each forecaster (under a minute on a CPU)
+    epochs = None     # None: 150 when full, else 50
+    subset = None     # training days; None: all of them
+    device = "auto"   # "cpu", "gpu" or "auto" (the GPU when CuPy finds one)
+    seed = 0
+    ''', tags=["parameters"]))
+    c.append(code(r'''
+    import numpy as np
+    import matplotlib.pyplot as plt
+
+    import dllab as dl
+    from dllab import labs
+    from dllab.labs import check, check_close, check_shape
+    from dllab.viz.timeseries import forecast_plot
+
+    run = labs.setup(full, epochs, subset, device, seed, full_epochs=150, small_epochs=50, small_subset=None,
+                     unit="days")
+    run
+    '''))
+
+    # --- 1. data -----------------------------------------------------------------------------
+    c.append(md(r'''
+    ## 1. The readings
+
+    `dl.data.read_solar_csv()` reads the raw file (nothing is downloaded): one entry per reading, with
+    its local time and date, the current power and the day's energy so far. Three days of it:
+    '''))
+    c.append(code(r'''
+    raw = dl.data.read_solar_csv()
+    print(f"{len(raw['time'])} readings, {raw['date'][0]} to {raw['date'][-1]}")
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.2))
+    for day in np.unique(raw["date"])[200:203]:
+        rows = raw["date"] == day
+        hours = (raw["time"][rows] - raw["time"][rows].astype("datetime64[D]")) / np.timedelta64(1, "h")
+        ax1.plot(hours, raw["current"][rows], "o-", ms=3, label=str(day))
+        ax2.plot(hours, raw["total"][rows], "o-", ms=3, label=str(day))
+    ax1.set(xlabel="hour of the day", ylabel="W", title="current power")
+    ax2.set(xlabel="hour of the day", ylabel="Wh", title="energy so far that day")
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    plt.show()
+    '''))
+    c.append(md(r'''
+    `dl.data.iot_solar()` turns the readings into one example per day: the day's first 14 readings
+    (7 hours) as the input sequence, and the day's **total** (the last "energy so far") as the target.
+    Days are split **in time order**: the first 80 % for training, the next 10 % for validation, the
+    last 10 % for testing — a forecaster is only ever used on the future. The daily totals:
+    '''))
+    c.append(code(r'''
+    data = dl.data.iot_solar()
+    print(data)
+    dates = np.concatenate([data.dates_train, data.dates_val, data.dates_test])
+    totals = data.to_watt_hours(np.concatenate([data.y_train, data.y_val, data.y_test]).ravel())  # Wh
+    n_train, n_val = len(data.y_train), len(data.y_val)
+    n_train = n_train if run.subset is None else min(n_train, run.subset)  # a test run may use fewer days
+    first_test = len(data.y_train) + n_val  # index of the first test day
+    fig, ax = plt.subplots(figsize=(11, 3.2))
+    for name, part in [("training", slice(0, len(data.y_train))), ("validation", slice(len(data.y_train), first_test)),
+                       ("test", slice(first_test, None))]:
+        ax.plot(dates[part], totals[part], ".", ms=3, label=f"{name} days")
+    ax.set(ylabel="day's total (Wh)", title="the daily totals, split by time")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    plt.show()
+    '''))
+
+    # --- 2. windows ---------------------------------------------------------------------------
+    c.append(md(r'''
+    ## 2. Windows by hand
+
+    A forecaster learns from pairs (input, target). From one long series they come by sliding a window
+    along it: the `lookback` values in the window are the input, the `horizon` values right after it
+    the target. With `lookback = 3` and `horizon = 1`:
+
+    | series | $s_0$ | $s_1$ | $s_2$ | $s_3$ | $s_4$ | $s_5$ | $s_6$ |
+    | --- | --- | --- | --- | --- | --- | --- | --- |
+    | window 0 | input | input | input | **target** | | | |
+    | window 1 | | input | input | input | **target** | | |
+    | window 3 | | | | input | input | input | **target** |
+
+    A series of $T$ values gives $N = T - \text{lookback} - \text{horizon} + 1$ windows.
+
+    **Your turn.** Write `make_windows` for a 1-D series.
+    '''))
+    c.append(answer("make_windows", r'''
+    def make_windows(series, lookback, horizon=1):
+        """series (T,) -> (X, y): X (N, lookback), y (N, horizon), N = T - lookback - horizon + 1, with
+        X[i] = series[i : i + lookback] and y[i] = series[i + lookback : i + lookback + horizon]."""
+        ### BEGIN SOLUTION
+        n = len(series) - lookback - horizon + 1
+        X = np.stack([series[i:i + lookback] for i in range(n)])
+        y = np.stack([series[i + lookback:i + lookback + horizon] for i in range(n)])
+        return X, y
+        ### END SOLUTION
+    '''))
+    c.append(tests("test_make_windows", 2, r'''
+    # Tests for make_windows (2 points)
+    out = make_windows(np.arange(7.0), 3)
+    check(isinstance(out, tuple) and len(out) == 2, "make_windows must return a pair (X, y).")
+    X, y = out
+    check(len(X) == 4, f"a series of 7 values with lookback 3 and horizon 1 gives 7 - 3 - 1 + 1 = 4 windows, "
+          f"got {len(X)}: the last window must still have a target after it.")
+    check_shape(X, (4, 3), "X for lookback 3", hint="One row per window, lookback values in each.")
+    check_shape(y, (4, 1), "y for horizon 1", hint="y is 2-D, (N, horizon), even when the horizon is 1.")
+    check_close(X, [[0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 5]], "X", hint="Window i starts at series[i].")
+    check(not np.allclose(np.ravel(y), [2, 3, 4, 5]), "y[i] repeats the last value of window i: the target is "
+          "the value right after the window, series[i + lookback].")
+    check_close(y, [[3], [4], [5], [6]], "y", hint="y[i] = series[i + lookback : i + lookback + horizon].")
+    X2, y2 = make_windows(np.arange(7.0), 2, horizon=2)
+    check_shape(X2, (4, 2), "X for lookback 2, horizon 2", hint="N = T - lookback - horizon + 1.")
+    check_close(y2, [[2, 3], [3, 4], [4, 5], [5, 6]], "y for lookback 2, horizon 2")
+    print("make_windows: all visible tests passed")
+    '''))
+    c.append(hidden("test_make_windows_hidden", 1, r'''
+    # Hidden tests for make_windows (1 point): they run when the notebook is graded.
+    ### BEGIN HIDDEN TESTS
+    _s = np.random.default_rng(41).normal(size=40)
+    for _lb, _h in [(1, 1), (5, 3), (39, 1), (10, 30)]:
+        _X, _y = make_windows(_s, _lb, horizon=_h)
+        _Xr, _yr = dl.data.windows(_s, _lb, horizon=_h)
+        check_close(_X, _Xr[..., 0], f"X for lookback {_lb}, horizon {_h}, against dl.data.windows")
+        check_close(_y, _yr, f"y for lookback {_lb}, horizon {_h}, against dl.data.windows")
+    ### END HIDDEN TESTS
+    '''))
+
+    # --- 3. normalisation -----------------------------------------------------------------------
+    c.append(md(r'''
+    ## 3. Normalising with the training days only
+
+    Networks train best on numbers around 1, and the totals are around 10 000 Wh. Dividing by the
+    largest value keeps 0 at 0 (no sun, no power) and brings the rest into $[0, 1]$. The scale must
+    come from the **training part only**: when the forecaster is used, the future has not happened yet,
+    so its largest value is unknown. Values above 1 in the validation or test part are fine.
+
+    **Your turn.** Write `scale_by_train_max`: divide every array by the largest absolute value of each
+    column of `train` (axis 0; for a 1-D series that is one number).
+    '''))
+    c.append(answer("scale_by_train_max", r'''
+    def scale_by_train_max(train, *others):
+        """Divide train and each array of others by np.abs(train).max(axis=0).
+
+        Returns (train_scaled, *others_scaled, scale): one scaled array per input, then the scale.
+        """
+        ### BEGIN SOLUTION
+        scale = np.abs(train).max(axis=0)
+        return (train / scale, *(other / scale for other in others), scale)
+        ### END SOLUTION
+    '''))
+    c.append(tests("test_scale_by_train_max", 2, r'''
+    # Tests for scale_by_train_max (2 points)
+    tr = np.array([[1.0, 10.0], [2.0, 20.0], [4.0, -40.0]])
+    te = np.array([[8.0, 20.0]])
+    out = scale_by_train_max(tr.copy(), te.copy())
+    check(isinstance(out, tuple) and len(out) == 3, "with one extra array scale_by_train_max returns three things: "
+          "(train_scaled, test_scaled, scale).")
+    tr_s, te_s, scale = out
+    check(not np.allclose(te_s, [[1.0, 1.0]]), "the test part was divided by its own maximum: every part must use "
+          "the training scale (in use, the future's maximum is unknown); values above 1 are fine.")
+    check(not np.allclose(np.ravel(scale), [8.0, 40.0]), "the scale came from train and test together: "
+          "information from the test part leaked into training. Use train only.")
+    check(not np.allclose(np.ravel(scale), [4.0, 20.0]), "the scale of the second column is 20, but -40 is "
+          "larger in size: use the largest absolute value, np.abs(train).max(axis=0).")
+    check_close(scale, [4.0, 40.0], "the scale", hint="One number per column (axis 0) of train.")
+    check_close(tr_s, tr / [4.0, 40.0], "the scaled training data")
+    check_close(te_s, [[2.0, 0.5]], "the scaled test data", hint="It is divided by the training scale.")
+    s1, s2, s3, k = scale_by_train_max(np.array([5.0, 10.0]), np.array([20.0]), np.array([0.0, 2.5]))
+    check_close(k, 10.0, "the scale of a 1-D series")
+    check_close(s3, [0.0, 0.25], "the second extra array", hint="Scale every array given after train.")
+    print("scale_by_train_max: all visible tests passed")
+    '''))
+    c.append(hidden("test_scale_by_train_max_hidden", 1, r'''
+    # Hidden tests for scale_by_train_max (1 point): they run when the notebook is graded.
+    ### BEGIN HIDDEN TESTS
+    _rng = np.random.default_rng(42)
+    _tr, _va = _rng.normal(size=(30, 3)) * [1, 100, 1000], _rng.normal(size=(5, 3)) * 500
+    _tr0 = _tr.copy()
+    _norm = dl.data.Normalizer("max").fit(_tr)
+    _a, _b, _k = scale_by_train_max(_tr, _va)
+    check_close(_a, _norm.transform(_tr), "train, against dl.data.Normalizer('max')", rtol=1e-5)
+    check_close(_b, _norm.transform(_va), "other, against dl.data.Normalizer('max')", rtol=1e-5)
+    check_close(_a * _k, _tr, "train_scaled * scale gives train back")
+    check(np.array_equal(_tr, _tr0), "scale_by_train_max must not change train in place.")
+    check(len(scale_by_train_max(_tr)) == 2, "with no other arrays: (train_scaled, scale).")
+    ### END HIDDEN TESTS
+    '''))
+    c.append(md(r'''
+    The daily totals, scaled with the training days' maximum (the same scale `iot_solar` uses), and
+    cut into windows: the last 7 days' totals as input, the next day's total as target. Window $i$
+    forecasts day $i + 7$, so the windows are split by the day they forecast.
+    '''))
+    c.append(code(r'''
+    _, series, scale = scale_by_train_max(totals[:len(data.y_train)], totals)
+    lookback = 7
+    X_week, y_week = make_windows(series.astype(np.float32), lookback)  # float32, like the network's weights
+    target_day = np.arange(len(X_week)) + lookback
+    week_train = np.flatnonzero(target_day < n_train)
+    week_val = np.flatnonzero((target_day >= len(data.y_train)) & (target_day < first_test))
+    week_test = np.flatnonzero(target_day >= first_test)
+    print(f"scale: {scale:,.0f} Wh; windows {X_week.shape} -> targets {y_week.shape}; "
+          f"{len(week_train)} / {len(week_val)} / {len(week_test)} for training / validation / test")
+    '''))
+
+    # --- 4. baselines -------------------------------------------------------------------------
+    c.append(md(r'''
+    ## 4. The baselines
+
+    A forecast is only worth something if it beats the obvious ones:
+
+    * **persistence**: each day will be like the day before;
+    * **mean**: each day will be an average day (the mean of all days before the test days).
+
+    We measure a forecast $\hat y$ of the values $y$ by the **mean squared error**,
+    $\text{MSE} = \frac{1}{n}\sum_i (\hat y_i - y_i)^2$, on the scaled totals.
+
+    **Your turn.** Write `naive_forecasts`: given the values before the forecast period (`history`)
+    and the values of the period itself (`future`, in time order), return both forecasts for the
+    period. Persistence may use the actual value of the day before — by the time day $i$ is
+    forecast, day $i - 1$ has happened.
+    '''))
+    c.append(answer("naive_forecasts", r'''
+    def naive_forecasts(history, future):
+        """Forecasts of each value of future (n,): {"persistence": (n,), "mean": (n,)}.
+
+        persistence[i] is the value before future[i]: history[-1] for i = 0, else future[i - 1].
+        mean[i] is the mean of history.
+        """
+        ### BEGIN SOLUTION
+        persistence = np.concatenate([history[-1:], future[:-1]])
+        return {"persistence": persistence, "mean": np.full(len(future), np.mean(history))}
+        ### END SOLUTION
+    '''))
+    c.append(tests("test_naive_forecasts", 2, r'''
+    # Tests for naive_forecasts (2 points)
+    got = naive_forecasts(np.array([1.0, 2.0, 6.0]), np.array([5.0, 7.0, 4.0]))
+    check(isinstance(got, dict) and {"persistence", "mean"} <= set(got),
+          "naive_forecasts must return a dict with the keys 'persistence' and 'mean'.")
+    check_shape(got["persistence"], (3,), "the persistence forecast", hint="One forecast per value of future.")
+    check(not np.allclose(got["persistence"], [5.0, 7.0, 4.0]), "persistence forecasts each day with its own "
+          "value: that is the answer, not a forecast. Use the day before.")
+    check(not np.allclose(got["persistence"], [6.0, 6.0, 6.0]), "persistence repeats the last value of history "
+          "for every day; it may use each day before as it happens: [history[-1], future[0], future[1], ...].")
+    check_close(got["persistence"], [6.0, 5.0, 7.0], "the persistence forecast")
+    check_shape(got["mean"], (3,), "the mean forecast", hint="One forecast per value of future, all equal.")
+    check(not np.allclose(got["mean"], 16 / 3), "the mean forecast uses the future too: only history is known.")
+    check_close(got["mean"], [3.0, 3.0, 3.0], "the mean forecast")
+    print("naive_forecasts: all visible tests passed")
+    '''))
+    c.append(hidden("test_naive_forecasts_hidden", 1, r'''
+    # Hidden tests for naive_forecasts (1 point): they run when the notebook is graded.
+    ### BEGIN HIDDEN TESTS
+    _h, _f = np.random.default_rng(43).random(20), np.random.default_rng(44).random(6)
+    _g = naive_forecasts(_h, _f)
+    check_close(_g["persistence"], np.r_[_h[-1], _f[:-1]], "persistence for random values")
+    check_close(_g["mean"], np.full(6, _h.mean()), "mean for random values")
+    _one = naive_forecasts(np.array([2.0]), np.array([9.0]))
+    check_close(_one["persistence"], [2.0], "persistence of a one-day future")
+    ### END HIDDEN TESTS
+    '''))
+    c.append(code(r'''
+    def mse(forecast, actual):
+        return float(np.mean((np.ravel(forecast) - np.ravel(actual)) ** 2))
+
+
+    test_actual = series[first_test:]
+    test_scores = {name: mse(f, test_actual) for name, f in naive_forecasts(series[:first_test], test_actual).items()}
+    test_scores["mean of the last 7 days"] = mse(X_week[week_test].mean(axis=1), test_actual)
+    for name, value in test_scores.items():
+        print(f"{name:28} MSE {value:.5f}")
+    '''))
+    c.append(md(r'''
+    A third naive forecast came for free: the mean of the last 7 days, which smooths out one
+    unusually cloudy or sunny day.
+    '''))
+
+    # --- 5. past week ---------------------------------------------------------------------------
+    c.append(md(r'''
+    ## 5. An LSTM on the past week
+
+    An **LSTM** reads a sequence one step at a time and carries a memory from step to step: at step $t$
+    its gates decide what to forget from the memory cell $c$, what to write into it and what to output:
+
+    $$\begin{aligned}
+    i_t &= \sigma(x_t W_{xi} + h_{t-1} W_{hi} + b_i), \quad f_t = \sigma(\dots), \quad o_t = \sigma(\dots),
+    \quad g_t = \tanh(\dots) \\
+    c_t &= f_t \odot c_{t-1} + i_t \odot g_t, \qquad h_t = o_t \odot \tanh(c_t)
+    \end{aligned}$$
+
+    `dl.LSTM(16)` gives the last $h$ (16 numbers) of each sequence; a `dl.Dense(1)` turns it into the
+    forecast. The `Trainer` of the earlier labs feeds images; here a short loop does the training
+    (Adam, learning rate 0.005 on a cosine schedule, batches of 32), drawing the error per step and the
+    validation error per epoch.
+    '''))
+    c.append(code(r'''
+    def predict(model, x, lengths=None):
+        """The model's forecasts (N,) in evaluation mode, without gradients."""
+        model.eval()
+        with dl.no_grad():
+            inputs = dl.Tensor(dl.backend.to_device(x))
+            return model(inputs if lengths is None else (inputs, lengths)).numpy().ravel()
+
+
+    def train_forecaster(model, x, y, name, live, lengths=None, validation=None, epochs=run.epochs, lr=5e-3,
+                         batch_size=32):
+        """Adam on the MSE; `lengths` (for padded sequences) travel with x. validation: (x, y, lengths)."""
+        def batch(idx):
+            inputs = dl.Tensor(dl.backend.to_device(x[idx]))
+            return inputs if lengths is None else (inputs, lengths[idx])
+
+        dl.seed(run.seed)
+        model(batch(np.arange(1)))  # creates the weights before the optimizer reads them
+        optimizer = dl.optim.Adam(model, lr=lr, schedule=dl.optim.CosineLR(epochs, min_factor=0.05))
+        rng = np.random.default_rng(run.seed)
+        live.start(name)
+        for epoch in labs.progress(range(epochs), desc=name):
+            optimizer.set_epoch(epoch)
+            model.train()
+            order = rng.permutation(len(x))
+            for step, start in enumerate(range(0, len(x), batch_size)):
+                idx = order[start:start + batch_size]
+                loss = dl.mse(model(batch(idx)), y[idx])
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                live.step(loss.item(), epoch, step)
+            values = {"loss": mse(predict(model, x, lengths), y)}
+            if validation is not None:
+                values["val_loss"] = mse(predict(model, validation[0], validation[2]), validation[1])
+            live.epoch(epoch, **values)
+        live.close()
+        return model
+
+
+    live = labs.LiveCurves("LSTM on the past week's totals", metric="loss")
+    week_model = train_forecaster(dl.LSTM(16) >> dl.Dense(1), X_week[week_train, :, None], y_week[week_train],
+                                  "past week", live, validation=(X_week[week_val, :, None], y_week[week_val], None))
+    test_scores["LSTM on the past week"] = mse(predict(week_model, X_week[week_test, :, None]), test_actual)
+    for name, value in test_scores.items():
+        print(f"{name:28} MSE {value:.5f}")
+    '''))
+    c.append(md(r'''
+    **Question (2 points).** How much better than the naive forecasts is the LSTM that sees the past week?
+    Why is tomorrow's total so hard to forecast from past totals alone?
+    '''))
+    c.append(written("past_week_answer", 2, r'''
+    In the reference run the LSTM's test MSE is about 28 % below persistence's and far below the
+    training mean's, but only about 8 % below the plain mean of the last 7 days: almost all it learned
+    is "a smoothed recent level". The total of a day depends mostly on that day's clouds, and the
+    weather of tomorrow is nearly independent of the totals of the past days beyond the season (day
+    length, sun height), which the recent level already carries. Past totals contain no information
+    about tomorrow's clouds, so no model, however clever, can do much better from them; a better
+    forecast needs better inputs (a weather forecast, or readings from the day itself).
+    '''))
+
+    # --- 6. the morning ---------------------------------------------------------------------------
+    c.append(md(r'''
+    ## 6. Reading the morning
+
+    Better inputs: the day's own first readings. By the time the inverter has reported 14 times
+    (7 hours of daylight) the weather of the day has shown itself. The input of each day is then a
+    sequence of 14 steps with 2 features (current power, energy so far). A few days have fewer readings
+    (8 to 13): to stack days into one array they are **padded** with zeros at the end, and the true
+    lengths go with them, so that the LSTM stops at each day's last real reading and never reads the
+    padding.
+
+    **Your turn.** Write `pad_days`.
+    '''))
+    c.append(answer("pad_days", r'''
+    def pad_days(days, steps):
+        """days: list of arrays (T_i, F) with T_i <= steps -> (x, lengths):
+        x (N, steps, F) float32, day i's readings first and zeros after them; lengths (N,) int64 = T_i."""
+        ### BEGIN SOLUTION
+        x = np.zeros((len(days), steps, days[0].shape[1]), dtype=np.float32)
+        for i, day in enumerate(days):
+            x[i, :len(day)] = day
+        return x, np.array([len(day) for day in days], dtype=np.int64)
+        ### END SOLUTION
+    '''))
+    c.append(tests("test_pad_days", 2, r'''
+    # Tests for pad_days (2 points)
+    days = [np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), np.array([[7.0, 8.0]])]
+    out = pad_days(days, 4)
+    check(isinstance(out, tuple) and len(out) == 2, "pad_days must return a pair (x, lengths).")
+    x, lengths = out
+    check_shape(x, (2, 4, 2), "x for 2 days padded to 4 steps", hint="(days, steps, features).")
+    check(np.asarray(x).dtype == np.float32, f"x should be float32 (the LSTM's dtype), got {np.asarray(x).dtype}.")
+    check(not np.allclose(x[1], [[0, 0], [0, 0], [0, 0], [7, 8]]), "the padding is at the start: put each day's "
+          "readings first and the zeros after them, so that every day starts at step 0.")
+    check_close(x[0], [[1, 2], [3, 4], [5, 6], [0, 0]], "day 0, padded")
+    check_close(x[1], [[7, 8], [0, 0], [0, 0], [0, 0]], "day 1, padded")
+    check(np.array_equal(np.asarray(lengths), [3, 1]), f"lengths should be [3, 1], the readings of each day before "
+          f"the padding, got {np.asarray(lengths).tolist()}.")
+    print("pad_days: all visible tests passed")
+    '''))
+    c.append(hidden("test_pad_days_hidden", 1, r'''
+    # Hidden tests for pad_days (1 point): they run when the notebook is graded.
+    ### BEGIN HIDDEN TESTS
+    from dllab.functional.recurrent import pad_sequences as _pad
+
+    _rng = np.random.default_rng(45)
+    _days = [_rng.random((_n, 3)) for _n in [5, 1, 9, 9, 2]]
+    _x, _l = pad_days(_days, 9)
+    _xr, _lr = _pad(_days, length=9)
+    check_close(_x, _xr, "x for five days of 3 features, against dllab's pad_sequences")
+    check(np.array_equal(_l, _lr) and np.asarray(_l).dtype == np.int64, "lengths for five days (int64).")
+    _x, _l = pad_days(_days, 12)
+    check_shape(_x, (5, 12, 3), "x padded to more steps than the longest day")
+    ### END HIDDEN TESTS
+    '''))
+    c.append(md(r'''
+    `iot_solar` did exactly this, after dividing each feature by its training maximum. Your function,
+    applied to the raw readings of the training days that have fewer than 14 readings, gives the same
+    arrays:
+    '''))
+    c.append(code(r'''
+    short = np.flatnonzero(data.len_train < data.steps)
+    order = np.argsort(raw["time"], kind="stable")
+    readings = np.stack([raw["current"], raw["total"]], axis=1)[order]
+    days = [readings[raw["date"][order] == data.dates_train[i]][:data.steps] for i in short]
+    x_short, len_short = pad_days(days, data.steps)
+    print("lengths:", len_short.tolist())
+    print("largest difference from iot_solar's arrays:",
+          np.abs(x_short / data.scale - data.x_train[short]).max(), "(float32 rounding)")
+    '''))
+    c.append(md(r'''
+    The forecaster: `LSTM(24)` over each day's readings, `Dropout(0.2)` against overfitting (832 days
+    are not many), `Dense(1)`. Same training loop, now with the lengths.
+    '''))
+    c.append(code(r'''
+    live = labs.LiveCurves("LSTM reading the morning", metric="loss")
+    morning = train_forecaster(dl.LSTM(24) >> dl.Dropout(0.2) >> dl.Dense(1), data.x_train[:n_train],
+                               data.y_train[:n_train], "the morning", live, lengths=data.len_train[:n_train],
+                               validation=(data.x_val, data.y_val, data.len_val))
+    forecast = predict(morning, data.x_test, data.len_test)
+    test_scores["LSTM reading the morning"] = mse(forecast, data.y_test)
+    for name, value in test_scores.items():
+        print(f"{name:28} MSE {value:.5f}   RMSE {np.sqrt(value) * scale:6,.0f} Wh")
+    best_baseline = min(test_scores["persistence"], test_scores["mean"])
+    labs.check_target("the morning LSTM against the better baseline", 1 - test_scores["LSTM reading the morning"]
+                      / best_baseline, 0.30, run, what="lower MSE on the test days")
+    '''))
+    c.append(md(r'''
+    **Question (2 points).** The morning LSTM beats both baselines by far. What does it know that they
+    do not? At what time of the day could this forecast be used, and what would you change to forecast
+    a day's total *before* it starts?
+    '''))
+    c.append(written("morning_answer", 2, r'''
+    It sees the day itself: the first 7 hours of power and energy show how sunny the day is, and the
+    energy so far is already a large part of the total (on the test days, 61 % on average; up to all of
+    it on short winter days, and less in summer). The baselines only know earlier days, whose weather
+    says little about today's. So the "forecast" is mostly an extrapolation of the afternoon, available
+    about 7 hours after sunrise - useful for planning the evening, not the morning. To forecast before
+    the day starts one needs inputs available then: the past days (section 5, little better than the
+    baselines) and, above all, a weather forecast (cloud cover), plus the date for the season; fewer
+    morning readings (say 4) would give an earlier but less accurate forecast.
+    '''))
+
+    # --- 7. plots ---------------------------------------------------------------------------------
+    c.append(md(r'''
+    ## 7. The forecasts, day by day
+
+    The test days with the morning LSTM's forecast and the two baselines, in Wh; below, each forecast's
+    error (forecast minus actual).
+    '''))
+    c.append(code(r'''
+    naive = naive_forecasts(series[:first_test], series[first_test:])
+    forecast_plot(data.dates_test, data.to_watt_hours(data.y_test), data.to_watt_hours(forecast),
+                  baselines={"persistence": naive["persistence"] * scale, "mean": naive["mean"] * scale},
+                  label="LSTM reading the morning", ylabel="day's total (Wh)",
+                  title="test days: the day's total, forecast from its first 14 readings")
+    '''))
+    c.append(code(r'''
+    errors = forecast - data.y_test.ravel()
+    worst = np.argsort(-np.abs(errors))[:3]
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3), sharey=True)
+    for ax, i in zip(axes, worst):
+        steps = np.arange(data.len_test[i])
+        ax.plot(steps, data.x_test[i, steps, 1] * scale, "o-", ms=3, label="energy so far (input)")
+        ax.axhline(data.y_test[i, 0] * scale, color="black", lw=1, label="actual total")
+        ax.axhline(forecast[i] * scale, color="C1", ls="--", label="forecast")
+        ax.set(title=str(data.dates_test[i]), xlabel="reading (half hours)")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("Wh")
+    axes[0].legend(fontsize=8)
+    plt.show()
+    '''))
+    c.append(md(r'''
+    **Question (2 points).** On which days does the LSTM go most wrong (the three days above), and why?
+    Why were the days split by time, and the scale taken from the training days only, instead of a
+    random split and the maximum of all days?
+    '''))
+    c.append(written("errors_answer", 2, r'''
+    In the reference run the three worst days are short late-autumn days (mid-November to 1 December),
+    and the forecast is far too high, nearly twice the actual total. Their mornings climb steadily, but
+    the sun sets soon after the last input reading (on 1 December the day even ended within its 11
+    readings, so its total was already in the input). The LSTM does not know the date or how long the
+    day will be, and most training days with such a morning were longer, so it extrapolates as for a
+    longer day; the day of the year as a third input, or more winter days, would help. Days whose
+    afternoon differs from the morning (clouds coming or going) are the other kind of error the morning
+    cannot show. A forecaster is only
+    ever used on days after those it learned from; a random split would let it learn from days after
+    (and around) the test days, whose season and weather are close to the test days', so the test error
+    would be too optimistic. For the same reason the scale must not use the test days: their maximum is
+    not known when the forecast is made, and using it lets information from the test period leak into
+    training (in this data set the maximum comes from the training summers anyway, but the rule is
+    what matters).
+    '''))
+    c.append(md(r'''
+    ## Summary
+
+    * A series becomes training pairs by sliding a window: `lookback` inputs, `horizon` targets.
+    * Normalise with the training part's statistics only; split time series by time.
+    * Always compare with naive forecasts — persistence and the mean; the mean of the last days is a
+      strong one, and past totals alone barely beat it.
+    * An LSTM reads a sequence step by step, carrying a memory; padded sequences go in with their
+      lengths.
+    * What the input knows matters more than the model: reading the day's first hours cuts the error of
+      the baselines by more than half.
+    '''))
+    return notebook(c, "Lab 4: an LSTM forecaster on IoT solar data")
+
+
+# =====================================================================================
+# Lab 5: transfer learning
+# =====================================================================================
+
+
+def lab5():
+    c = []
+    c.append(md(r'''
+    # Lab 5 — Transfer learning
+
+    Labelled data is expensive; a network trained for one task is cheap to reuse. In this lab a LeNet
+    learns to tell the digits **0–4** apart from thousands of labelled images (the *source* task). Then
+    it helps with a *target* task for which only a handful of labelled images exist: telling the digits
+    **5–9** apart. You will
+
+    1. cut one dataset into two tasks, relabelling the classes,
+    2. train the source network, and train a network **from scratch** on the few target images, as the
+       baseline,
+    3. use the source network without its last layer as a **frozen feature extractor**: features once,
+       under `dl.no_grad()`, and a small new classifier on top; and the same by giving the optimizer
+       only the new layer's parameters,
+    4. **fine-tune** the whole network with a small learning rate,
+    5. measure how the benefit depends on the number of labelled images, and try the digit features
+       on a far task: **Fashion-MNIST** clothing.
+
+    As before: run the cells in order, fill in the `# YOUR CODE HERE` cells, read what the test cells
+    say, write short answers where asked. Everything runs small by default; with `full = True` the
+    source network trains on all 30 000 training images of the digits 0–4 (a few minutes on a CPU).
+    '''))
+    c.append(code(r'''
+    # Parameters (a workshop or a test run may override them)
+    full = False      # True: the source network trains on all digits 0-4 for 3 epochs; more repeats below
+    epochs = None     # None: 3 when full, else 2
+    subset = None     # MNIST training images the source task is cut from; None: all when full, else 6 000
+    device = "auto"   # "cpu", "gpu" or "auto" (the GPU when CuPy finds one)
+    seed = 0
+    ''', tags=["parameters"]))
+    c.append(code(r'''
+    import copy
+
+    import numpy as np
+    import matplotlib.pyplot as plt
+
+    import dllab as dl
+    from dllab import labs
+    from dllab.labs import check, check_close, check_shape
+    from dllab.models import lenet
+
+    run = labs.setup(full, epochs, subset, device, seed, full_epochs=3, small_epochs=2, small_subset=6000)
+    run
+    '''))
+
+    # --- 1. tasks -------------------------------------------------------------------------
+    c.append(md(r'''
+    ## 1. Two tasks from one dataset
+
+    The source task keeps the MNIST images of the digits 0–4, the target task those of 5–9. A network
+    for five classes has five outputs, numbered 0–4, so the target's labels must be renumbered: digit 5
+    becomes label 0, digit 6 label 1, and so on. The dataset's class names keep track of what each label
+    means.
+
+    **Your turn.** Write `take_classes`. `np.isin(data.y, classes)` marks the samples to keep;
+    `data.classes` lists the class names (`data.classes[7]` is `'7'`).
+    '''))
+    c.append(answer("take_classes", r'''
+    def take_classes(data, classes):
+        """The samples of `data` whose label is in `classes`, relabelled 0 .. len(classes) - 1.
+
+        classes: a list of labels such as [5, 6, 7, 8, 9]; classes[i] becomes the new label i.
+        Returns dl.data.Dataset(x, y, name, names): the kept images in their original order, their
+        new int64 labels, any name, and names[i] = data.classes[classes[i]].
+        """
+        ### BEGIN SOLUTION
+        classes = list(classes)
+        keep = np.isin(data.y, classes)
+        y = np.array([classes.index(label) for label in data.y[keep]], dtype=np.int64)
+        names = [data.classes[label] for label in classes]
+        return dl.data.Dataset(data.x[keep], y, f"{data.name}-{''.join(map(str, classes))}", names)
+        ### END SOLUTION
+    '''))
+    c.append(tests("test_take_classes", 2, r'''
+    # Tests for take_classes (2 points)
+    tiny = dl.data.Dataset(np.arange(6, dtype=np.float32).reshape(6, 1, 1, 1), np.array([5, 0, 7, 5, 9, 1]),
+                           "tiny", [str(d) for d in range(10)])
+    got = take_classes(tiny, [5, 7, 9])
+    check(isinstance(got, dl.data.Dataset), f"take_classes must return a dl.data.Dataset, got {type(got).__name__}.")
+    check(len(got) == 4, f"the labels [5, 0, 7, 5, 9, 1] hold 4 samples of the classes [5, 7, 9], got {len(got)}: "
+          "keep exactly the samples whose label is in `classes`.")
+    check_close(got.x.ravel(), [0, 2, 3, 4], "the kept images", hint="Keep the images of the kept samples, in their "
+                "original order (the same mask for x and y).")
+    check(not np.array_equal(got.y, [5, 7, 5, 9]), "the labels are still [5, 7, 5, 9]: a network with 3 outputs "
+          "has no output 7. Renumber them: classes[i] becomes label i.")
+    check(np.array_equal(got.y, [0, 1, 0, 2]), f"for the classes [5, 7, 9] the labels [5, 7, 5, 9] become "
+          f"[0, 1, 0, 2], got {np.asarray(got.y).tolist()}.")
+    check(got.classes == ["5", "7", "9"], f"the class names should be ['5', '7', '9'] (names[i] = "
+          f"data.classes[classes[i]]), got {got.classes}.")
+    got = take_classes(tiny, [9, 5])
+    check(np.array_equal(got.y, [1, 1, 0]), f"for the classes [9, 5], 9 becomes 0 and 5 becomes 1, so [5, 5, 9] "
+          f"gives [1, 1, 0], got {np.asarray(got.y).tolist()}: follow the order of `classes`, not of the labels.")
+    print("take_classes: all visible tests passed")
+    '''))
+    c.append(hidden("test_take_classes_hidden", 1, r'''
+    # Hidden tests for take_classes (1 point): they run when the notebook is graded.
+    ### BEGIN HIDDEN TESTS
+    _, _test = dl.data.mnist(subset=100)
+    _high = _test.y >= 5
+    _got = take_classes(_test, [5, 6, 7, 8, 9])
+    check(len(_got) == int(_high.sum()), "take_classes(test, [5, 6, 7, 8, 9]) keeps every test digit 5-9.")
+    check(np.array_equal(_got.y, _test.y[_high] - 5), "the labels of the digits 5-9 become 0-4.")
+    check(np.asarray(_got.y).dtype == np.int64, "the new labels should be int64.")
+    check_close(_got.x[:50], _test.x[_high][:50], "the images of the digits 5-9")
+    _odd = take_classes(_test, [3, 1])
+    check(np.array_equal(_odd.y, np.where(_test.y[np.isin(_test.y, [3, 1])] == 3, 0, 1)), "classes [3, 1]: 3 -> 0, 1 -> 1.")
+    check(_odd.classes == ["3", "1"], "the class names follow `classes`.")
+    ### END HIDDEN TESTS
+    '''))
+    c.append(md(r'''
+    The data: the source task from `run.subset` training images (all 60 000 when `full = True`, about
+    half of them digits 0–4); the target task's labelled images come from the training digits 5–9. Small
+    runs test on 2 000 of the test images.
+    '''))
+    c.append(code(r'''
+    train, test = dl.data.mnist(subset=run.subset)
+    pool, _ = dl.data.mnist()  # the target task's candidates: all training images (only a few get labels)
+    if not run.full:
+        test = test.subset(2000, seed=0)
+    source_train, source_test = take_classes(train, [0, 1, 2, 3, 4]), take_classes(test, [0, 1, 2, 3, 4])
+    target_pool, target_test = take_classes(pool, [5, 6, 7, 8, 9]), take_classes(test, [5, 6, 7, 8, 9])
+    print(source_train, source_test, target_pool, target_test, sep="\n")
+    print("label -> digit in the target task:", dict(enumerate(target_test.classes)))
+    '''))
+
+    # --- 2. source and scratch ---------------------------------------------------------------
+    c.append(md(r'''
+    ## 2. The source network, and the baseline
+
+    LeNet with five outputs learns the digits 0–4 with lab 3's recipe (SGD with momentum 0.9, learning
+    rate 0.03 on a cosine schedule, weight decay $5 \cdot 10^{-4}$, batches of 64).
+    '''))
+    c.append(code(r'''
+    def fit(model, data, epochs, lr=0.01, optimizer=None, batch_size=10, validation=None, live=None, name="train"):
+        """Train with SGD (momentum 0.9, cosine schedule, weight decay 5e-4); returns the Trainer.
+
+        With `live` the run is drawn into that LiveCurves figure under `name`, with a progress bar.
+        """
+        if optimizer is None:
+            optimizer = dl.optim.SGD(lr=lr, momentum=0.9, weight_decay=5e-4,
+                                     schedule=dl.optim.CosineLR(epochs, min_factor=0.02))
+        trainer = dl.Trainer(model, loss=dl.cross_entropy, optimizer=optimizer)
+        n = len(data[1]) if isinstance(data, tuple) else len(data)
+        callbacks = [live.run(name, steps=epochs * -(-n // batch_size))] if live else []
+        trainer.fit(data, epochs=epochs, batch_size=batch_size, validation=validation, seed=run.seed,
+                    callbacks=callbacks, verbose=False)
+        return trainer
+
+
+    dl.seed(run.seed)
+    source = lenet(classes=5)
+    fit(source, source_train, run.epochs, lr=0.03, batch_size=64, validation=source_test,
+        live=labs.LiveCurves("the source network: digits 0-4"), name="LeNet, digits 0-4")
+    acc_source = dl.Trainer(source).evaluate(source_test)["accuracy"]
+    labs.check_target("LeNet on the digits 0-4", acc_source, 0.99, run)
+    '''))
+    c.append(md(r'''
+    The target task gets **10 labelled images per digit**, 50 in all. They are all there is, so the
+    baseline is LeNet trained from scratch on them: many epochs (each one is 5 steps), a smaller learning
+    rate, batches of 10. The test digits 5–9 in the figure are only watched.
+    '''))
+    c.append(code(r'''
+    per_class = 10
+    labelled = target_pool.subset(5 * per_class, seed=run.seed)
+    watch = target_test.subset(1000 if run.full else 300, seed=1)  # drawn in the learning curves
+    small_epochs = 1500 // len(labelled)  # about 150 steps of 10 images
+    dl.viz.image_grid(labelled.x, labelled.y, ncols=10, class_names=labelled.classes, size=1.0,
+                      title=f"all {len(labelled)} labelled images of the target task")
+    '''))
+    c.append(code(r'''
+    live = labs.LiveCurves("the target task: 50 labelled digits 5-9")
+    dl.seed(run.seed)
+    scratch = fit(lenet(classes=5), labelled, small_epochs, validation=watch, live=live, name="from scratch")
+    results = {"LeNet from scratch": scratch.evaluate(target_test)["accuracy"]}
+    print(f"from scratch on {len(labelled)} images: {results['LeNet from scratch']:.2%} on the test digits 5-9")
+    '''))
+
+    # --- 3. features ----------------------------------------------------------------------------
+    c.append(md(r'''
+    ## 3. The source network as a frozen feature extractor
+
+    Everything but the last layer of the source network turns an image into 500 numbers, the input of
+    its last layer — **features** that were useful to tell 0–4 apart. Perhaps they are useful for 5–9
+    too. Cut the network into a **body** (all layers before the cut) and a **head** (the rest); keep
+    the body **frozen** (its weights never change) and train only a new head for the new classes.
+
+    **Your turn.** Write `split_model`. It must not copy the layers: the body and head hold the model's
+    own layer objects (`model.layers` is the list of them; `dl.Sequential(*layers)` makes a model).
+    '''))
+    c.append(answer("split_model", r'''
+    def split_model(model, cut):
+        """(body, head): two dl.Sequential models holding model.layers[:cut] and model.layers[cut:]."""
+        ### BEGIN SOLUTION
+        return dl.Sequential(*model.layers[:cut]), dl.Sequential(*model.layers[cut:])
+        ### END SOLUTION
+    '''))
+    c.append(tests("test_split_model", 2, r'''
+    # Tests for split_model (2 points)
+    net = lenet(classes=5)
+    xs = dl.Tensor(np.random.default_rng(0).random((3, 1, 28, 28)).astype(np.float32))
+    net(xs)  # creates the weights
+    out = split_model(net, 5)
+    check(isinstance(out, tuple) and len(out) == 2, "split_model must return a pair (body, head).")
+    body_, head_ = out
+    check(isinstance(body_, dl.Sequential) and isinstance(head_, dl.Sequential),
+          "body and head should be dl.Sequential models: dl.Sequential(*layers).")
+    check(len(body_) == 5 and len(head_) == 2, f"cutting LeNet's 7 layers at 5 gives a body of layers 0-4 and a "
+          f"head of layers 5-6; got {len(body_)} and {len(head_)} layers.")
+    check(body_[0] is net[0] and head_[-1] is net[-1], "body and head must hold the model's own layers, not "
+          "copies: model.layers[:cut] and model.layers[cut:].")
+    check_close(head_(body_(xs)), net(xs), "head(body(x)) compared with model(x)",
+                hint="The body runs first, then the head: together they are the whole model.")
+    _, last = split_model(net, -1)
+    check(len(last) == 1 and last[0] is net[-1], "split_model(model, -1) should give a head of the last layer only "
+          "(a negative cut counts from the end, as in a slice).")
+    print("split_model: all visible tests passed")
+    '''))
+    c.append(hidden("test_split_model_hidden", 1, r'''
+    # Hidden tests for split_model (1 point): they run when the notebook is graded.
+    ### BEGIN HIDDEN TESTS
+    _net = dl.Flatten() >> dl.Dense(4, activation=dl.relu) >> dl.Dense(3, activation=dl.relu) >> dl.Dense(2)
+    _x = dl.Tensor(np.random.default_rng(3).random((5, 1, 2, 3)).astype(np.float32))
+    _want = _net(_x).numpy()
+    for _cut in [1, 2, 3, -2]:
+        _b, _h = split_model(_net, _cut)
+        check(len(_b) + len(_h) == 4 and all(a is b for a, b in zip(list(_b) + list(_h), _net)),
+              f"split_model(model, {_cut}) keeps every layer once, in order.")
+        check_close(_h(_b(_x)), _want, f"head(body(x)) for cut {_cut}")
+    ### END HIDDEN TESTS
+    '''))
+    c.append(md(r'''
+    The body never changes, so its features can be computed **once** for every image and stored;
+    training the new head then never runs the body again. Two things make that cheap:
+
+    * `with dl.no_grad():` — nothing will be differentiated, so no graph of the computation is kept
+      (it would hold every intermediate array in memory);
+    * batches: the images go through in slices of `batch_size`, never all at once.
+
+    Call `body.eval()` first, so that layers that train differently (dropout, batch norm; LeNet has
+    none, but the next network might) behave as at test time.
+
+    **Your turn.** Write `extract_features`. `dl.Tensor(dl.backend.to_device(xb))` puts a batch on
+    the current device (CPU or GPU); `.numpy()` brings a result back as a NumPy array;
+    `np.concatenate` joins the batches.
+    '''))
+    c.append(answer("extract_features", r'''
+    def extract_features(body, x, batch_size=500):
+        """body(x) for images x (N, ...) as a NumPy array (N, features): in evaluation mode, without
+        gradients, batch_size images at a time."""
+        ### BEGIN SOLUTION
+        body.eval()
+        parts = []
+        with dl.no_grad():
+            for i in range(0, len(x), batch_size):
+                parts.append(body(dl.Tensor(dl.backend.to_device(x[i:i + batch_size]))).numpy())
+        return np.concatenate(parts)
+        ### END SOLUTION
+    '''))
+    c.append(tests("test_extract_features", 2, r'''
+    # Tests for extract_features (2 points): a small body with a probe that records how it is called
+    probe = labs.ProbeLayer()
+    net = dl.Sequential(dl.Flatten(), probe, dl.Dense(3))
+    xs = np.random.default_rng(0).random((25, 1, 2, 2)).astype(np.float32)
+    feats = extract_features(net, xs, batch_size=10)
+    check(feats is not None, "extract_features returned None: did you forget the `return`?")
+    check(isinstance(feats, np.ndarray), f"extract_features should return a NumPy array, got {type(feats).__name__}: "
+          "use .numpy() on each batch's output and np.concatenate.")
+    check_shape(feats, (25, 3), "the features of 25 images", hint="One row per image: join the batches along axis 0.")
+    check(probe.batch_sizes == [10, 10, 5], f"the body saw batches of {probe.batch_sizes} images, expected "
+          "[10, 10, 5]: send x[i:i + batch_size] for i = 0, 10, 20 (the last slice is shorter).")
+    check(not any(grad for _, grad, _ in probe.calls), "the body ran with gradients on, keeping a graph nobody will "
+          "use: run it inside `with dl.no_grad():`.")
+    check(not any(training for _, _, training in probe.calls), "the body ran in training mode: call body.eval() "
+          "first.")
+    with dl.no_grad():
+        want = net(dl.Tensor(xs)).numpy()
+    check_close(feats, want, "the features", hint="Row n is body(x[n]), in the order of x.")
+    print("extract_features: all visible tests passed")
+    '''))
+    c.append(hidden("test_extract_features_hidden", 1, r'''
+    # Hidden tests for extract_features (1 point): they run when the notebook is graded.
+    ### BEGIN HIDDEN TESTS
+    _probe = labs.ProbeLayer()
+    _net = dl.Sequential(_probe, dl.Flatten(), dl.Dense(4, activation=dl.relu))
+    _x = np.random.default_rng(4).random((7, 1, 3, 3)).astype(np.float32)
+    with dl.no_grad():
+        _want = _net(dl.Tensor(_x)).numpy()
+    _probe.calls.clear()
+    check_close(extract_features(_net, _x, batch_size=7), _want, "features in one batch of 7")
+    check(_probe.batch_sizes == [7], "one batch when batch_size == N.")
+    _probe.calls.clear()
+    check_close(extract_features(_net, _x, batch_size=3), _want, "features in batches of 3")
+    check(_probe.batch_sizes == [3, 3, 1], "batches of 3, 3, 1 for 7 images.")
+    check_close(extract_features(_net, _x), _want, "features with the default batch size")
+    ### END HIDDEN TESTS
+    '''))
+    c.append(md(r'''
+    The source network cut before its last layer (`cut = -1`): the body maps an image to the 500
+    outputs of the dense layer `ip1`. Features for the 50 labelled images and for the test digits, once:
+    '''))
+    c.append(code(r'''
+    body, _ = split_model(source, -1)
+    features = extract_features(body, labelled.x)
+    test_features = extract_features(body, target_test.x)
+    print("features:", features.shape, "test features:", test_features.shape)
+    '''))
+    c.append(md(r'''
+    How good are these features for the new classes? The simplest test needs no training at all: average
+    the features of each class's labelled images, and give every test image the class of the **nearest
+    class mean** (the smallest squared distance $\lVert f - \mu_c \rVert^2$). If the features put images
+    of one digit close together, this works.
+
+    **Your turn.** Write `nearest_mean_predict`. Broadcasting gives all distances at once:
+    `queries[:, None, :] - means[None, :, :]` has shape (queries, classes, features).
+    '''))
+    c.append(answer("nearest_mean_predict", r'''
+    def nearest_mean_predict(features, labels, queries):
+        """Label each row of queries (M, F) with the class whose mean feature vector (over the rows of
+        features (N, F) with that label) is nearest. Returns (M,) labels taken from `labels`."""
+        ### BEGIN SOLUTION
+        classes = np.unique(labels)
+        means = np.stack([features[labels == c].mean(axis=0) for c in classes])
+        distances = ((queries[:, None, :] - means[None, :, :]) ** 2).sum(axis=2)
+        return classes[distances.argmin(axis=1)]
+        ### END SOLUTION
+    '''))
+    c.append(tests("test_nearest_mean_predict", 2, r'''
+    # Tests for nearest_mean_predict (2 points)
+    F = np.array([[0.0, 0.0], [0.0, 2.0], [10.0, 10.0], [12.0, 10.0]])  # class means (0, 1) and (11, 10)
+    Q = np.array([[1.0, 1.0], [9.0, 9.0], [6.0, 6.0], [-5.0, 0.0]])
+    got = nearest_mean_predict(F, np.array([0, 0, 1, 1]), Q)
+    check_shape(got, (4,), "the predictions for 4 queries", hint="One label per query row.")
+    check(not np.array_equal(got, [1, 0, 0, 1]), "every prediction is the farthest class: take the smallest "
+          "distance (argmin), not the largest.")
+    check(np.array_equal(got, [0, 1, 1, 0]), f"the queries (1, 1), (9, 9), (6, 6), (-5, 0) are nearest to the "
+          f"class means (0, 1), (11, 10), (11, 10), (0, 1): expected [0, 1, 1, 0], got {np.asarray(got).tolist()}. "
+          "Compare with the mean of each class, not with single training rows.")
+    got = nearest_mean_predict(F, np.array([3, 3, 7, 7]), Q)
+    check(np.array_equal(got, [3, 7, 7, 3]), f"with the labels [3, 3, 7, 7] the answer is [3, 7, 7, 3], got "
+          f"{np.asarray(got).tolist()}: return labels, not positions (np.unique(labels)[index]).")
+    print("nearest_mean_predict: all visible tests passed")
+    '''))
+    c.append(hidden("test_nearest_mean_predict_hidden", 1, r'''
+    # Hidden tests for nearest_mean_predict (1 point): they run when the notebook is graded.
+    ### BEGIN HIDDEN TESTS
+    _rng = np.random.default_rng(51)
+    _centres = _rng.normal(size=(4, 6)) * 5
+    _y = np.repeat(np.arange(4), 5)
+    _F = (_centres[_y] + _rng.normal(size=(20, 6))).astype(np.float32)
+    _Q = _centres[[2, 0, 3, 1, 2]] + _rng.normal(size=(5, 6)) * 0.1
+    _means = np.stack([_F[_y == c].mean(axis=0) for c in range(4)])
+    _ref = ((_Q[:, None] - _means[None]) ** 2).sum(axis=2).argmin(axis=1)
+    check(np.array_equal(nearest_mean_predict(_F, _y, _Q), _ref), "nearest_mean_predict on 4 random clusters.")
+    check(np.array_equal(nearest_mean_predict(_F, _y, _Q[:1]), _ref[:1]), "nearest_mean_predict of one query.")
+    ### END HIDDEN TESTS
+    '''))
+    c.append(md(r'''
+    Now the real thing: a new head, `dl.Dense(5)`, trained on the stored features — logistic regression
+    as in lab 1, on 500 features instead of 784 pixels. It takes a fraction of a second. As a control,
+    the same head on the features of an **untrained** LeNet body (random weights): is it the learned
+    features that help, or just the architecture? Random features are several times smaller than
+    learned ones, so the heads train with Adam, which sizes each weight's step itself: both kinds of
+    features get a fair chance.
+    '''))
+    c.append(code(r'''
+    def head_optimizer(params=None, epochs=small_epochs):
+        """Adam with weight decay and a cosine schedule, for a new head on features of any scale."""
+        return dl.optim.Adam(params, lr=1e-2, weight_decay=5e-4,
+                             schedule=dl.optim.CosineLR(epochs, min_factor=0.02))
+
+
+    results["nearest class mean, learned features"] = np.mean(
+        nearest_mean_predict(features, labelled.y, test_features) == target_test.y)
+    live = labs.LiveCurves("new heads on frozen features")
+    dl.seed(run.seed)
+    head = dl.Dense(5)
+    fit(head, (features, labelled.y), small_epochs, optimizer=head_optimizer(),
+        validation=(test_features, target_test.y), live=live, name="learned features")
+    results["new head, learned features"] = dl.Trainer(head).evaluate((test_features, target_test.y))["accuracy"]
+
+    dl.seed(run.seed)
+    random_body, _ = split_model(lenet(classes=5), -1)
+    random_features, random_test_features = (extract_features(random_body, labelled.x),
+                                             extract_features(random_body, target_test.x))
+    random_head = dl.Dense(5)
+    fit(random_head, (random_features, labelled.y), small_epochs, optimizer=head_optimizer(),
+        validation=(random_test_features, target_test.y), live=live, name="random features")
+    results["new head, random features"] = dl.Trainer(random_head).evaluate(
+        (random_test_features, target_test.y))["accuracy"]
+    for name, acc in results.items():
+        print(f"{name:40}{acc:8.2%}")
+    '''))
+    c.append(md(r'''
+    **Question (2 points).** Compare the four results. What does the nearest-mean classifier say about
+    the learned features? What does the control with random features show?
+    '''))
+    c.append(written("features_answer", 2, r'''
+    The head on the learned features does as well as a whole LeNet trained from scratch on the same 50
+    images (reference run: 87.1 % against 86.9 %), while it trains 2 505 parameters for a fraction of a
+    second instead of 430 000 for many seconds. The nearest class mean, with no training at all,
+    already gets 83 %: in the learned feature space images of the same new digit lie close together,
+    although the network never saw a 5-9 - the body learned stroke and shape detectors that are not
+    specific to 0-4. The control shows that the learning matters, not only the architecture: on the
+    features of a random body the same head does worse (84.3 %). That random convolutions get so far
+    above chance (20 %) shows how much the architecture alone gives on images as simple as these.
+    '''))
+    c.append(md(r'''
+    ### Freezing through the optimizer
+
+    Computing features once works when the body never changes and sees each image once. The general way
+    to freeze layers is to give the optimizer only the parameters that should change:
+    `dl.optim.Adam(new_head, ...)` (an optimizer takes a model or a list of parameters). The whole
+    network still runs at every step — slower, but the images can then be augmented (shifted, inverted)
+    on the fly, and unfreezing later is a one-line change. The body is copied first, so that `source`
+    keeps its weights for later.
+    '''))
+    c.append(code(r'''
+    frozen = copy.deepcopy(body) >> dl.Dense(5)  # the copied body's layers, then a new head
+    conv1_before = frozen[0].W.numpy().copy()
+    only_head = head_optimizer(frozen[-1])  # it sees the new head's parameters only
+    dl.seed(run.seed)
+    fit(frozen, labelled, small_epochs, optimizer=only_head, validation=watch,
+        live=labs.LiveCurves("frozen body, the optimizer updates the head only"), name="frozen body")
+    results["frozen body, head trained on images"] = dl.Trainer(frozen).evaluate(target_test)["accuracy"]
+    print(f"conv1 unchanged: {np.array_equal(conv1_before, frozen[0].W.numpy())}; "
+          f"accuracy {results['frozen body, head trained on images']:.2%}")
+    '''))
+    c.append(md(r'''
+    The same accuracy as the head trained on stored features: it is the same computation (same starting
+    weights, same batches), only with the body run again at every step.
+    '''))
+
+    # --- 4. fine-tuning -------------------------------------------------------------------------
+    c.append(md(r'''
+    ## 4. Fine-tuning
+
+    The frozen body never adapts to the new digits. **Fine-tuning** continues from the network above
+    (body and trained head) and now lets the optimizer update **all** parameters, with a small
+    learning rate (0.003), so that the learned features are adjusted rather than overwritten. Training
+    the head first matters: a random head would send large, random gradients into the body.
+    '''))
+    c.append(code(r'''
+    tuned = copy.deepcopy(frozen)
+    dl.seed(run.seed)
+    fit(tuned, labelled, small_epochs, lr=0.003, validation=watch,
+        live=labs.LiveCurves("fine-tuning every layer"), name="fine-tuned")
+    results["fine-tuned"] = dl.Trainer(tuned).evaluate(target_test)["accuracy"]
+    moved = np.abs(tuned[0].W.numpy() - frozen[0].W.numpy()).mean() / np.abs(frozen[0].W.numpy()).mean()
+    print(f"conv1's weights moved by {moved:.1%} of their size on average")
+    for name, acc in results.items():
+        print(f"{name:40}{acc:8.2%}")
+    '''))
+
+    # --- 5. how many labels -----------------------------------------------------------------------
+    c.append(md(r'''
+    ## 5. How many labels?
+
+    One draw of 50 images is a noisy measurement. The next cell repeats the three main methods for
+    several numbers of labelled images per digit, each with different random draws of the labelled
+    images (more sizes and draws when `full = True`), and plots the mean accuracy with its spread.
+    '''))
+    c.append(code(r'''
+    def few_labels(n_per_class, draw):
+        """Test accuracy of scratch, frozen features + new head, and fine-tuning, for one random draw."""
+        data = target_pool.subset(5 * n_per_class, seed=draw)
+        n_epochs = max(10, 1500 // len(data))
+        dl.seed(draw)
+        acc = {"from scratch": fit(lenet(classes=5), data, n_epochs).evaluate(target_test)["accuracy"]}
+        dl.seed(draw)
+        new_head = dl.Dense(5)
+        fit(new_head, (extract_features(body, data.x), data.y), n_epochs, optimizer=head_optimizer(epochs=n_epochs))
+        acc["frozen features + new head"] = dl.Trainer(new_head).evaluate((test_features, target_test.y))["accuracy"]
+        whole = copy.deepcopy(body) >> copy.deepcopy(new_head)
+        acc["fine-tuned"] = fit(whole, data, n_epochs, lr=0.003).evaluate(target_test)["accuracy"]
+        return acc
+
+
+    sizes = [1, 3, 10, 30, 100] if run.full else [3, 30]
+    draws = 3 if run.full else 1
+    sweep = {}  # (n_per_class, draw) -> accuracies
+    for n in labs.progress(sizes, desc="labelled images per class"):
+        for draw in range(draws):
+            sweep[n, draw] = few_labels(n, draw)
+    methods = list(sweep[sizes[0], 0])
+    mean = {m: np.array([np.mean([sweep[n, d][m] for d in range(draws)]) for n in sizes]) for m in methods}
+    spread = {m: np.array([np.std([sweep[n, d][m] for d in range(draws)]) for n in sizes]) for m in methods}
+    print(f"{'per class':>10}" + "".join(f"{m:>28}" for m in methods))
+    for i, n in enumerate(sizes):
+        print(f"{n:>10}" + "".join(f"{mean[m][i]:>21.2%} ± {spread[m][i]:.1%}" for m in methods))
+    '''))
+    c.append(code(r'''
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for m in methods:
+        ax.errorbar(sizes, mean[m], yerr=spread[m], marker="o", capsize=3, label=m)
+    ax.set(xscale="log", xlabel="labelled images per digit", ylabel="accuracy on the test digits 5-9",
+           title=f"transfer from the digits 0-4 (mean of {draws} draw{'s' * (draws > 1)})")
+    ax.set_xticks(sizes, [str(n) for n in sizes])
+    ax.grid(alpha=0.3)
+    ax.legend()
+    plt.show()
+    gain = np.mean(mean["fine-tuned"][:2] - mean["from scratch"][:2])
+    labs.check_target(f"fine-tuning vs scratch with {sizes[0]} and {sizes[1]} labelled images per digit", gain,
+                      0.02, run, what="more accuracy on average")
+    '''))
+    c.append(md(r'''
+    **Question (2 points).** When does transfer help most? With 3 labelled images per digit, and with
+    1 000, would you use frozen features or fine-tuning — and why (think of overfitting and of compute)?
+    '''))
+    c.append(written("how_many_answer", 2, r'''
+    Transfer helps most when labels are scarce: with one to three images per digit the transferred
+    network is about 4 to 5 points ahead of training from scratch (reference run), and the gap shrinks
+    to one or two points at 10-30 images per digit and to half a point at 100, because with enough data
+    the network learns good features for the new task itself; fine-tuning stays a little ahead of the
+    frozen features throughout. The spread between draws is large with few labels: which images get labelled
+    matters as much as the method, so one draw proves little. With 3 images
+    per digit I would use frozen features (or fine-tune very gently): a few hundred thousand free
+    parameters can memorise 15 images, while a linear head on fixed features has little room to
+    overfit, and it trains in a moment. With 1 000 per digit fine-tuning (or even training from scratch)
+    is better: there is enough data to adapt every layer to the new classes without overfitting, and
+    the cost of running the whole network is worth the extra accuracy.
+    '''))
+
+    # --- 6. far task -----------------------------------------------------------------------------------
+    c.append(md(r'''
+    ## 6. A far task: clothing
+
+    Digits 0–4 and 5–9 are drawn with the same pen strokes. How about a task that shares less?
+    Fashion-MNIST has 28 × 28 grey images of ten kinds of clothing. With 10 labelled images per kind:
+    LeNet from scratch, a new head on the digit features, and a new head on random features.
+    '''))
+    c.append(code(r'''
+    fashion_pool, fashion_test = dl.data.fashion_mnist()
+    fashion_test = fashion_test.subset(2000, seed=0)
+    fashion = fashion_pool.subset(100, seed=run.seed)
+    fashion_epochs = 1500 // len(fashion)
+    dl.viz.image_grid(fashion.x[::10], fashion.y[::10], ncols=10, class_names=fashion.classes, size=1.1,
+                      title="one labelled image of each kind")
+    '''))
+    c.append(code(r'''
+    far = {}
+    dl.seed(run.seed)
+    far["LeNet from scratch"] = fit(lenet(), fashion, fashion_epochs).evaluate(fashion_test)["accuracy"]
+    for name, some_body in [("digit features", body), ("random features", random_body)]:
+        dl.seed(run.seed)
+        far_head = dl.Dense(10)
+        fit(far_head, (extract_features(some_body, fashion.x), fashion.y), fashion_epochs,
+            optimizer=head_optimizer(epochs=fashion_epochs))
+        far[f"new head, {name}"] = dl.Trainer(far_head).evaluate(
+            (extract_features(some_body, fashion_test.x), fashion_test.y))["accuracy"]
+    for name, acc in far.items():
+        print(f"{name:32}{acc:8.2%}")
+    '''))
+    c.append(md(r'''
+    **Question (2 points).** How useful were the digit features for clothing, compared with the other
+    two (and with what they did for the digits 5–9)? Why?
+    '''))
+    c.append(written("far_task_answer", 2, r'''
+    For clothing the digit features did not help: the head on them (reference run: 67.7 %) is below
+    both the head on random features (69.4 %) and LeNet trained from scratch on the same 100 images
+    (69.1 %) - on the digits 5-9 the learned features were clearly better than random ones. The body
+    was trained only to tell five digits apart; its last layer, the 500 units of ip1, responds to
+    combinations of pen strokes that separate 0-4, and has thrown away what does not matter for them -
+    filled areas, textures, the shape of a sleeve or a sole - while random features keep a little of
+    everything. Frozen features cannot adapt. Digits 5-9 are made of the same strokes, so there the
+    features transfer. Transfer pays when the tasks share what the features capture; for a far task
+    cut earlier (keep only the convolutions), fine-tune, or pretrain on a broader dataset.
+    '''))
+    c.append(md(r'''
+    ## Summary
+
+    * A network trained on a large labelled set is a feature extractor for related tasks: cut off its
+      last layer, compute features once under `dl.no_grad()`, train a small new head.
+    * Freezing means the optimizer gets only the parameters that should change:
+      `dl.optim.Adam(new_head, ...)`.
+    * Fine-tuning continues with every parameter and a small learning rate, after the new head is trained.
+    * The fewer the labels, the more transfer helps; the further the tasks, the less.
+    '''))
+    return notebook(c, "Lab 5: transfer learning")
+
+
+LABS = {"lab1_logreg": lab1, "lab2_mlp": lab2, "lab3_cnn": lab3, "lab4_lstm": lab4, "lab5_transfer": lab5}
 
 
 def build(name):

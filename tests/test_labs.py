@@ -28,6 +28,7 @@ GRADING = ROOT / "grading"
 SOURCES = sorted((GRADING / "source").glob("*/*.ipynb"))
 RELEASES = sorted((ROOT / "labs").glob("*/*.ipynb"))
 CI_PARAMETERS = {"subset": 2000, "epochs": 1, "device": "cpu", "seed": 0}
+POINTS = {"lab1_logreg": 18, "lab2_mlp": 24, "lab3_cnn": 22, "lab4_lstm": 18, "lab5_transfer": 18}  # autograded + written
 
 
 def lab_id(path):
@@ -168,7 +169,7 @@ def test_nbgrader_metadata(path):
     assert len(ids) == len(set(ids)), "grade ids are unique"
     assert all(kinds.values()), kinds
     assert kinds["hidden"] >= 4 and kinds["written"] >= 2
-    assert points == {"lab1_logreg": 18, "lab2_mlp": 24}[path.stem], "grading/README.md quotes the points"
+    assert points == POINTS[path.stem], "grading/README.md and docs/labs.md quote the points"
 
 
 @pytest.mark.parametrize("path", RELEASES, ids=lab_id)
@@ -263,12 +264,67 @@ def test_check_backprop_accepts_correct_and_locates_a_wrong_delta(act):
     assert "missing" in message(labs.check_backprop, lambda *a: {"W1": 0}, act=act)
 
 
+CONV_X = np.array([[1, 2, 0, 1], [0, 1, 3, 1], [2, 1, 0, 0], [1, 0, 2, 1]], dtype=float)
+CONV_K = np.array([[1, 2, 0], [0, 1, -1], [-1, 0, 1]], dtype=float)
+
+
+def test_conv_and_pool_references_agree_with_the_library():
+    rng = np.random.default_rng(0)
+    for shape, kshape in [((4, 4), (3, 3)), ((7, 5), (2, 4)), ((6, 6), (1, 1))]:
+        x, k = rng.normal(size=shape), rng.normal(size=kshape)
+        lib = dl.functional.conv2d(dl.Tensor(x[None, None]), dl.Tensor(k[None, None])).numpy()[0, 0]
+        assert np.allclose(labs.conv2d_reference(x, k), lib)
+    assert labs.conv2d_reference(CONV_X, CONV_K).tolist() == [[1, 3], [4, 8]]
+    x = rng.normal(size=(6, 4))
+    assert np.allclose(labs.max_pool_reference(x, 2), dl.functional.max_pool2d(dl.Tensor(x[None, None]), 2).numpy()[0, 0])
+
+
+@pytest.mark.parametrize("mistake, words", [
+    (lambda x, k: labs.conv2d_reference(x, k[::-1, ::-1]), "flips the kernel"),
+    (lambda x, k: labs.conv2d_reference(x, k).T, "transposed"),
+    (lambda x, k: np.zeros_like(x), "as with padding"),
+    (lambda x, k: labs.conv2d_reference(np.pad(x, 2), k), "'full' size"),
+    (lambda x, k: labs.conv2d_reference(x, k)[:-1, :-1], "off by one"),
+    (lambda x, k: labs.conv2d_reference(x, k) + np.eye(2), "at index (0, 0) it is 2, expected 1"),
+    (lambda x, k: None, "forget a `return`"),
+])
+def test_check_conv2d_recognises_common_mistakes(mistake, words):
+    labs.check_conv2d(labs.conv2d_reference(CONV_X, CONV_K).tolist(), CONV_X, CONV_K)
+    text = message(labs.check_conv2d, mistake(CONV_X, CONV_K), CONV_X, CONV_K, "conv(x, k)")
+    assert words in text and text.startswith("conv(x, k)")
+
+
+@pytest.mark.parametrize("mistake, words", [
+    (lambda x: x.reshape(2, 2, 2, 2).mean(axis=(1, 3)), "averages"),
+    (lambda x: labs.max_pool_reference(x, 2).T, "transposed"),
+    (lambda x: np.lib.stride_tricks.sliding_window_view(x, (2, 2)).max(axis=(2, 3)), "one pixel at a time"),
+    (lambda x: x[::2, ::2], "at index (1, 0) it is 0, expected 6, the maximum of x[2:4, 0:2]"),
+    (lambda x: None, "forget a `return`"),
+])
+def test_check_max_pool_recognises_common_mistakes(mistake, words):
+    x = np.array([[1, 3, 2, 0], [4, 2, 1, 5], [0, 1, 3, 2], [2, 6, 1, 1]], dtype=float)
+    labs.check_max_pool(np.array([[4, 5], [6, 3]]), x, 2)
+    assert words in message(labs.check_max_pool, mistake(x), x, 2)
+
+
+def test_probe_layer_records_how_it_is_called():
+    probe = labs.ProbeLayer()
+    net = dl.Sequential(probe, dl.Dense(2))
+    net(dl.Tensor(np.ones((3, 4), np.float32)))
+    net.eval()
+    with dl.no_grad():
+        out = net(dl.Tensor(np.ones((2, 4), np.float32)))
+    assert out.shape == (2, 2) and probe.parameters() == []
+    assert probe.calls == [(3, True, True), (2, False, False)] and probe.batch_sizes == [3, 2]
+
+
 def test_check_target(capsys):
     small = labs.Run(full=False, epochs=1, subset=100, quick_epochs=1, quick_subset=100, device="cpu", seed=0)
-    assert not labs.check_target("net", 0.5, 0.98, small)
-    assert "small run" in capsys.readouterr().out
+    assert labs.check_target("net", 0.5, 0.98, small) is None  # a cell may end with it
+    assert "net: 50.00% on the test set (target 98%) - a small run" in capsys.readouterr().out
     full = labs.Run(full=True, epochs=20, subset=None, quick_epochs=5, quick_subset=6000, device="cpu", seed=0)
-    assert labs.check_target("net", 0.985, 0.98, full)
+    labs.check_target("net", 0.985, 0.98, full, what="on inverted digits")
+    assert "98.50% on inverted digits (target 98%) - target reached" in capsys.readouterr().out
     assert "target missed" in message(labs.check_target, "net", 0.97, 0.98, full)
 
 
@@ -284,6 +340,12 @@ def test_setup_resolves_the_parameters(monkeypatch):
     run = labs.setup(full=False, epochs=1, subset=2000, device="cpu")
     assert (run.epochs, run.subset, run.quick_epochs, run.quick_subset) == (1, 2000, 1, 2000)
     assert "set full = True" in str(run) and not run.graded
+    # a lab with a small data set: small runs use all of it; subset counts days
+    run = labs.setup(full=False, device="cpu", full_epochs=150, small_epochs=50, small_subset=None, unit="days")
+    assert (run.epochs, run.subset, run.quick_epochs, run.quick_subset) == (50, None, 50, None)
+    assert "all training days" in str(run) and "comparisons: all days" in str(run)
+    run = labs.setup(full=False, epochs=1, subset=2000, device="cpu", small_subset=None, unit="days")
+    assert (run.subset, run.quick_subset) == (2000, 2000) and "2000 training days" in str(run)
 
 
 def test_setup_shortens_training_while_nbgrader_grades(monkeypatch):
