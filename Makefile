@@ -16,8 +16,10 @@ $(VENV)/bin/python:
 	$(PY) -m pip install -q --upgrade pip
 
 # torch (CPU, 2.13.0) is the test oracle and the benchmark peer; it installs from a local wheel.
-$(STAMP): pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install -q -e ".[dev,bench]"
+# binder/requirements.txt constrains the versions, so the tests, the labs and Binder run the same
+# JupyterLab, nbgrader, ipywidgets and numpy.
+$(STAMP): pyproject.toml binder/requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install -q -e ".[dev,bench]" -c binder/requirements.txt
 	touch $@
 
 demo: $(STAMP)

@@ -132,6 +132,8 @@ class Trainer:
         self.history = History()
         self.stop_training = False
         self.epoch = 0
+        self.fit_epochs = None       # epochs asked of the fit() running now (callbacks read these)
+        self.steps_per_epoch = None  # its batches per epoch
 
     # --- data --------------------------------------------------------------------
     @staticmethod
@@ -173,6 +175,7 @@ class Trainer:
             cb.on_train_begin(self)
 
         steps_per_epoch = len(batches)
+        self.fit_epochs, self.steps_per_epoch = int(epochs), steps_per_epoch
         bar = _progress_bar(epochs * steps_per_epoch, _progress_disabled(verbose))
         guard = _WeightGuard(self.model)
         start_epoch = self.epoch

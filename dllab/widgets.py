@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import io
 import math
-import sys
 import time
 from functools import cache
 
@@ -82,22 +81,8 @@ def _clock(seconds) -> str:
 
 
 def _planned_sizes(trainer):
-    """(epochs, steps per epoch) of the fit() now running, or None for what cannot be known.
-
-    A Trainer that records them (``fit_epochs``, ``steps_per_epoch``) is asked first; otherwise
-    they are read from the running ``fit`` call, which has both as local variables.
-    """
-    epochs = getattr(trainer, "fit_epochs", None)
-    steps = getattr(trainer, "steps_per_epoch", None)
-    if epochs is not None and steps is not None:
-        return epochs, steps
-    frame = sys._getframe(1)
-    while frame is not None:
-        if frame.f_code.co_name == "fit" and frame.f_locals.get("self") is trainer:
-            found = frame.f_locals
-            return epochs or found.get("epochs"), steps or found.get("steps_per_epoch")
-        frame = frame.f_back
-    return epochs, steps
+    """(epochs, steps per epoch) of the fit() now running; None for what the trainer does not say."""
+    return getattr(trainer, "fit_epochs", None), getattr(trainer, "steps_per_epoch", None)
 
 
 class TrainingDashboard(Callback):
@@ -142,11 +127,12 @@ class TrainingDashboard(Callback):
         if self._widget is None:
             import ipywidgets as W
 
-            self._status = W.HTML(value=self._status_html())
+            self._status = W.HTML(value=self._status_html(), layout=W.Layout(width="100%"))
             self._bar = W.IntProgress(value=0, min=0, max=1, bar_style="info",
                                       layout=W.Layout(width="100%"))
-            self._image = W.Image(format="png")
-            self._widget = W.VBox([self._status, self._bar, self._image])
+            self._image = W.Image(format="png", layout=W.Layout(width="auto", max_width="100%"))
+            self._widget = W.VBox([self._status, self._bar, self._image],
+                                  layout=W.Layout(align_items="flex-start"))
             self._widget.add_class("dllab-dashboard")
         return self._widget
 
@@ -242,11 +228,11 @@ class TrainingDashboard(Callback):
             parts.append(f"done in {_clock(elapsed)}" + (f" ({self.stop_reason})" if self.stop_reason else ""))
         else:
             parts.append(f"ETA {_clock(self.eta)}")
-        return "  ·  ".join(parts)
+        return " · ".join(parts)
 
     def _status_html(self):
         title = f"<b>{self.title}</b>  " if self.title else ""
-        return f"<span style='font-family: var(--jp-code-font-family, monospace)'>{title}{self.status_text()}</span>"
+        return f"<span style='font-variant-numeric: tabular-nums'>{title}{self.status_text()}</span>"
 
     def _update_status(self, force=False):
         now = time.perf_counter()

@@ -49,6 +49,15 @@ def test_image_grid_variants(tmp_path, rng):
         viz.image_grid(rng.random((3, 28, 28)), labels=[1, 2])
 
 
+def test_image_grid_takes_flattened_images_and_a_single_image(tmp_path, rng):
+    flat = rng.random((6, 784))  # lab 1 keeps MNIST as (N, 784) rows
+    fig = _render(viz.image_grid(flat, labels=np.arange(6), ncols=3), tmp_path / "flat.png")
+    shown = [ax.images[0].get_array().shape for ax in fig.axes if ax.images]
+    assert shown == [(28, 28)] * 6
+    one = viz.image_grid(rng.random((28, 28)))
+    assert [ax.images[0].get_array().shape for ax in one.axes if ax.images] == [(28, 28)]
+
+
 def test_learning_curves(tmp_path):
     history = {"loss": [1.0, 0.5, 0.3], "val_loss": [1.1, 0.6, 0.45], "accuracy": [0.7, 0.85, 0.9],
                "val_accuracy": [0.68, 0.8, 0.86], "lr": [0.1, 0.1, 0.01]}

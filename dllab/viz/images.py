@@ -56,7 +56,8 @@ def image_grid(images, labels=None, predictions=None, probabilities=None, ncols=
                cmap="gray", title=None, size=1.4):
     """Show images in a grid, each titled with its true and predicted label.
 
-    images: (N, 1, H, W), (N, H, W), (N, 3, H, W) or (N, H, W, 3).
+    images: (N, 1, H, W), (N, H, W), (N, 3, H, W) or (N, H, W, 3); (N, H*W) flattened square
+        images, as logistic regression sees them; a single (H, W) image.
     labels: (N,) true labels, or None.
     predictions: (N,) predicted labels, or (N, C) scores/probabilities (the argmax is taken).
     probabilities: (N,) confidence of each prediction, or (N, C) probabilities; when
@@ -65,7 +66,11 @@ def image_grid(images, labels=None, predictions=None, probabilities=None, ncols=
     """
     imgs = _np(images)
     if imgs.ndim == 2:
-        imgs = imgs[None]
+        side = math.isqrt(imgs.shape[1])
+        if side >= 8 and side * side == imgs.shape[1] and imgs.shape[0] != imgs.shape[1]:
+            imgs = imgs.reshape(-1, side, side)  # flattened square images, (N, 784) from lab 1
+        else:
+            imgs = imgs[None]  # one (H, W) image
     n = len(imgs)
     if n == 0:
         raise ValueError("image_grid: no images to show")
