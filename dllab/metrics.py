@@ -9,10 +9,16 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
+from .autograd import Tensor
+
+
+def _raw(a):
+    """The array inside a Tensor; anything else as it is (an ndarray's own .data is a buffer)."""
+    return a.data if isinstance(a, Tensor) else a
 
 
 def _np(a):
-    return backend.to_numpy(getattr(a, "data", a))
+    return backend.to_numpy(_raw(a))
 
 
 def predicted_labels(scores) -> np.ndarray:
@@ -56,6 +62,47 @@ def mae(predictions, targets) -> float:
     return float(np.abs(d).mean())
 
 
+# --- per-batch metrics that stay on the device ----------------------------------------------------
+# The Trainer sums a metric over the batches of an epoch. On the GPU, the functions above would copy
+# every batch's scores back to the host; these return a 0-d array on the scores' own device instead,
+# so the only value read back per step is the loss.
+
+
+def _accuracy_on_device(scores, labels):
+    s, y = _raw(scores), _raw(labels)
+    xp = backend.array_module(s)
+    y = xp.asarray(y)
+    if y.ndim == 2:  # one-hot targets
+        y = y.argmax(axis=1)
+    pred = s.argmax(axis=1) if s.ndim == 2 else s.astype(xp.int64)
+    if pred.shape != y.shape:
+        raise ValueError(f"accuracy: {pred.shape[0]} predictions but labels of shape {y.shape}")
+    return (pred == y).mean()
+
+
+def _error_on_device(scores, labels):
+    return 1.0 - _accuracy_on_device(scores, labels)
+
+
+def _mse_on_device(predictions, targets):
+    p, t = _raw(predictions), _raw(targets)
+    xp = backend.array_module(p)
+    d = p.astype(xp.float64) - xp.asarray(t, dtype=xp.float64)
+    return (d * d).mean()
+
+
+def _mae_on_device(predictions, targets):
+    p, t = _raw(predictions), _raw(targets)
+    xp = backend.array_module(p)
+    return xp.abs(p.astype(xp.float64) - xp.asarray(t, dtype=xp.float64)).mean()
+
+
+def on_device(fn):
+    """The batch-metric function the Trainer uses for ``fn``: a device-side twin for the built-in
+    metrics (a 0-d array on the scores' device), ``fn`` itself for any other function."""
+    return _ON_DEVICE.get(fn, fn)
+
+
 METRICS = {
     "accuracy": accuracy,
     "error": classification_error,
@@ -73,3 +120,6 @@ def get(name_or_fn):
         return name_or_fn, METRICS[name_or_fn]
     except KeyError:
         raise ValueError(f"unknown metric {name_or_fn!r}: use one of {', '.join(METRICS)}") from None
+
+_ON_DEVICE = {accuracy: _accuracy_on_device, classification_error: _error_on_device,
+              mse: _mse_on_device, mae: _mae_on_device}

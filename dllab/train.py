@@ -129,6 +129,7 @@ class Trainer:
         self.optimizer = optim_mod.get(optimizer, **({"lr": lr} if lr is not None else {}))
         self.optimizer.bind(model)
         self.metrics = [metrics_mod.get(m) for m in metrics]
+        self._batch_metrics = [metrics_mod.on_device(fn) for _, fn in self.metrics]
         self.history = History()
         self.stop_training = False
         self.epoch = 0
@@ -146,7 +147,8 @@ class Trainer:
                        drop_last=drop_last)
 
     def _step_metrics(self, out, yb):
-        return [fn(out, yb) for _, fn in self.metrics]
+        """Each metric on one batch; built-in ones stay on the device (summed there per epoch)."""
+        return [fn(out, yb) for fn in self._batch_metrics]
 
     # --- training ----------------------------------------------------------------------
     def fit(self, train, epochs=1, batch_size=64, validation=None, shuffle=True, seed=0, transform=None,
@@ -298,7 +300,7 @@ class Trainer:
         elapsed = time.perf_counter() - t0
         logs = {"loss": loss_sum / max(n_seen, 1)}
         for (name, _), s in zip(self.metrics, metric_sums):
-            logs[name] = s / max(n_seen, 1)
+            logs[name] = float(s) / max(n_seen, 1)  # the epoch's one read of the metric sums
         logs["time"] = elapsed
         logs["samples_per_s"] = n_seen / max(elapsed, 1e-9)
         return logs
@@ -317,14 +319,14 @@ class Trainer:
                 xb, yb = backend.to_device(xb), backend.to_device(yb)
                 out = self.model(Tensor(xb))
                 n = len(xb)
-                loss_sum += float(self.loss_fn(out, yb).data) * n
+                loss_sum = loss_sum + self.loss_fn(out, yb).data.astype("float64") * n  # summed on the device
                 for i, m in enumerate(self._step_metrics(out.data, yb)):
                     sums[i] += m * n
                 n_seen += n
         finally:
             self.model.train(was_training)
-        result = {"loss": loss_sum / n_seen}
-        result.update({name: s / n_seen for (name, _), s in zip(self.metrics, sums)})
+        result = {"loss": float(loss_sum) / n_seen}
+        result.update({name: float(s) / n_seen for (name, _), s in zip(self.metrics, sums)})
         return result
 
     @no_grad()
