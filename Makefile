@@ -8,6 +8,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed-dev
+LABSTAMP = $(VENV)/.installed-lab
+# JupyterLab refuses to start as root unless told; cloud GPU machines and containers often are root
+ROOTFLAG = $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: demo test lab chromium bench accuracy doctor lint clean
 
@@ -20,9 +23,14 @@ $(VENV)/bin/python:
 # JupyterLab, nbgrader, ipywidgets and numpy.
 $(STAMP): pyproject.toml binder/requirements.txt | $(VENV)/bin/python
 	$(PY) -m pip install -q -e ".[dev,bench]" -c binder/requirements.txt
+	touch $@ $(LABSTAMP)
+
+# The labs need no PyTorch: make lab installs dllab with JupyterLab and nbgrader only.
+$(LABSTAMP): pyproject.toml binder/requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install -q -e ".[dev]" -c binder/requirements.txt
 	touch $@
 
-demo: $(STAMP)
+demo: $(LABSTAMP)
 	$(PY) -m dllab.cli demo
 
 # One BLAS thread: on a busy 2-core machine OpenBLAS's threads fight the notebook kernels the
@@ -31,8 +39,8 @@ test: $(STAMP) chromium
 	OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -q -p no:cacheprovider
 
 # JupyterLab on labs/ with the nbgrader and widget extensions (they come with the Python packages).
-lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir=labs
+lab: $(LABSTAMP)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=labs $(ROOTFLAG)
 
 # The browser test drives Debian's Chromium (no browser download). Installed when we are root and
 # have apt-get; never fails: without Chromium, tests/test_browser.py skips and says why.
@@ -44,7 +52,7 @@ chromium:
 	  else echo "chromium not found (install it as root: apt-get install chromium): the browser test will be skipped"; fi; \
 	} || true
 
-doctor: $(STAMP)
+doctor: $(LABSTAMP)
 	$(PY) -m dllab.cli doctor
 
 bench: $(STAMP)

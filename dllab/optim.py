@@ -31,6 +31,7 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__}: weight_decay and l1 must be >= 0")
         self.source = params
         self._params = None
+        self._model = None  # a Trainer's model, to check the parameters against (bind)
         self.base_lr = float(lr)
         self.weight_decay = float(weight_decay)
         self.l1 = float(l1)
@@ -42,7 +43,7 @@ class Optimizer:
     # --- parameters ----------------------------------------------------------------
     @property
     def params(self):
-        if self._params is None:
+        if self._params is None or self._model is not None:
             self._params = self._resolve()
         return self._params
 
@@ -54,18 +55,43 @@ class Optimizer:
                 f"{type(self).__name__}(model, lr=...), or give it to a Trainer"
             )
         params = list(src.parameters() if hasattr(src, "parameters") else src)
+        model, self._model = self._model, None
+        if model is not None and src is not model:
+            own = {id(p) for p in model.parameters()}
+            if params and own and not any(id(p) in own for p in params):
+                # the usual notebook slip: the model cell re-run, the optimizer cell not
+                import sys
+                import warnings
+
+                frame, level = sys._getframe(1), 2  # point the warning at the caller outside dllab
+                while frame is not None and frame.f_globals.get("__name__", "").startswith(("dllab", "contextlib")):
+                    frame, level = frame.f_back, level + 1
+                warnings.warn(
+                    f"{type(self).__name__} was made for other parameters than this Trainer's model's "
+                    "(a model cell re-run without re-running the optimizer's?); it now updates this "
+                    "model, with its state (momentum, averages) and schedule started afresh",
+                    stacklevel=level)
+                self.source, self.epoch, self.steps = model, 0, 0
+                params = list(model.parameters())
         if not params:
             raise RuntimeError(
                 f"{type(self).__name__}: the model has no parameters yet. Layers create their weights on "
                 "the first call: run the model once on a batch (model(x[:1])) before the first step"
             )
-        self.state = [self.init_state(p) for p in params]
+        old = self._params or []
+        if [id(p) for p in params] != [id(p) for p in old]:
+            self.state = [self.init_state(p) for p in params]
         return params
 
-    def bind(self, params):
-        """Attach parameters (a Module or list) if none were given; used by the Trainer."""
+    def bind(self, model):
+        """Attach a model; used by the Trainer. An optimizer made without parameters takes the
+        model's; one made for parameters that are not the model's (an earlier model) is moved to
+        this one, with a warning, at its next step; one made for part of the model (a head to
+        fine-tune) keeps that part."""
         if self.source is None:
-            self.source = params
+            self.source = model
+        elif self.source is not model:
+            self._model = model  # checked against the parameters at the next step
         return self
 
     def zero_grad(self):

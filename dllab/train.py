@@ -27,7 +27,7 @@ import numpy as np
 from . import backend, metrics as metrics_mod, optim as optim_mod
 from . import functional as F
 from .autograd import Tensor, no_grad
-from .data.batches import Batches
+from .data.batches import Batches, _as_dataset
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -65,7 +65,13 @@ class History(dict):
 
 
 class Callback:
-    """Hooks the Trainer calls; override any of them. ``logs`` is a dict of current values."""
+    """Hooks the Trainer calls; override any of them. ``logs`` is a dict of current values.
+
+    A callback that shows progress itself (a live dashboard) sets ``shows_progress = True``;
+    the Trainer then leaves out its own progress bar and per-epoch lines.
+    """
+
+    shows_progress = False
 
     def on_train_begin(self, trainer):
         pass
@@ -112,6 +118,20 @@ def _loss_fn(loss):
         raise ValueError(f"unknown loss {loss!r}: use one of {', '.join(names)} or pass a function") from None
 
 
+def _model_input(xb):
+    """A batch's inputs as the model takes them, and the input array (on the device).
+
+    Plain inputs become a Tensor; padded sequences ``(x, lengths)`` become ``(Tensor, lengths)``
+    (lengths stay NumPy: recurrent layers read them on the host to build their step masks).
+    """
+    if isinstance(xb, tuple):
+        x, lengths = xb
+        x = backend.to_device(x)
+        return (Tensor(x), backend.to_numpy(lengths)), x
+    x = backend.to_device(xb)
+    return Tensor(x), x
+
+
 def _progress_disabled(verbose):
     return not verbose or bool(os.environ.get("CI"))
 
@@ -126,6 +146,10 @@ class Trainer:
     def __init__(self, model, loss=F.cross_entropy, optimizer="sgd", metrics=("accuracy",), lr=None):
         self.model = model
         self.loss_fn = _loss_fn(loss)
+        if lr is not None and isinstance(optimizer, optim_mod.Optimizer):
+            raise ValueError(f"Trainer: lr={lr} was given beside an optimizer object that has its own "
+                             f"(lr={optimizer.base_lr:g}); set it in one place: "
+                             f"{type(optimizer).__name__}(lr={lr}, ...) or optimizer='sgd', lr={lr}")
         self.optimizer = optim_mod.get(optimizer, **({"lr": lr} if lr is not None else {}))
         self.optimizer.bind(model)
         self.metrics = [metrics_mod.get(m) for m in metrics]
@@ -143,7 +167,7 @@ class Trainer:
             return data
         if data is None:
             raise ValueError(f"{where}: no data given")
-        return Batches(data, batch_size=batch_size, shuffle=shuffle, seed=seed, transform=transform,
+        return Batches(_as_dataset(data, where), batch_size=batch_size, shuffle=shuffle, seed=seed, transform=transform,
                        drop_last=drop_last)
 
     def _step_metrics(self, out, yb):
@@ -155,13 +179,20 @@ class Trainer:
             early_stopping=None, checkpoint=None, callbacks=(), verbose=True, eval_batch_size=1000):
         """Train for ``epochs`` passes over ``train``; returns the :class:`History`.
 
-        train: a Dataset, an ``(x, y)`` tuple or a :class:`~dllab.data.Batches` source.
+        train: a Dataset, an ``(x, y)`` tuple, ``((x, lengths), y)`` for padded sequences, or a
+            :class:`~dllab.data.Batches` source.
         validation: evaluated after every epoch (loss and metrics, prefixed ``val_``).
         early_stopping: an :class:`EarlyStopping` or an int patience.
         checkpoint: a path; the best epoch's weights are saved there (atomically).
         """
-        if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        if hasattr(epochs, "shape") and getattr(epochs, "ndim", 0) > 0:
+            raise TypeError(f"fit: the second argument is epochs, but it got an array of shape "
+                            f"{tuple(epochs.shape)} (labels?): pass inputs and targets together, "
+                            "trainer.fit((x, y), epochs=...), or a Dataset")
+        if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 1:
             raise ValueError(f"fit: epochs must be a positive integer, got {epochs!r}")
+        if checkpoint is not None:
+            _check_checkpoint_path(checkpoint)
         batches = self._batches(train, batch_size, shuffle, seed, transform)
         if isinstance(early_stopping, int):
             early_stopping = EarlyStopping(patience=early_stopping)
@@ -178,6 +209,8 @@ class Trainer:
 
         steps_per_epoch = len(batches)
         self.fit_epochs, self.steps_per_epoch = int(epochs), steps_per_epoch
+        if any(getattr(cb, "shows_progress", False) for cb in callbacks):
+            verbose = False  # the callback's display replaces the bar and the epoch lines
         bar = _progress_bar(epochs * steps_per_epoch, _progress_disabled(verbose))
         guard = _WeightGuard(self.model)
         start_epoch = self.epoch
@@ -254,17 +287,22 @@ class Trainer:
         last_postfix = 0.0
         bar.set_description(f"epoch {epoch - start_epoch + 1}/{epochs}", refresh=False)
         for step, (xb, yb) in enumerate(batches):
-            xb = backend.to_device(xb)
+            inputs, xb = _model_input(xb)
             yb = backend.to_device(yb)
-            out = model(Tensor(xb))
+            out = model(inputs)
             loss = loss_fn(out, yb)
             value = float(loss.data)
             if not math.isfinite(value):
                 restored = guard.restore_last_good()
+                xp = backend.array_module(xb)
+                bad = int((~xp.isfinite(xb)).sum()) if xb.dtype.kind == "f" else 0
+                cause = (f"The batch's inputs hold {bad} NaN/inf values: clean the data (e.g. "
+                         "np.nan_to_num, or drop those samples) before training. " if bad else
+                         f"The learning rate ({opt.lr:g}) is probably too high: try a lower one "
+                         f"(e.g. {opt.lr / 10:g}), or check the targets for NaN/inf values. ")
                 raise NonFiniteLossError(
                     f"the loss became {value} in epoch {epoch - start_epoch + 1}, step {step + 1}. "
-                    f"The learning rate ({opt.lr:g}) is probably too high: try a lower one "
-                    f"(e.g. {opt.lr / 10:g}), or check the inputs for NaN/inf values. "
+                    + cause
                     + ("The model keeps the last checked weights that gave a finite loss "
                        f"(saved before update {restored + 1} of this run)."
                        if restored is not None else "No update was applied.")
@@ -316,8 +354,9 @@ class Trainer:
         sums = [0.0] * len(self.metrics)
         try:
             for xb, yb in batches:
-                xb, yb = backend.to_device(xb), backend.to_device(yb)
-                out = self.model(Tensor(xb))
+                inputs, xb = _model_input(xb)
+                yb = backend.to_device(yb)
+                out = self.model(inputs)
                 n = len(xb)
                 loss_sum = loss_sum + self.loss_fn(out, yb).data.astype("float64") * n  # summed on the device
                 for i, m in enumerate(self._step_metrics(out.data, yb)):
@@ -331,14 +370,29 @@ class Trainer:
 
     @no_grad()
     def predict(self, x, batch_size=1000) -> np.ndarray:
-        """The model's outputs for ``x`` (an array, Tensor or Dataset) as a NumPy array."""
-        x = getattr(x, "x", x)
+        """The model's outputs for ``x`` as a NumPy array.
+
+        x: an array or Tensor of inputs, a Dataset (its inputs; with their lengths for padded
+        sequences), or ``(x, lengths)`` for padded sequences.
+        """
+        lengths = None
+        if hasattr(x, "x") and hasattr(x, "y"):  # a Dataset
+            x, lengths = x.x, getattr(x, "lengths", None)
+        elif isinstance(x, tuple) and len(x) == 2 and np.ndim(x[1]) == 1 and np.ndim(x[0]) == 3:
+            x, lengths = x  # (x, lengths): padded sequences
+        elif isinstance(x, (tuple, list)):
+            raise TypeError("predict: give the inputs x (an array), a Dataset, or (x, lengths) for "
+                            f"padded sequences; got a {type(x).__name__} of {len(x)} items (an (x, y) "
+                            "pair? pass x alone)")
         x = x.data if isinstance(x, Tensor) else x
         was_training = self.model.training
         self.model.eval()
         try:
-            outs = [backend.to_numpy(self.model(Tensor(backend.to_device(x[i:i + batch_size]))).data)
-                    for i in range(0, len(x), batch_size)]
+            outs = []
+            for i in range(0, len(x), batch_size):
+                xb = x[i:i + batch_size]
+                inputs, _ = _model_input(xb if lengths is None else (xb, lengths[i:i + batch_size]))
+                outs.append(backend.to_numpy(self.model(inputs).data))
         finally:
             self.model.train(was_training)
         if not outs:
@@ -423,6 +477,18 @@ def _epoch_line(bar, epoch, epochs, logs):
         print(line, flush=True)
     else:
         bar.write(line)
+
+
+def _check_checkpoint_path(path):
+    """Fail before training, not after the first epoch, when the checkpoint cannot be written."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"fit: checkpoint={str(path)!r} is a folder; give a file name in it, "
+                                f"e.g. checkpoint={str(path / 'best.npz')!r}")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"fit: the folder of checkpoint={str(path)!r} does not exist; "
+                                f"create it first (os.makedirs({str(folder)!r}, exist_ok=True))")
 
 
 def save_checkpoint(model, path):

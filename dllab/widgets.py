@@ -97,6 +97,12 @@ class TrainingDashboard(Callback):
     Outside Jupyter it only records; ``status_text()`` and ``figure()`` give what it would show.
     """
 
+    @property
+    def shows_progress(self):
+        """In a notebook the dashboard replaces the Trainer's bar and epoch lines; elsewhere the
+        Trainer's text progress is the fallback."""
+        return in_notebook()
+
     def __init__(self, title=None, metric="accuracy", status_every=0.25, plot_every=3.0):
         self.title, self.metric = title, metric
         self.status_every, self.plot_every = status_every, plot_every

@@ -559,3 +559,35 @@ def test_compose_applies_in_order():
     np.testing.assert_array_equal(transforms.Compose([double, add_one])(x, None), x + 1)
     with pytest.raises(TypeError):
         transforms.Compose([1])
+
+
+def test_missing_file_names_the_checksum_and_a_wrong_data_folder(tmp_path, monkeypatch, fresh_memo):
+    monkeypatch.setenv("DLLAB_DATA", str(tmp_path / "no-such-folder"))
+    with pytest.raises(DataError, match=r"missing \(expected sha256 [0-9a-f]{64}\)") as info:
+        data.mnist()
+    assert "is not a folder: unset it" in str(info.value)
+
+
+def test_dataset_with_lengths_slices_concats_and_batches_them():
+    x = np.zeros((5, 4, 2), np.float32)
+    lengths = np.array([4, 1, 2, 3, 4])
+    ds = data.Dataset(x, np.arange(5.0), "seq", lengths=lengths)
+    assert ds[1:3].lengths.tolist() == [1, 2]
+    both = data.concat(ds, ds)
+    assert both.lengths.tolist() == lengths.tolist() * 2
+    with pytest.raises(ValueError, match="give every part its lengths"):
+        data.concat(ds, data.Dataset(x, np.arange(5.0)))
+    with pytest.raises(ValueError, match="lengths must lie in 0..4"):
+        data.Dataset(x, np.arange(5.0), lengths=[4, 1, 2, 3, 9])
+    with pytest.raises(ValueError, match="lengths must be 5 integers"):
+        data.Dataset(x, np.arange(5.0), lengths=np.ones(5))
+    seen = []
+    for (xb, lb), yb in data.Batches(ds, batch_size=2, shuffle=True, seed=3):
+        assert xb.shape[0] == lb.shape[0] == yb.shape[0]
+        seen += list(zip(yb.tolist(), lb.tolist()))
+    assert sorted(seen) == list(zip(range(5), lengths.tolist()))  # each sample keeps its length
+    pairs = data.Batches(((x, lengths), np.arange(5.0)), batch_size=5, shuffle=False)
+    (xb, lb), _ = next(iter(pairs))
+    assert lb.tolist() == lengths.tolist()
+    with pytest.raises(TypeError, match="got a list of int"):
+        data.Batches([1, 2, 3])

@@ -276,3 +276,36 @@ def test_package_exports_iot_names():
     for name in ("iot_solar", "read_solar_csv", "SolarData", "windows", "Normalizer",
                  "normalize"):
         assert name in data.__all__ and hasattr(data, name)
+
+
+def test_csv_with_a_byte_order_mark_and_a_folder_path(tmp_path):
+    rows = day_rows("2015-01-01", 8, 10) + day_rows("2015-01-02", 8, 10)
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + (HEADER + "".join(rows)).encode())  # as Excel saves UTF-8
+    assert len(read_solar_csv(path)["total"]) == 20
+    with pytest.raises(DataError, match="is a folder: give the path of the solar CSV"):
+        iot_solar(tmp_path)
+
+
+def test_solar_dataset_trains_through_the_trainer(solar):
+    """SolarData.dataset(): padded days with lengths go through fit/evaluate/predict as they are."""
+    import dllab as dl
+    from dllab.layers.recurrent import LSTM
+
+    train, test = solar.dataset("train"), solar.dataset("test")
+    assert (train.lengths == solar.len_train).all() and "lengths 8..14" in repr(train)
+    dl.seed(0)
+    model = LSTM(8) >> dl.Dense(1)
+    trainer = dl.Trainer(model, loss="mse", optimizer=dl.optim.Adam(lr=1e-2), metrics=("mse",))
+    history = trainer.fit(train, epochs=3, batch_size=64, verbose=False)
+    assert history["loss"][-1] < history["loss"][0]
+    pred = trainer.predict(test)
+    # the lengths matter: the same days read as full 14-step sequences give other forecasts
+    assert not np.allclose(pred, model(dl.Tensor(solar.x_test)).data)
+    np.testing.assert_allclose(pred, trainer.predict((solar.x_test, solar.len_test)))
+    mse = float(((pred - solar.y_test) ** 2).mean())
+    assert trainer.evaluate(test)["loss"] == pytest.approx(mse, rel=1e-5)
+    with pytest.raises(TypeError, match=r"tuple of 3 items; for padded sequences pass \(\(x, lengths\), y\)"):
+        trainer.fit((solar.x_train, solar.y_train, solar.len_train), verbose=False)
+    with pytest.raises(ValueError, match="split must be"):
+        solar.dataset("validation")

@@ -127,3 +127,34 @@ def test_bad_layer_arguments():
         Dense(3, init="xavier-ish")
     with pytest.raises(TypeError, match="not a layer"):
         Sequential(Dense(2), 3)
+
+
+def test_activation_by_name_and_model_summary_display(rng):
+    layer = Dense(4, activation="relu")
+    assert layer.activation is dl.relu and layer.init == "he"
+    assert (layer(x32(rng, 3, 5)).data >= 0).all()
+    assert Activation("tanh").fn is dl.tanh
+    with pytest.raises(ValueError, match="Dense: unknown activation 'rleu': use one of relu"):
+        Dense(4, activation="rleu")
+    with pytest.raises(TypeError, match="activation must be a function or its name"):
+        Dense(4, activation=3)
+    model = Dense(4, activation="relu") >> Dense(2)
+    model(x32(rng, 1, 3))
+    summary = model.summary()
+    assert repr(summary) == str(summary) and summary.count("\n") == 2  # a table, not one escaped line
+
+
+def test_conv_checks_the_dtype_on_its_first_call(rng):
+    with pytest.raises(TypeError, match=r"Conv2D\(20, kernel_size=5.*name='conv1'\) has float32 weights "
+                                        r"but got an input of shape \(2, 1, 28, 28\) float64"):
+        dl.lenet()(rng.random((2, 1, 28, 28)))
+
+
+def test_saving_an_unbuilt_model_or_loading_a_foreign_file_says_why(tmp_path):
+    with pytest.raises(ValueError, match=r"has no weights yet.*model\(x\[:1\]\)"):
+        Dense(10).save(tmp_path / "w.npz")
+    assert not (tmp_path / "w.npz").exists()
+    np.savez(tmp_path / "objects.npz", a=np.array([{"x": 1}], dtype=object))
+    with pytest.raises(ValueError, match="holds pickled Python objects") as info:
+        Dense(10).load(tmp_path / "objects.npz")
+    assert "allow_pickle" not in str(info.value)

@@ -1,5 +1,7 @@
 """The Trainer: learning for real on MNIST, history, early stopping, checkpoints and its safety nets."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -222,3 +224,57 @@ def test_batch_metrics_stay_on_the_device_and_agree_with_the_host_ones(rng):
     assert metrics.on_device(custom) is custom
     with pytest.raises(ValueError, match="37 predictions but labels of shape"):
         metrics.on_device(metrics.accuracy)(scores, labels[:3])
+
+
+def test_an_optimizer_left_from_an_earlier_model_moves_to_the_new_one_with_a_warning():
+    """Re-running a model cell but not the optimizer cell must not leave the new model untrained."""
+    x, y = blobs()
+    opt = dl.optim.SGD(lr=0.5, momentum=0.9)
+    dl.Trainer(dl.Dense(3), optimizer=opt).fit((x, y), epochs=1, verbose=False)
+    fresh = dl.Dense(3)
+    with pytest.warns(UserWarning, match="made for other parameters") as record:
+        history = dl.Trainer(fresh, optimizer=opt).fit((x, y), epochs=3, verbose=False)
+    assert record[0].filename == __file__  # the warning points at the user's line
+    assert history["loss"][-1] < 0.5 * history["loss"][0]
+
+
+def test_an_optimizer_for_part_of_the_model_keeps_that_part():
+    x, y = blobs()
+    base, head = dl.Dense(8, activation=dl.relu), dl.Dense(3)
+    model = base >> head
+    model(dl.Tensor(x[:1]))
+    before = [p.data.copy() for p in base.parameters()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dl.Trainer(model, optimizer=dl.optim.SGD(head, lr=0.1)).fit((x, y), epochs=1, verbose=False)
+    assert all(np.array_equal(b, p.data) for b, p in zip(before, base.parameters()))
+
+
+def test_fit_argument_mistakes_are_named_before_training(tmp_path):
+    x, y = blobs()
+    trainer = dl.Trainer(dl.Dense(3))
+    with pytest.raises(TypeError, match=r"pass inputs and targets together, trainer.fit\(\(x, y\)"):
+        trainer.fit(x, y)
+    with pytest.raises(IsADirectoryError, match="is a folder; give a file name in it"):
+        trainer.fit((x, y), checkpoint=tmp_path, verbose=False)
+    with pytest.raises(FileNotFoundError, match="does not exist; create it first"):
+        trainer.fit((x, y), checkpoint=tmp_path / "no" / "best.npz", verbose=False)
+    with pytest.raises(ValueError, match="set it in one place"):
+        dl.Trainer(dl.Dense(3), optimizer=dl.optim.SGD(lr=0.1), lr=0.5)
+    with pytest.raises(TypeError, match=r"an \(x, y\) pair\? pass x alone"):
+        trainer.predict((x, y))
+
+
+def test_a_callback_that_shows_progress_replaces_the_trainers_lines(capsys):
+    x, y = blobs()
+
+    class Display(dl.Callback):
+        shows_progress = True
+
+    dl.Trainer(dl.Dense(3)).fit((x, y), epochs=2, callbacks=[Display()])
+    assert "epoch 1/2" not in capsys.readouterr().out
+    dl.Trainer(dl.Dense(3)).fit((x, y), epochs=2, callbacks=[dl.Callback()])
+    assert "epoch 2/2" in capsys.readouterr().out
+    from dllab.widgets import TrainingDashboard
+
+    assert TrainingDashboard().shows_progress is False  # outside Jupyter: the text lines stay

@@ -6,6 +6,8 @@ matplotlib.use("Agg")
 
 import numpy as np
 import pytest
+
+import dllab as dl
 from matplotlib.figure import Figure
 
 from dllab import viz
@@ -104,3 +106,13 @@ def test_filters_and_feature_maps(tmp_path, rng):
         viz.feature_maps_plot(model, image, 20)
     with pytest.raises(ValueError, match="no weights yet"):
         viz.filters_plot(lenet()[0])
+    # a model gives its first conv layer; a layer is found by its name or itself
+    fig = _render(viz.filters_plot(model), tmp_path / "filters3.png")
+    assert len([ax for ax in fig.axes if ax.images]) == 6
+    fig = viz.feature_maps_plot(model, image, "conv2")
+    assert len([ax for ax in fig.axes if ax.images]) == 8
+    assert len([ax for ax in viz.feature_maps_plot(model, image, model[0]).axes if ax.images]) == 6
+    with pytest.raises(ValueError, match=r"no layer 'convX' in the model; give an index or a name from \['0: conv1'"):
+        viz.feature_maps_plot(model, image, "convX")
+    with pytest.raises(ValueError, match="has no Conv2D layer"):
+        viz.filters_plot(dl.Dense(3) >> dl.Dense(2))

@@ -35,6 +35,23 @@ def _check_xy(x, y, name):
     return x, y
 
 
+def _check_lengths(lengths, x, name):
+    """Validate the true lengths of padded sequences x (N, T, ...): N integers in 0..T."""
+    if lengths is None:
+        return None
+    lengths = np.asarray(lengths)
+    if x.ndim < 2:
+        raise ValueError(f"dataset {name!r}: lengths are for padded sequences x (N, T, features), "
+                         f"but x has shape {x.shape}")
+    if lengths.shape != (len(x),) or lengths.dtype.kind not in "iu":
+        raise ValueError(f"dataset {name!r}: lengths must be {len(x)} integers, one per sequence of x, "
+                         f"got shape {lengths.shape} dtype {lengths.dtype}")
+    if lengths.min() < 0 or lengths.max() > x.shape[1]:
+        raise ValueError(f"dataset {name!r}: lengths must lie in 0..{x.shape[1]} (x is padded to "
+                         f"{x.shape[1]} steps), got {lengths.min()}..{lengths.max()}")
+    return lengths.astype(np.int64, copy=False)
+
+
 class Dataset:
     """Inputs ``x`` and targets ``y`` held in memory, with a name.
 
@@ -43,15 +60,19 @@ class Dataset:
         y: ``np.ndarray`` of shape (N,) int64 labels, or (N, ...) float targets.
         name: a short label shown in ``repr``.
         classes: list of class names (index = label), or None.
+        lengths: for padded sequences x (N, T, features), the true length of each
+            (N,) int64, or None. Batches of such a dataset are ``((x, lengths), y)``,
+            which recurrent layers and the Trainer take as they are.
 
     ``ds[3]`` gives the pair ``(x[3], y[3])``; ``ds[10:20]``, ``ds[index_array]``
     and ``ds[bool_mask]`` give a new Dataset (slices share memory with this one).
     """
 
-    def __init__(self, x, y, name="dataset", classes=None):
+    def __init__(self, x, y, name="dataset", classes=None, lengths=None):
         self.x, self.y = _check_xy(x, y, name)
         self.name = name
         self.classes = list(classes) if classes is not None else None
+        self.lengths = _check_lengths(lengths, self.x, name)
 
     def __len__(self):
         return len(self.x)
@@ -59,7 +80,8 @@ class Dataset:
     def __getitem__(self, index):
         if isinstance(index, (int, np.integer)):
             return self.x[index], self.y[index]
-        return Dataset(self.x[index], self.y[index], self.name, self.classes)
+        return Dataset(self.x[index], self.y[index], self.name, self.classes,
+                       None if self.lengths is None else self.lengths[index])
 
     def __iter__(self):
         # without this, Python would iterate through __getitem__ with ints
@@ -80,6 +102,8 @@ class Dataset:
         text = f"Dataset({self.name!r}, x={describe(self.x)}, y={describe(self.y)}"
         if self.num_classes is not None:
             text += f", {self.num_classes} classes"
+        if self.lengths is not None:
+            text += f", lengths {self.lengths.min()}..{self.lengths.max()}"
         return text + ")"
 
     def subset(self, n, seed=0, balanced=True):
@@ -145,7 +169,7 @@ class Dataset:
             name: name of the result (default: unchanged).
         """
         rng = np.random.default_rng(seed)
-        return Dataset(transform(self.x, rng), self.y, name or self.name, self.classes)
+        return Dataset(transform(self.x, rng), self.y, name or self.name, self.classes, self.lengths)
 
 
 def concat(*datasets, name=None):
@@ -164,7 +188,7 @@ def concat(*datasets, name=None):
         datasets = tuple(datasets[0])  # concat([a, b]) works like concat(a, b)
     if not datasets:
         raise ValueError("concat needs at least one dataset")
-    parts = [d if isinstance(d, Dataset) else Dataset(*d, name="arrays") for d in datasets]
+    parts = [_as_dataset(d, "concat") for d in datasets]
     for part in parts[1:]:
         if part.x.shape[1:] != parts[0].x.shape[1:] or part.y.shape[1:] != parts[0].y.shape[1:]:
             raise ValueError(f"cannot concatenate {parts[0]!r} and {part!r}: "
@@ -173,31 +197,54 @@ def concat(*datasets, name=None):
                 and part.classes != parts[0].classes:
             raise ValueError(f"cannot concatenate {parts[0].name!r} and {part.name!r}: "
                              f"their class lists differ")
+    if len({p.lengths is None for p in parts}) > 1:
+        raise ValueError("cannot concatenate padded sequences with lengths and data without: give "
+                         "every part its lengths")
     classes = next((p.classes for p in parts if p.classes is not None), None)
+    lengths = None if parts[0].lengths is None else np.concatenate([p.lengths for p in parts])
     return Dataset(np.concatenate([p.x for p in parts]),
                    np.concatenate([p.y for p in parts]),
-                   name or "+".join(p.name for p in parts), classes)
+                   name or "+".join(p.name for p in parts), classes, lengths)
+
+
+def _is_sequence_pair(obj):
+    """True for ``((x, lengths), y)``: padded sequences with their true lengths, and targets."""
+    return (isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[0], tuple)
+            and len(obj[0]) == 2 and not isinstance(obj[1], (Dataset, tuple, list))
+            and not isinstance(obj[0][0], (Dataset, tuple, list)))
 
 
 def _is_xy_pair(obj):
-    """True for an ``(x, y)`` tuple of arrays (as opposed to a list of datasets)."""
+    """True for an ``(x, y)`` or ``((x, lengths), y)`` tuple (as opposed to a list of datasets)."""
     return (isinstance(obj, tuple) and len(obj) == 2
-            and not isinstance(obj[0], (Dataset, tuple, list)))
+            and (not isinstance(obj[0], (Dataset, tuple, list)) or _is_sequence_pair(obj)))
 
 
-def _as_xy(data):
-    """Dataset, (x, y) tuple, or a list of those -> validated (x, y) arrays."""
+_FORMS = ("a Dataset, an (x, y) tuple of arrays, ((x, lengths), y) for padded sequences, "
+          "or a list of those")
+
+
+def _as_dataset(data, where="Batches"):
+    """Any accepted form of data -> a Dataset (validated)."""
     if isinstance(data, Dataset):
-        return data.x, data.y
+        return data
+    if _is_sequence_pair(data):
+        (x, lengths), y = data
+        return Dataset(x, y, "((x, lengths), y)", lengths=lengths)
     if _is_xy_pair(data):
-        return _check_xy(data[0], data[1], "(x, y)")
+        return Dataset(data[0], data[1], "(x, y)")
+    if isinstance(data, tuple) and len(data) == 3 and not any(isinstance(d, Dataset) for d in data):
+        raise TypeError(f"{where} got a tuple of 3 items; for padded sequences pass ((x, lengths), y), "
+                        "else (x, y)")
     if isinstance(data, (list, tuple)):
         if len(data) == 0:
-            raise ValueError("Batches got an empty list of datasets")
-        mixed = concat(*data)
-        return mixed.x, mixed.y
-    raise TypeError(f"Batches needs a Dataset, an (x, y) tuple or a list of them, "
-                    f"got {type(data).__name__}")
+            raise ValueError(f"{where} got an empty list of datasets")
+        if not all(isinstance(d, Dataset) or _is_xy_pair(d) for d in data):
+            kinds = ", ".join(type(d).__name__ for d in data[:4])
+            raise TypeError(f"{where} needs {_FORMS}; got a {type(data).__name__} of {kinds}"
+                            + (", ..." if len(data) > 4 else ""))
+        return concat(*data)
+    raise TypeError(f"{where} needs {_FORMS}; got {type(data).__name__}")
 
 
 class Batches:
@@ -223,7 +270,8 @@ class Batches:
     Yields:
         ``(xb, yb)``: ``xb`` of shape (B, ...) and ``yb`` of shape (B, ...),
         NumPy arrays with the dtypes of the data, B = batch_size (the last
-        batch may be smaller unless drop_last).
+        batch may be smaller unless drop_last). For padded sequences with
+        lengths, ``xb`` is the pair ``(x (B, T, ...), lengths (B,))``.
 
     A yielded batch stays valid after the epoch ends: the buffer of an epoch
     is only reused when no batch view of it is alive any more.
@@ -234,7 +282,8 @@ class Batches:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
                 or batch_size < 1:
             raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
-        self.x, self.y = _as_xy(data)
+        dataset = _as_dataset(data)
+        self.x, self.y, self.lengths = dataset.x, dataset.y, dataset.lengths
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.drop_last = drop_last
@@ -284,9 +333,14 @@ class Batches:
                         mode="clip")
             y = np.take(self.y, order, axis=0, out=self._free_buffer(self._pools[1], self.y),
                         mode="clip")
+            lengths = None if self.lengths is None else self.lengths[order]
+        else:
+            lengths = self.lengths
         stop = len(self) * self.batch_size
         for start in range(0, min(stop, len(x)), self.batch_size):
             xb, yb = x[start:start + self.batch_size], y[start:start + self.batch_size]
             if self.transform is not None:
                 xb = self.transform(xb, self.rng)
+            if lengths is not None:
+                xb = (xb, lengths[start:start + self.batch_size])
             yield xb, yb

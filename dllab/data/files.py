@@ -113,7 +113,13 @@ def check_file(name, filename):
     path = shipped_path(name, filename)
     expected = REGISTRY[name][filename]
     if not path.is_file():
-        return path, False, f"{path}: file is missing. {_restore_hint(name, filename)}"
+        where = ""
+        env = os.environ.get("DLLAB_DATA")
+        if env and not data_dir().is_dir():
+            where = (f" DLLAB_DATA={env!r} is not a folder: unset it to use the shipped data, or point "
+                     "it at a folder with one sub-folder per dataset.")
+        return path, False, (f"{path}: file is missing (expected sha256 {expected}).{where} "
+                             f"{_restore_hint(name, filename)}")
     actual = sha256_file(path)
     if actual != expected:
         return path, False, (f"{path}: SHA-256 mismatch, the file is damaged or not the "

@@ -47,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .batches import Dataset
 from .errors import DataError, DataWarning
 from .files import verified_path
 
@@ -57,6 +58,8 @@ _TIMESTAMP = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)([+-]\d\d:\d\d)?")
 
 def _read_text(path):
     """The file as text; DataError for a missing, empty or binary file."""
+    if Path(path).is_dir():
+        raise DataError(f"{path} is a folder: give the path of the solar CSV file in it")
     try:
         raw = Path(path).read_bytes()
     except FileNotFoundError:
@@ -69,7 +72,7 @@ def _read_text(path):
     if b"\x00" in raw[:4096]:  # NUL bytes never occur in text
         raise not_text
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8-sig")  # -sig: a byte-order mark (a CSV saved by Excel) is dropped
     except UnicodeDecodeError:
         raise not_text from None
 
@@ -191,6 +194,14 @@ class SolarData:
     def lengths(self):
         """``{"train": len_train, "val": len_val, "test": len_test}``."""
         return {"train": self.len_train, "val": self.len_val, "test": self.len_test}
+
+    def dataset(self, split):
+        """One split ("train", "val" or "test") as a Dataset of padded sequences with their
+        lengths, ready for ``Trainer.fit`` / ``evaluate`` / ``predict``."""
+        if split not in ("train", "val", "test"):
+            raise ValueError(f"SolarData.dataset: split must be 'train', 'val' or 'test', got {split!r}")
+        return Dataset(getattr(self, f"x_{split}"), getattr(self, f"y_{split}"), f"solar-{split}",
+                       lengths=getattr(self, f"len_{split}"))
 
     def to_watt_hours(self, y):
         """Normalised targets or predictions (any shape) -> Wh."""

@@ -24,6 +24,7 @@ from .core import (
     Module,
     ShapeError,
     _activation_name,
+    resolve_activation,
     _describe,
     check_dtype,
     init_weight,
@@ -70,7 +71,7 @@ class Conv2D(Module):
                              f"{stride!r}, {dilation!r}")
         self.padding = F_conv.resolve_padding(padding, self.kernel_size, self.stride, self.dilation, "Conv2D")
         self._padding_arg = padding
-        self.activation = activation
+        self.activation = activation = resolve_activation(activation, "Conv2D")
         act = _activation_name(activation) if activation else ""
         self.init = init or ("he" if act in ("relu", "leaky_relu") else "glorot")
         if self.init not in _INITS:
@@ -117,7 +118,7 @@ class Conv2D(Module):
                             error=ShapeError)
         if self.W is None:
             self._build(x.shape[1])
-        elif x.dtype != self.W.dtype:
+        if x.dtype != self.W.dtype:
             check_dtype(self, x, self.W.dtype)
         y = F_conv.conv2d(x, self.W, self.b, self.stride, self.padding, self.dilation)
         return self.activation(y) if self.activation is not None else y

@@ -176,11 +176,15 @@ class Module:
     def save(self, path):
         """Write the weights to an ``.npz`` file atomically (a crash never leaves half a file)."""
         path = Path(path)
+        state = self.state_dict()
+        if not state:
+            raise ValueError(f"{self!r} has no weights yet: layers create them on their first call; run "
+                             "the model on a batch (model(x[:1])) or train it before saving")
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **self.state_dict())
+                np.savez(fh, **state)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
@@ -198,7 +202,9 @@ class Module:
             with np.load(path) as data:
                 state = {k: data[k] for k in data.files}
         except Exception as exc:
-            raise ValueError(f"{path} is not a readable dllab weights file (.npz): {exc}") from exc
+            reason = ("it holds pickled Python objects, not the plain arrays model.save writes"
+                      if "allow_pickle" in str(exc) else str(exc))
+            raise ValueError(f"{path} is not a readable dllab weights file (.npz): {reason}") from exc
         return self.load_state_dict(state)
 
     # --- display ---------------------------------------------------------------
@@ -208,7 +214,7 @@ class Module:
     def __repr__(self):
         return f"{type(self).__name__}({self.extra_repr()})"
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
         """One line per layer with its parameter count."""
         lines = []
         for prefix, m in self._named_modules():
@@ -219,7 +225,14 @@ class Module:
             own = sum(p.size for n, p in vars(m).items() if isinstance(p, Parameter))
             lines.append(f"{prefix.rstrip('.') or '-':<8} {m!r:<48} {own:>10,}")
         lines.append(f"{'total':<57} {self.num_parameters():>10,}")
-        return "\n".join(lines)
+        return Summary("\n".join(lines))
+
+
+class Summary(str):
+    """A model summary: a string that shows as a table (not one escaped line) in a notebook."""
+
+    def __repr__(self):
+        return str(self)
 
 
 def _describe(x):
@@ -275,6 +288,22 @@ def _activation_name(fn):
     return getattr(fn, "__name__", type(fn).__name__)
 
 
+def resolve_activation(fn, where):
+    """An activation function from itself or its name ("relu", "tanh", ...); None stays None."""
+    if fn is None or callable(fn):
+        return fn
+    if isinstance(fn, str):
+        found = getattr(F, fn, None)
+        if callable(found) and fn in _ACTIVATION_NAMES:
+            return found
+        raise ValueError(f"{where}: unknown activation {fn!r}: use one of {', '.join(_ACTIVATION_NAMES)} "
+                         "or pass a function")
+    raise TypeError(f"{where}: activation must be a function or its name, got {type(fn).__name__}")
+
+
+_ACTIVATION_NAMES = ("relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "exp")
+
+
 class Dense(Module):
     """Fully connected layer: y = activation(x @ W + b).
 
@@ -288,7 +317,7 @@ class Dense(Module):
         if not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
         self.units = int(units)
-        self.activation = activation
+        self.activation = activation = resolve_activation(activation, "Dense")
         act = _activation_name(activation) if activation else ""
         self.init = init or ("he" if act in ("relu", "leaky_relu") else "glorot")
         if self.init not in _INITS:
@@ -350,12 +379,9 @@ class Activation(Module):
 
     def __init__(self, fn, name=None):
         super().__init__()
-        if isinstance(fn, str):
-            try:
-                fn = getattr(F, fn)
-            except AttributeError:
-                raise ValueError(f"Activation: unknown function {fn!r}") from None
-        self.fn = fn
+        self.fn = resolve_activation(fn, "Activation")
+        if fn is None:
+            raise ValueError("Activation: give a function, e.g. Activation(relu) or Activation('relu')")
         self.name = name
 
     def forward(self, x):

@@ -118,7 +118,14 @@ def image_grid(images, labels=None, predictions=None, probabilities=None, ncols=
 
 
 def _conv_weights(conv_layer_or_weights):
-    w = getattr(conv_layer_or_weights, "W", conv_layer_or_weights)
+    obj = conv_layer_or_weights
+    if getattr(obj, "W", None) is None and hasattr(obj, "modules"):  # a model: its first conv layer
+        convs = [m for m in obj.modules() if type(m).__name__ == "Conv2D"]
+        if not convs:
+            raise ValueError(f"filters_plot: {type(obj).__name__} has no Conv2D layer; pass a conv layer "
+                             "or weights (C_out, C_in, kH, kW)")
+        obj = convs[0]
+    w = getattr(obj, "W", obj)
     if w is None:
         raise ValueError("filters_plot: the layer has no weights yet; run the model on a batch first")
     w = _np(w)
@@ -130,7 +137,8 @@ def _conv_weights(conv_layer_or_weights):
 def filters_plot(conv_layer_or_weights, channel=None, ncols=10, size=0.9, cmap="gray", title=None):
     """Show the filters of a convolution layer, one small image per output channel.
 
-    conv_layer_or_weights: a Conv2D layer (its ``W``) or weights (C_out, C_in, kH, kW).
+    conv_layer_or_weights: a Conv2D layer (its ``W``), a model (its first Conv2D layer) or
+        weights (C_out, C_in, kH, kW).
     With 3 input channels each filter is shown in colour; otherwise input channel
     ``channel`` (default 0) is shown. Each filter is scaled to its own range.
     """
@@ -163,14 +171,28 @@ def _layers_of(model):
     return list(layers)
 
 
+def _layer_position(layers, layer):
+    """A layer's index from the index itself, the layer's name ("conv1") or the layer object."""
+    if isinstance(layer, (int, np.integer)) and not isinstance(layer, bool):
+        return int(layer)
+    for i, candidate in enumerate(layers):
+        if candidate is layer or (isinstance(layer, str) and getattr(candidate, "name", None) == layer):
+            return i
+    names = [f"{i}: {getattr(m, 'name', None) or type(m).__name__}" for i, m in enumerate(layers)]
+    raise ValueError(f"feature_maps_plot: no layer {layer!r} in the model; give an index or a name "
+                     f"from {names}")
+
+
 def feature_maps_plot(model, image, layer_index, max_maps=64, ncols=8, size=1.1, cmap="viridis", title=None):
     """Run ``model`` (a Sequential) on one image and show the maps made by one layer.
 
     image: (C, H, W), (H, W) or (1, C, H, W).  layer_index: which layer's output to
-    show (0 is the first layer; negative indices count from the end). The model runs
+    show: its index (0 is the first layer; negative indices count from the end), its
+    name (``"conv1"``) or the layer itself. The model runs
     in evaluation mode without building a graph; its mode is restored afterwards.
     """
     layers = _layers_of(model)
+    layer_index = _layer_position(layers, layer_index)
     if not -len(layers) <= layer_index < len(layers):
         raise IndexError(f"feature_maps_plot: layer_index {layer_index} is out of range, the model has "
                          f"{len(layers)} layers")
