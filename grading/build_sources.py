@@ -139,6 +139,7 @@ def lab1():
     import dllab as dl
     from dllab import labs
     from dllab.labs import check, check_close, check_gradient, check_shape
+    from dllab.widgets import DigitPad, LossSurfaceExplorer, TrainingDashboard
 
     run = labs.setup(full, epochs, subset, device, seed, full_epochs=30, small_epochs=5, small_subset=6000)
     run
@@ -556,6 +557,16 @@ def lab1():
     plt.show()
     '''))
     c.append(md(r'''
+    SGD is a skier in the fog: it cannot see the valley, only the slope under its feet, and steps
+    downhill by the learning rate times that slope. The explorer below shows it on a loss surface of two
+    weights, where the whole map can be drawn. Move the **learning rate** slider: small rates crawl,
+    large ones zig-zag across the valley or fly off. (Momentum and Adam, the other two paths, come in
+    section 7 and in lab 2.)
+    '''))
+    c.append(code(r'''
+    LossSurfaceExplorer()
+    '''))
+    c.append(md(r'''
     **Question (2 points).** From the figure: what happens when the learning rate is too small, and
     what when it is too large? Why, in terms of the step $-\eta\,\partial L/\partial W$?
     '''))
@@ -594,20 +605,30 @@ def lab1():
     rate smoothly to 0 over the run, $\eta_t = \eta_0 \cdot \tfrac12\big(1 + \cos(\pi t / T)\big)$, so
     the last epochs take small, careful steps.
 
-    The three lines: a model, a trainer, a fit. (The test images are shown in the figure only to watch
-    progress; nothing is chosen with them.)
+    The three lines: a model, a trainer, a fit. The dashboard shows the training live: epoch, step,
+    loss, samples per second, the time left, and the curves. (The test images are shown in the figure
+    only to watch progress; nothing is chosen with them.)
     '''))
     c.append(code(r'''
     model = dl.Flatten() >> dl.Dense(10)
     trainer = dl.Trainer(model, loss=dl.cross_entropy,
                          optimizer=dl.optim.SGD(lr=0.5, momentum=0.5, schedule=dl.optim.CosineLR(run.epochs)))
     history = trainer.fit(train, epochs=run.epochs, batch_size=100, validation=test,
-                          callbacks=[labs.LiveCurves("logistic regression with dllab")])
+                          callbacks=[TrainingDashboard("logistic regression with dllab")])
     '''))
     c.append(code(r'''
     result = trainer.evaluate(test)
     labs.check_target("logistic regression", result["accuracy"], 0.92, run)
     labs.show_templates(model[1].W.numpy(), title="dllab's weights, as images")
+    '''))
+    c.append(md(r'''
+    **Draw a digit.** Paint one with the mouse on the black pad (white ink, like MNIST). After each
+    stroke your model classifies it: "the model sees" is your drawing as the model gets it (scaled and
+    centred in 28 × 28 like MNIST), the bars are its probabilities. Which digits does it get right?
+    Try a 4 and a 9, or a 7 with and without its cross-bar.
+    '''))
+    c.append(code(r'''
+    DigitPad(model)
     '''))
     c.append(md(r'''
     **Question (2 points).** Look at the weight images and at the confusion matrix of section 5. Why do
@@ -1351,6 +1372,7 @@ def lab3():
     from dllab import labs
     from dllab.labs import check, check_close, check_shape
     from dllab.models import lenet
+    from dllab.widgets import DigitPad, LayerInspector, TrainingDashboard
 
     run = labs.setup(full, epochs, subset, device, seed, full_epochs=5, small_epochs=2, small_subset=6000)
     run
@@ -1655,12 +1677,13 @@ def lab3():
     '''))
     c.append(code(r'''
     def train_lenet(model, data, epochs, name, live, validation=watch):
-        """Train `model` with the lab's recipe and draw it into `live`; returns the Trainer."""
+        """Train `model` with the lab's recipe and show it in `live` (a LiveCurves figure, or a
+        TrainingDashboard); returns the Trainer."""
         optimizer = dl.optim.SGD(lr=0.03, momentum=0.9, weight_decay=5e-4,
                                  schedule=dl.optim.CosineLR(epochs, min_factor=0.02))
         trainer = dl.Trainer(model, loss=dl.cross_entropy, optimizer=optimizer)
         trainer.fit(data, epochs=epochs, batch_size=64, validation=validation, seed=run.seed,
-                    callbacks=[live.run(name)])
+                    callbacks=[live.run(name) if isinstance(live, labs.LiveCurves) else live])
         return trainer
 
 
@@ -1685,7 +1708,7 @@ def lab3():
     c.append(code(r'''
     dl.seed(run.seed)
     trainer_full = train_lenet(lenet(), train, run.epochs, f"full set ({len(train)} images)",
-                               labs.LiveCurves("LeNet on the full training set"))
+                               TrainingDashboard(f"LeNet on the full training set ({len(train)} images)"))
     acc_full = trainer_full.evaluate(test)["accuracy"]
     labs.check_target("LeNet", acc_full, 0.99, run)
     print(f"small set ({len(small)} images): {acc_small:.2%}, full set ({len(train)} images): {acc_full:.2%}")
@@ -1812,6 +1835,15 @@ def lab3():
                       dl.softmax(dl.Tensor(trainer_both.predict(test_inverted.x[:16]))).numpy(),
                       title="the same dark-on-light digits, after training on both kinds")
     '''))
+    c.append(md(r'''
+    **Classify one**, the DIGITS way: draw a digit in dark ink on a light page. The pad below gives the
+    network what a photographed digit would be (`invert=True`: dark strokes on white). Draw a few digits
+    for the network trained on both kinds; then change `trainer_both` to `trainer_full` (trained on
+    MNIST only) and draw the same digits again.
+    '''))
+    c.append(code(r'''
+    DigitPad(trainer_both.model, invert=True)
+    '''))
 
     # --- 8. bigger network --------------------------------------------------------------------
     c.append(md(r'''
@@ -1876,6 +1908,14 @@ def lab3():
     '''))
     c.append(code(r'''
     dl.viz.feature_maps_plot(model_both, one, layer_index=3, title="pool2: the 50 maps of 4 x 4 the dense layers read")
+    '''))
+    c.append(md(r'''
+    The layer inspector does the same for any test digit and any layer: pick them in the two menus.
+    Convolution and pooling layers show their maps, the dense layers their outputs as bars (the last one:
+    the ten class scores).
+    '''))
+    c.append(code(r'''
+    LayerInspector(model_both, dl.data.concat(test[:8], test_inverted[:8]))  # 8 digits, then their inverted copies
     '''))
     c.append(md(r'''
     **Question (2 points).** What do the conv1 filters look like (think of the edge kernels of

@@ -4,7 +4,8 @@ Runs all cells of tests/notebooks/widgets_smoke.ipynb, then checks that no cell 
 training dashboard's progress bar and the other widgets rendered, and that the digit pad takes a
 mouse stroke and shows class probabilities. Then lab 1: the release notebook (Run All must run the
 set-up cells cleanly and stop only at the first unanswered exercise) and the same lab with the
-instructor's answers (grading/source; every cell must run without an error).
+instructor's answers (grading/source; every cell must run without an error, and the lab's training
+dashboard, optimizer explorer and digit pad must render, the pad classifying a drawn stroke).
 
 Needs Debian's Chromium (/usr/bin/chromium; `make test` installs it when run as root) and the
 playwright package (in the dev extra); without them the tests skip and say so. Playwright never
@@ -205,6 +206,59 @@ def _shot(target, name):
     target.screenshot(path=str(ARTIFACTS / name))
 
 
+def _check_dashboard(page, epochs_text, prefix):
+    """The training dashboard rendered: a progress bar, a finished status line, a curve image."""
+    dashboard = page.locator(".dllab-dashboard").first
+    dashboard.wait_for(state="visible", timeout=30_000)
+    progress = dashboard.locator(".widget-progress, .widget-hprogress").first
+    progress.wait_for(state="visible")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.dllab-dashboard')].some(d => d.innerText.includes('done in'))",
+        timeout=30_000)
+    status = dashboard.inner_text()
+    assert epochs_text in status and "samples/s" in status, status
+    assert dashboard.locator("img").first.evaluate("img => img.naturalWidth") > 100, "no learning-curve figure"
+    dashboard.scroll_into_view_if_needed()
+    _shot(dashboard, f"{prefix}_dashboard.png")
+
+
+def _check_digit_pad(page, prefix):
+    """Draw a 7 on the digit pad with the mouse: ten probabilities adding up to 100 % must appear."""
+    pad = page.locator(".dllab-digitpad").first
+    pad.wait_for(state="visible", timeout=30_000)
+    canvas = pad.locator("canvas.dllab-pad-canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    assert box and box["width"] > 100, f"the pad's canvas is missing or tiny: {box}"
+
+    # a "7": the bar from left to right, then the stem down and to the left
+    def at(fx, fy):
+        return box["x"] + fx * box["width"], box["y"] + fy * box["height"]
+
+    page.mouse.move(*at(0.25, 0.2))
+    page.mouse.down()
+    page.mouse.move(*at(0.75, 0.2), steps=12)
+    page.mouse.move(*at(0.45, 0.85), steps=16)
+    page.mouse.up()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.dllab-digitpad .dllab-prob-value')]"
+        ".some(e => e.textContent.trim().length > 0)", timeout=30_000)
+    values = [float(t.replace("%", "")) for t in pad.locator(".dllab-prob-value").all_inner_texts()]
+    assert len(values) == 10, values
+    assert abs(sum(values) - 100) < 1.5, f"the probabilities do not add up to 100 %: {values}"
+    assert pad.locator(".dllab-pad-hint").inner_text().startswith("prediction:")
+    seen = pad.locator("canvas.dllab-pad-seen").evaluate(
+        "c => Array.from(c.getContext('2d').getImageData(0, 0, 28, 28).data).filter((v, i) => i % 4 == 0 && v > 128).length")
+    assert seen > 20, f"'the model sees' shows {seen} bright pixels: the preprocessed image did not arrive"
+    _shot(pad, f"{prefix}_digitpad_after_stroke.png")
+    _shot(page, f"{prefix}_page_after_stroke.png")
+
+    pad.locator(".dllab-pad-clear").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.dllab-digitpad .dllab-prob-value')].every(e => !e.textContent.trim())",
+        timeout=15_000)
+
+
 def test_widgets_smoke_notebook_in_chromium(browser, lab_server):
     page = _open_notebook(browser, lab_server, SMOKE.name)
     try:
@@ -212,18 +266,7 @@ def test_widgets_smoke_notebook_in_chromium(browser, lab_server):
         _shot(page, "smoke_after_run_all.png")
         _assert_no_errors(page, SMOKE.name)
 
-        dashboard = page.locator(".dllab-dashboard").first
-        dashboard.wait_for(state="visible", timeout=30_000)
-        progress = dashboard.locator(".widget-progress, .widget-hprogress").first
-        progress.wait_for(state="visible")
-        page.wait_for_function(
-            "() => [...document.querySelectorAll('.dllab-dashboard')].some(d => d.innerText.includes('done in'))",
-            timeout=30_000)
-        status = dashboard.inner_text()
-        assert "epoch 3/3" in status and "samples/s" in status, status
-        assert dashboard.locator("img").first.evaluate("img => img.naturalWidth") > 100, "no learning-curve figure"
-        dashboard.scroll_into_view_if_needed()
-        _shot(dashboard, "smoke_dashboard.png")
+        _check_dashboard(page, "epoch 3/3", "smoke")
 
         explorer = page.locator(".dllab-explorer").first
         explorer.wait_for(state="visible")
@@ -231,39 +274,7 @@ def test_widgets_smoke_notebook_in_chromium(browser, lab_server):
         explorer.scroll_into_view_if_needed()
         _shot(explorer, "smoke_explorer.png")
 
-        pad = page.locator(".dllab-digitpad").first
-        pad.wait_for(state="visible", timeout=30_000)
-        canvas = pad.locator("canvas.dllab-pad-canvas")
-        canvas.scroll_into_view_if_needed()
-        box = canvas.bounding_box()
-        assert box and box["width"] > 100, f"the pad's canvas is missing or tiny: {box}"
-
-        # a "7": the bar from left to right, then the stem down and to the left
-        def at(fx, fy):
-            return box["x"] + fx * box["width"], box["y"] + fy * box["height"]
-
-        page.mouse.move(*at(0.25, 0.2))
-        page.mouse.down()
-        page.mouse.move(*at(0.75, 0.2), steps=12)
-        page.mouse.move(*at(0.45, 0.85), steps=16)
-        page.mouse.up()
-        page.wait_for_function(
-            "() => [...document.querySelectorAll('.dllab-digitpad .dllab-prob-value')]"
-            ".some(e => e.textContent.trim().length > 0)", timeout=30_000)
-        values = [float(t.replace("%", "")) for t in pad.locator(".dllab-prob-value").all_inner_texts()]
-        assert len(values) == 10, values
-        assert abs(sum(values) - 100) < 1.5, f"the probabilities do not add up to 100 %: {values}"
-        assert pad.locator(".dllab-pad-hint").inner_text().startswith("prediction:")
-        seen = pad.locator("canvas.dllab-pad-seen").evaluate(
-            "c => Array.from(c.getContext('2d').getImageData(0, 0, 28, 28).data).filter((v, i) => i % 4 == 0 && v > 128).length")
-        assert seen > 20, f"'the model sees' shows {seen} bright pixels: the preprocessed image did not arrive"
-        _shot(pad, "smoke_digitpad_after_stroke.png")
-        _shot(page, "smoke_page_after_stroke.png")
-
-        pad.locator(".dllab-pad-clear").click()
-        page.wait_for_function(
-            "() => [...document.querySelectorAll('.dllab-digitpad .dllab-prob-value')].every(e => !e.textContent.trim())",
-            timeout=15_000)
+        _check_digit_pad(page, "smoke")
     finally:
         page.close()
 
@@ -314,5 +325,11 @@ def test_lab1_with_answers_runs_clean_in_chromium(browser, lab_server):
         assert all(p.strip("[]:").isdigit() for p in prompts), f"not every cell ran: {prompts}"
         images = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output img").count()
         assert images >= 3, f"expected the lab's figures in the outputs, found {images} images"
+        # the lab's own widgets: the training dashboard, the optimizer explorer, the digit pad
+        _check_dashboard(page, "epoch 5/5", "lab1")
+        explorer = page.locator(".dllab-explorer").first
+        explorer.wait_for(state="visible")
+        assert explorer.locator(".widget-slider").count() >= 4, "lab 1's explorer did not render its sliders"
+        _check_digit_pad(page, "lab1")
     finally:
         page.close()
