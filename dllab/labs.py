@@ -4,6 +4,7 @@
     run = labs.setup(full=False, epochs=None, subset=None, device="auto", seed=0,
                      full_epochs=30, small_epochs=5, small_subset=6000)
     labs.check(rows_ok, "each row of softmax must sum to 1; ...")
+    P = labs.call(softmax, Z, hint="...")                 # an error inside softmax becomes a lesson
     live = labs.LiveCurves("logistic regression")        # a Trainer callback, or fed by hand
     trainer.fit(train, epochs=run.epochs, callbacks=[live])
 
@@ -16,9 +17,13 @@ Nothing here is needed by the library itself; the notebooks in ``labs/`` import 
 
 from __future__ import annotations
 
+import inspect
 import io
+import linecache
 import os
+import sys
 import time
+import traceback
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +39,7 @@ __all__ = [
     "LiveCurves",
     "ProbeLayer",
     "Run",
+    "call",
     "check",
     "check_backprop",
     "check_close",
@@ -154,6 +160,133 @@ def check(condition, message):
 
 def _arr(a):
     return np.asarray(backend.to_numpy(getattr(a, "data", a)))
+
+
+# --- running the attendee's function -------------------------------------------------------
+
+_LIBRARY_DIRS = tuple(d + os.sep for d in {os.path.dirname(os.path.abspath(__file__)),
+                                             *map(os.path.abspath, (sys.prefix, sys.base_prefix, sys.exec_prefix))}
+                      if d != os.path.abspath(os.sep))
+
+
+def _describe(value):
+    """A short description of an argument: the shape of an array, the size of a list, a small value."""
+    shape = getattr(value, "shape", None)
+    if isinstance(shape, tuple) and not isinstance(value, type):
+        dtype = getattr(value, "dtype", None)
+        kind = "array" if isinstance(value, np.ndarray) else type(value).__name__
+        return f"{kind} {shape}" + (f" {dtype}" if dtype is not None and dtype != np.float64 else "")
+    if isinstance(value, (bool, int, float, str, np.generic)) or value is None:
+        text = repr(value.item() if isinstance(value, np.generic) else value)
+        return text if len(text) <= 30 else text[:27] + "..."
+    if isinstance(value, dict):
+        keys = ", ".join(map(repr, list(value)[:6])) + (", ..." if len(value) > 6 else "")
+        return f"dict with keys {keys}" if value else "empty dict"
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(_describe(v) for v in value[:3]) + (", ..." if len(value) > 3 else "")
+        return f"{type(value).__name__} of {len(value)}: [{inner}]"
+    try:
+        size = f" of {len(value)}"
+    except TypeError:
+        size = ""
+    return f"{type(value).__name__}{size}"
+
+
+def _arguments(fn, args, kwargs):
+    """'name=description, ...' for a call of fn, with the parameter names when they can be bound."""
+    try:
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+        named = []
+        for name, value in bound.arguments.items():
+            kind = bound.signature.parameters[name].kind
+            if kind is inspect.Parameter.VAR_POSITIONAL:
+                named += [(None, v) for v in value]
+            elif kind is inspect.Parameter.VAR_KEYWORD:
+                named += list(value.items())
+            else:
+                named.append((name, value))
+    except (TypeError, ValueError):
+        named = [(None, v) for v in args] + list(kwargs.items())
+    return ", ".join(_describe(v) if k is None else f"{k}={_describe(v)}" for k, v in named)
+
+
+def _where_it_failed(error):
+    """(function name, line number, source line) of the deepest frame in the attendee's code, or None.
+
+    Frames of NumPy, the standard library, the installed packages and dllab are skipped, so the line
+    is the attendee's, even when the error surfaced deep inside a library call.
+    """
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        path = os.path.abspath(frame.filename) if not frame.filename.startswith("<") else frame.filename
+        if not path.startswith(_LIBRARY_DIRS):
+            line = (frame.line or linecache.getline(frame.filename, frame.lineno) or "").strip()
+            return frame.name, frame.lineno, line
+    return None
+
+
+def _why(error):
+    """What an exception usually means in these labs, in a sentence (or "")."""
+    text = str(error)
+    if isinstance(error, ValueError) and "could not be broadcast" in text:
+        return ("two arrays whose shapes do not fit were combined elementwise (+, -, *, /): print the .shape of "
+                "each operand on that line; a missing keepdims=True or a wrong size is the usual cause")
+    if isinstance(error, ValueError) and "could not broadcast input array" in text:
+        return ("an assignment out[...] = value got a value whose shape does not fit the place it is written to: "
+                "print the shape of both sides on that line")
+    if isinstance(error, ValueError) and ("must have the same shape" in text or "inhomogeneous" in text):
+        return ("np.stack / np.array got pieces of different sizes: a slice near the end is shorter than the "
+                "others, so check the range of your loop")
+    if isinstance(error, ValueError) and "matmul" in text:
+        return "the inner sizes of a matrix product @ do not agree: (a, b) @ (b, c); print both shapes"
+    if isinstance(error, IndexError):
+        return "an index runs past the end of an axis: check the range of your loop and which axis you index"
+    if isinstance(error, NameError):
+        return "a name is not defined: a typo, or a cell that defines it was not run"
+    if isinstance(error, TypeError) and "NoneType" in text:
+        return "a value is None: does every function you call `return` its result?"
+    if isinstance(error, (KeyError, AttributeError, TypeError)):
+        return "check what the arguments are (their types and shapes are listed above)"
+    return ""
+
+
+def call(fn, *args, hint="", **kwargs):
+    """Run the attendee's ``fn(*args, **kwargs)`` and return its result; an exception becomes a lesson.
+
+    A raw NumPy error from inside the attendee's function ("operands could not be broadcast
+    together ...") says little about the exercise. Here it becomes a :class:`LabCheckError` that
+    names the function and the shapes of its arguments, repeats the original error in one line,
+    shows the attendee's line that raised, says what such an error usually means and adds ``hint``
+    (what this test's inputs need). The original exception stays chained (``raise ... from``), so
+    the full traceback is still there, and a test cell that calls this still fails.
+    """
+    __tracebackhide__ = True
+    try:
+        return fn(*args, **kwargs)
+    except LabCheckError:
+        raise
+    except Exception as error:
+        raise LabCheckError(_failure_message(fn, args, kwargs, error, hint)) from error
+
+
+def _failure_message(fn, args, kwargs, error, hint=""):
+    name = getattr(fn, "__name__", None) or type(fn).__name__
+    first = (str(error).strip().splitlines() or [""])[0].strip()
+    if len(first) > 200:
+        first = first[:197] + "..."
+    lines = [f"{name}({_arguments(fn, args, kwargs)}) raised {type(error).__name__}" + (f": {first}" if first else "")]
+    where = _where_it_failed(error)
+    if where:
+        lines.append(f"  in {where[0]}, line {where[1]}" + (f": {where[2]}" if where[2] else ""))
+    if isinstance(error, NotImplementedError):
+        lines.append(f"{name} is not written yet: replace `raise NotImplementedError()` in its cell with your "
+                     "code, run that cell, then this one.")
+        return "\n".join(lines)
+    why = _why(error)
+    if why:
+        lines.append(f"This usually means {why}.")
+    if hint:
+        lines.append(f"Hint: {hint}")
+    return "\n".join(lines)
 
 
 def check_shape(value, shape, name, hint=""):
@@ -308,7 +441,9 @@ def check_backprop(backward, act="relu", sizes=(5, 4, 3, 3), batch=4, seed=0):
     __tracebackhide__ = True
     X, y, params = net_fixture(sizes, batch, seed)
     P, cache = reference_forward(X, params, act)
-    grads = backward(X, y, {k: v.copy() for k, v in params.items()}, dict(cache, P=P), act)
+    grads = call(backward, X, y, {k: v.copy() for k, v in params.items()}, dict(cache, P=P), act,
+                 hint="grads must have the shapes of params: dW = (input of the layer).T @ δ, db = δ.sum(axis=0); "
+                      "δ3 is (N, classes), δ2 and δ1 have one column per unit of their layer.")
     if grads is None:
         raise LabCheckError("backward returned None: it must return a dict {'W1': dW1, 'b1': db1, ...}")
     missing = [k for k in _NET_PARAMS if k not in grads]

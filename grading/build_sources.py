@@ -212,7 +212,8 @@ def lab1():
                   [0.0, 0.0, 0.0],
                   [-1.0, 5.0, 2.0],
                   [3.0, 1.0, 0.5]])
-    P = softmax(Z.copy())
+    P = labs.call(softmax, Z.copy(), hint="E.sum(axis=1) has shape (N,), which does not broadcast against E "
+                  "(N, C); E.sum(axis=1, keepdims=True) has shape (N, 1) and divides each row by its own sum.")
     check_shape(P, Z.shape, "softmax(Z)", hint="Softmax gives one probability per score.")
     rows = np.asarray(P).sum(axis=1)
     worst = int(np.argmax(np.abs(rows - 1)))
@@ -223,10 +224,20 @@ def lab1():
     check_close(P[0], [0.09003057, 0.24472847, 0.66524096], "softmax of [1, 2, 3]")
     check_close(P[1], [1 / 3, 1 / 3, 1 / 3], "softmax of equal scores",
                 hint="Equal scores must give equal probabilities.")
-    big = softmax(np.array([[1000.0, 1000.0, 0.0]]))
+    big = labs.call(softmax, np.array([[1000.0, 1000.0, 0.0]]))
     check(np.all(np.isfinite(big)), "softmax([1000, 1000, 0]) gives nan or inf because e**1000 overflows. "
           "Subtract each row's maximum before np.exp: it does not change the result.")
     check_close(big, [[0.5, 0.5, 0.0]], "softmax of [1000, 1000, 0]")
+    far = labs.call(softmax, np.array([[1000.0, 999.0], [-1000.0, -1001.0]]))
+    check_shape(far, (2, 2), "softmax of two rows of two scores")
+    bad = np.flatnonzero(~np.all(np.isfinite(np.asarray(far, dtype=float)), axis=1)).tolist()
+    check(not bad, f"softmax of the rows [1000, 999] and [-1000, -1001] gives nan in row {', '.join(map(str, bad))}. "
+          "Subtract each row's own maximum, Z.max(axis=1, keepdims=True), not one maximum of the whole batch "
+          "(Z.max()): with 1000 taken from row 0, row 1 becomes e**-2000 / (e**-2000 + e**-2001), and both "
+          "underflow to 0, so 0 / 0 = nan.")
+    check_close(far, [[0.73105858, 0.26894142], [0.73105858, 0.26894142]], "softmax of [1000, 999] and "
+                "[-1000, -1001]", hint="Both rows have the same differences between scores, so the same "
+                "probabilities; subtract each row's own maximum.")
     print("softmax: all visible tests passed")
     '''))
     c.append(hidden("test_softmax_hidden", 1, r'''
@@ -241,6 +252,8 @@ def lab1():
     check_close(softmax(_Z + 500.0), _E / _E.sum(axis=1, keepdims=True), "softmax(Z + 500)",
                 hint="Adding a constant to every score of a row must not change the probabilities.")
     check_close(softmax(np.full((1, 4), -1000.0)), [[0.25] * 4], "softmax of one row of very negative scores")
+    check_close(softmax(np.array([[0.0, 2.0], [-3000.0, -2998.0]])), [[0.11920292, 0.88079708]] * 2,
+                "softmax of rows far apart", hint="Subtract each row's own maximum, not the batch's.")
     check(softmax(_Z.astype(np.float32)).shape == (7, 10), "softmax must work for float32 scores too.")
     ### END HIDDEN TESTS
     '''))
@@ -296,11 +309,12 @@ def lab1():
     '''))
     c.append(tests("test_one_hot", 1, r'''
     # Tests for one_hot (1 point)
-    Y = one_hot(np.array([2, 0, 1, 2]), 3)
+    Y = labs.call(one_hot, np.array([2, 0, 1, 2]), 3, hint="Start from np.zeros((len(y), num_classes)) and "
+                  "set one entry per row.")
     check_shape(Y, (4, 3), "one_hot([2, 0, 1, 2], 3)", hint="One row per label, one column per class.")
     check_close(Y, [[0, 0, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1]], "one_hot([2, 0, 1, 2], 3)",
                 hint="Row n holds a single 1, in column y[n].")
-    check_shape(one_hot(np.arange(10)), (10, 10), "one_hot(y) with the default num_classes",
+    check_shape(labs.call(one_hot, np.arange(10)), (10, 10), "one_hot(y) with the default num_classes",
                 hint="Without num_classes, use 10 classes.")
     print("one_hot: all visible tests passed")
     '''))
@@ -316,14 +330,19 @@ def lab1():
     # Tests for cross_entropy (2 points)
     P = np.array([[0.7, 0.2, 0.1],
                   [0.1, 0.1, 0.8]])
-    L = cross_entropy(P, np.array([0, 2]))
+    L = labs.call(cross_entropy, P, np.array([0, 2]), hint="Pick one probability per row with "
+                  "P[np.arange(N), y], take -np.log of them and their mean.")
     check(L is not None, "cross_entropy returned None: did you forget the `return`?")
     check(np.ndim(L) == 0, f"cross_entropy must return one number (the mean over the batch), got shape {np.shape(L)}.")
     check(L >= 0, f"cross_entropy gave {float(L):.4g}, but -log p is never negative: is the minus sign missing?")
+    check(not np.isclose(L, -np.log(P[:, [0, 2]]).mean()) and not np.isclose(L, -np.log(P[:, [0, 2]]).sum()),
+          f"cross_entropy(P, [0, 2]) gave {float(L):.4g}, the loss of P[:, y]: that takes the columns y of "
+          "every row, an N x N block (here P[0, 0], P[0, 2], P[1, 0], P[1, 2]), not one entry per row. "
+          "P[np.arange(N), y] pairs row n with column y[n]: [P[0, 0], P[1, 2]].")
     check_close(L, -(np.log(0.7) + np.log(0.8)) / 2, "cross_entropy(P, [0, 2])",
                 hint="It is the mean over the batch of -log(probability of the true class); "
                      "a sum instead of a mean is N times too big.")
-    check_close(cross_entropy(np.full((5, 10), 0.1), np.arange(5)), np.log(10),
+    check_close(labs.call(cross_entropy, np.full((5, 10), 0.1), np.arange(5)), np.log(10),
                 "the loss of a uniform guess over 10 classes",
                 hint="Guessing 1/10 for every class costs -log(0.1) = 2.303 per image.")
     print("cross_entropy: all visible tests passed")
@@ -399,8 +418,10 @@ def lab1():
         return -logP[np.arange(len(ys)), ys].mean()
 
 
-    out = logreg_gradients(Xs, ys, Ws.copy(), bs.copy())
-    check(isinstance(out, tuple) and len(out) == 3, "logreg_gradients must return a tuple (loss, dW, db).")
+    out = labs.call(logreg_gradients, Xs, ys, Ws.copy(), bs.copy(),
+                    hint="This test has 3 classes: P is (N, 3), so build the targets with one_hot(y, W.shape[1]); "
+                         "one_hot(y) alone makes 10 columns. Shapes: X (N, D), W (D, C), P and Y (N, C).")
+    check(isinstance(out, (tuple, list)) and len(out) == 3, "logreg_gradients must return a tuple (loss, dW, db).")
     loss, dW, db = out
     check_close(loss, loss_only(), "the loss", hint="It is cross_entropy(softmax(X @ W + b), y).")
     check_gradient(dW, labs.numerical_gradient(loss_only, Ws), "dW", batch_size=len(ys),
@@ -460,13 +481,14 @@ def lab1():
     '''))
     c.append(tests("test_minibatches", 2, r'''
     # Tests for minibatches (2 points)
-    batches = list(minibatches(10, 4, np.random.default_rng(0)))
+    batches = list(labs.call(minibatches, 10, 4, np.random.default_rng(0),
+                             hint="order = rng.permutation(n), then slices order[i:i + batch_size]."))
     sizes = [len(b) for b in batches]
     check(sizes == [4, 4, 2], f"minibatches(10, 4, rng) should give batches of sizes [4, 4, 2], got {sizes}. "
           "The last batch keeps the leftover indices; none is dropped or repeated.")
     seen = np.sort(np.concatenate(batches))
     check(np.array_equal(seen, np.arange(10)), f"every index 0..9 must appear exactly once, got {seen.tolist()}.")
-    order = np.concatenate(list(minibatches(100, 10, np.random.default_rng(0))))
+    order = np.concatenate(list(labs.call(minibatches, 100, 10, np.random.default_rng(0))))
     check(not np.array_equal(order, np.arange(100)), "the batches are not shuffled: the indices come out in "
           "order 0, 1, 2, ... Shuffle with rng.permutation(n) first, so that every batch mixes all classes.")
     print("minibatches: all visible tests passed")
@@ -772,16 +794,18 @@ def lab2():
     z = np.array([-1000.0, -2.0, 0.0, 0.5, 3.0, 1000.0])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # an overflow warning is not a mistake in itself
-        s = sigmoid(z)
+        s = labs.call(sigmoid, z, hint="Work on the whole array at once with NumPy functions (np.exp, "
+                      "np.tanh, np.maximum); math.exp and if/else on an array do not work elementwise.")
     check_shape(s, z.shape, "sigmoid(z)", hint="Activations work elementwise: same shape in, same shape out.")
     check(np.all(np.isfinite(s)), "sigmoid gives nan or inf for z = -1000 or 1000; use the stable form "
           "0.5 * (1 + np.tanh(0.5 * z)).")
     check_close(s, [0.0, 0.11920292, 0.5, 0.62245933, 0.95257413, 1.0], "sigmoid(z)",
                 hint="sigmoid(z) = 1 / (1 + exp(-z)).")
-    check_close(sigmoid_grad(np.array([0.0, 2.0])), [0.25, 0.10499359], "sigmoid_grad([0, 2])",
+    check_close(labs.call(sigmoid_grad, np.array([0.0, 2.0])), [0.25, 0.10499359], "sigmoid_grad([0, 2])",
                 hint="sigmoid'(z) = sigmoid(z) * (1 - sigmoid(z)), evaluated at z.")
-    check_close(relu(np.array([-2.0, 0.0, 3.0])), [0.0, 0.0, 3.0], "relu([-2, 0, 3])")
-    check_close(relu_grad(np.array([-2.0, 0.0, 3.0])), [0.0, 0.0, 1.0], "relu_grad([-2, 0, 3])",
+    check_close(labs.call(relu, np.array([-2.0, 0.0, 3.0]), hint="np.maximum(Z, 0) works elementwise; "
+                          "max(Z, 0) does not."), [0.0, 0.0, 3.0], "relu([-2, 0, 3])")
+    check_close(labs.call(relu_grad, np.array([-2.0, 0.0, 3.0])), [0.0, 0.0, 1.0], "relu_grad([-2, 0, 3])",
                 hint="1 where z > 0, 0 elsewhere (we take 0 at z = 0); it is not relu itself.")
     print("activations: all visible tests passed")
     '''))
@@ -874,8 +898,9 @@ def lab2():
     c.append(tests("test_forward", 2, r'''
     # Tests for forward (2 points): a tiny net with 5 inputs, hidden layers of 4 and 3, 3 classes
     X, y, params = labs.net_fixture(sizes=(5, 4, 3, 3), batch=4, seed=0)
-    out = forward(X, params, "relu")
-    check(isinstance(out, tuple) and len(out) == 2, "forward must return a pair (P, cache).")
+    out = labs.call(forward, X, params, "relu", hint="Shapes: X (4, 5), W1 (5, 4), W2 (4, 3), W3 (3, 3); "
+                    "each layer is (previous A) @ W + b, so the inner sizes of every @ agree.")
+    check(isinstance(out, (tuple, list)) and len(out) == 2, "forward must return a pair (P, cache).")
     P, cache = out
     check_shape(P, (4, 3), "P", hint="One row of class probabilities per input row.")
     missing = [k for k in ["X", "Z1", "A1", "Z2", "A2", "Z3"] if k not in cache]
@@ -886,7 +911,7 @@ def lab2():
     check(np.all(cache["A1"] >= 0), "A1 has negative values: apply the activation, A1 = f(Z1).")
     check_close(P, @P_RELU@, "P with relu",
                 hint="Follow the equations above: each layer is (previous A) @ W + b, then f; no f after layer 3.")
-    check_close(forward(X, params, "sigmoid")[0], @P_SIG@, "P with sigmoid",
+    check_close(labs.call(forward, X, params, "sigmoid")[0], @P_SIG@, "P with sigmoid",
                 hint="Use the activation named by act: f, _ = ACTIVATIONS[act].")
     print("forward: all visible tests passed")
     '''.replace("@P_RELU@", _literal(P_relu).replace("\n", "\n                "))
@@ -1156,7 +1181,10 @@ def lab2():
     c.append(tests("test_dropout", 2, r'''
     # Tests for dropout_forward (2 points)
     A = np.ones((400, 500))
-    out, mask = dropout_forward(A, 0.25, np.random.default_rng(0))
+    out = labs.call(dropout_forward, A, 0.25, np.random.default_rng(0),
+                    hint="mask = (rng.random(A.shape) >= p) / (1 - p) has A's shape; return A * mask, mask.")
+    check(isinstance(out, (tuple, list)) and len(out) == 2, "dropout_forward must return a pair (out, mask).")
+    out, mask = out
     check_shape(out, A.shape, "dropout output")
     dropped = float(np.mean(out == 0))
     check(abs(dropped - 0.25) < 0.01, f"with p = 0.25 about 25 % of the entries should be 0, got {dropped:.1%}. "
@@ -1166,7 +1194,7 @@ def lab2():
           f"got {kept[:1]}: inverted dropout scales the survivors so that the mean stays the same.")
     check_close(out, A * mask, "out compared with A * mask", hint="Return the mask you applied, scaled.")
     check(abs(float(np.mean(out)) - 1) < 0.01, f"the mean activation should stay about 1, got {float(np.mean(out)):.3f}.")
-    same, ones = dropout_forward(A[:3, :4] * 2, 0.5, np.random.default_rng(0), training=False)
+    same, ones = labs.call(dropout_forward, A[:3, :4] * 2, 0.5, np.random.default_rng(0), training=False)
     check_close(same, A[:3, :4] * 2, "dropout in evaluation mode", hint="When not training, return A unchanged.")
     print("dropout_forward: all visible tests passed")
     '''))
@@ -1249,14 +1277,15 @@ def lab2():
     c.append(tests("test_early_stopping", 2, r'''
     # Tests for early_stopping_epoch (2 points)
     losses = [0.9, 0.6, 0.5, 0.55, 0.52, 0.58, 0.61, 0.4]
-    got = early_stopping_epoch(losses, patience=3)
-    check(got is not None and len(got) == 2, "early_stopping_epoch must return a pair (best_epoch, stop_epoch).")
+    got = labs.call(early_stopping_epoch, losses, patience=3)
+    check(isinstance(got, (tuple, list)) and len(got) == 2,
+          "early_stopping_epoch must return a pair (best_epoch, stop_epoch).")
     check(tuple(got) == (3, 6), f"for {losses} and patience 3 the answer is (3, 6), got {tuple(got)}: the best "
           "loss 0.5 is at epoch 3 (counting from 1), and epochs 4, 5, 6 do not beat it, so training stops "
           "after epoch 6 and never sees the 0.4.")
-    got = early_stopping_epoch([0.9, 0.8, 0.7], patience=2)
+    got = labs.call(early_stopping_epoch, [0.9, 0.8, 0.7], patience=2)
     check(tuple(got) == (3, 3), f"a loss that keeps falling never stops early: expected (3, 3), got {tuple(got)}.")
-    got = early_stopping_epoch([0.5, 0.5, 0.5], patience=2)
+    got = labs.call(early_stopping_epoch, [0.5, 0.5, 0.5], patience=2)
     check(tuple(got) == (1, 3), f"an equal loss is no improvement: for [0.5, 0.5, 0.5] and patience 2 expected "
           f"(1, 3), got {tuple(got)}.")
     print("early_stopping_epoch: all visible tests passed")
@@ -1450,10 +1479,14 @@ def lab3():
     # Tests for conv2d_single (3 points)
     x = np.array([[1, 2, 0, 1], [0, 1, 3, 1], [2, 1, 0, 0], [1, 0, 2, 1]], dtype=float)
     k = np.array([[1, 2, 0], [0, 1, -1], [-1, 0, 1]], dtype=float)
-    out = conv2d_single(x, k)
+    out = labs.call(conv2d_single, x, k, hint="The output is (H - kh + 1, W - kw + 1) and the window at (i, j) is "
+                    "x[i:i + kh, j:j + kw], of the kernel's shape.")
     labs.check_conv2d(out, x, k, "conv2d_single(x, k) of the example")
     x56 = np.arange(30.0).reshape(5, 6) % 7
-    labs.check_conv2d(conv2d_single(x56, k[:2]), x56, k[:2], "conv2d_single of a 5x6 input with a 2x3 kernel")
+    labs.check_conv2d(labs.call(conv2d_single, x56, k[:2], hint="A kernel need not be square: this one is 2x3. "
+                                "Take kh, kw = k.shape; then the window x[i:i + kh, j:j + kw] has k's shape and "
+                                "the output is (H - kh + 1, W - kw + 1)."),
+                      x56, k[:2], "conv2d_single of a 5x6 input with a 2x3 kernel")
     print("conv2d_single: all visible tests passed; the example gives", np.asarray(out).tolist())
     '''))
     c.append(hidden("test_conv2d_single_hidden", 1, r'''
@@ -1530,12 +1563,16 @@ def lab3():
     c.append(tests("test_max_pool_single", 2, r'''
     # Tests for max_pool_single (2 points)
     p = np.array([[1, 3, 2, 0], [4, 2, 1, 5], [0, 1, 3, 2], [2, 6, 1, 1]], dtype=float)
-    labs.check_max_pool(max_pool_single(p), p, 2, "max_pool_single(x) of the example")
-    labs.check_max_pool(max_pool_single(-p), -p, 2, "max_pool_single of negative values")
+    window = ("The output is (H // size, W // size); out[i, j] is the maximum of "
+              "x[size * i:size * (i + 1), size * j:size * (j + 1)].")
+    labs.check_max_pool(labs.call(max_pool_single, p, hint=window), p, 2, "max_pool_single(x) of the example")
+    labs.check_max_pool(labs.call(max_pool_single, -p, hint=window), -p, 2, "max_pool_single of negative values")
     p46 = np.arange(24.0).reshape(4, 6) % 5
-    labs.check_max_pool(max_pool_single(p46), p46, 2, "max_pool_single of a 4x6 map")
+    labs.check_max_pool(labs.call(max_pool_single, p46, hint="The map is 4x6, not square: H, W = x.shape. " + window),
+                        p46, 2, "max_pool_single of a 4x6 map")
     p66 = np.arange(36.0).reshape(6, 6) % 7
-    labs.check_max_pool(max_pool_single(p66, 3), p66, 3, "max_pool_single(x, 3) of a 6x6 map")
+    labs.check_max_pool(labs.call(max_pool_single, p66, 3, hint="Use size everywhere, not 2. " + window),
+                        p66, 3, "max_pool_single(x, 3) of a 6x6 map")
     print("max_pool_single: all visible tests passed")
     '''))
     c.append(hidden("test_max_pool_single_hidden", 1, r'''
@@ -1577,17 +1614,18 @@ def lab3():
     '''))
     c.append(tests("test_conv_output_size", 2, r'''
     # Tests for conv_output_size (2 points)
-    got = conv_output_size(4, 3)
+    got = labs.call(conv_output_size, 4, 3)
     check(got is not None, "conv_output_size returned None: did you forget the `return`?")
     check(got == 2, f"a 3x3 kernel fits into a 4x4 input at 2 positions per row (starting at column 0 or 1), "
           f"got {got}. Without padding and stride it is n - k + 1.")
-    check(conv_output_size(28, 5) == 24, f"conv 5x5 on 28x28 gives 24x24, got {conv_output_size(28, 5)}.")
-    got = conv_output_size(24, 2, stride=2)
+    got = labs.call(conv_output_size, 28, 5)
+    check(got == 24, f"conv 5x5 on 28x28 gives 24x24, got {got}.")
+    got = labs.call(conv_output_size, 24, 2, stride=2)
     check(got == 12, f"2x2 pooling with stride 2 halves 24 to 12, got {got}: divide (n + 2p - k) by the stride, "
           "then add 1.")
-    got = conv_output_size(28, 5, padding=2)
+    got = labs.call(conv_output_size, 28, 5, padding=2)
     check(got == 28, f"padding 2 keeps 28 with a 5x5 kernel, got {got}: padding is added on both sides, 2p in all.")
-    got = conv_output_size(28, 3, stride=2)
+    got = labs.call(conv_output_size, 28, 3, stride=2)
     check(isinstance(got, (int, np.integer)), f"conv_output_size(28, 3, stride=2) gave {got!r}: return an int; "
           "use // (integer division), not /.")
     check(got == 13, f"(28 - 3) // 2 + 1 = 13, got {got}: where the kernel does not fit any more, there is no "
@@ -1616,17 +1654,18 @@ def lab3():
     '''))
     c.append(tests("test_conv_params", 2, r'''
     # Tests for conv_params (2 points)
-    n1 = conv_params(1, 20, 5)
+    n1 = labs.call(conv_params, 1, 20, 5)
     check(n1 is not None, "conv_params returned None: did you forget the `return`?")
     check(n1 != 20 * 5 * 5, "conv_params(1, 20, 5) = 500 counts the weights only: each filter has one bias too.")
     check(n1 == 520, f"conv1 of LeNet has 20 filters of 1 x 5 x 5 weights plus 20 biases = 520 parameters, got {n1}.")
-    n2 = conv_params(20, 50, 5)
+    n2 = labs.call(conv_params, 20, 50, 5)
     check(n2 != 50 * (5 * 5 + 1), "conv_params(20, 50, 5) = 1 300 forgets the input channels: each filter of conv2 "
           "is 20 x 5 x 5, because it reads all 20 maps of conv1.")
     check(n2 == 25050, f"conv2 of LeNet: 50 x (20 x 5 x 5 + 1) = 25 050, got {n2}.")
     layer = dl.Conv2D(16, 3, in_channels=3)
-    check(conv_params(3, 16, 3) == layer.num_parameters(), f"dllab's Conv2D(16, 3) on 3 input channels has "
-          f"{layer.num_parameters()} parameters, conv_params(3, 16, 3) says {conv_params(3, 16, 3)}.")
+    n3 = labs.call(conv_params, 3, 16, 3)
+    check(n3 == layer.num_parameters(), f"dllab's Conv2D(16, 3) on 3 input channels has "
+          f"{layer.num_parameters()} parameters, conv_params(3, 16, 3) says {n3}.")
     print("conv_params: all visible tests passed")
     '''))
     c.append(hidden("test_conv_params_hidden", 1, r'''
@@ -1789,8 +1828,11 @@ def lab3():
     # Tests for with_inverted (2 points)
     xs = np.stack([np.full((1, 2, 2), 0.25, dtype=np.float32), np.eye(2, dtype=np.float32)[None]])
     ys = np.array([3, 7])
-    out = with_inverted(xs.copy(), ys.copy())
-    check(isinstance(out, tuple) and len(out) == 2, "with_inverted must return a pair (x2, y2).")
+    out = labs.call(with_inverted, xs.copy(), ys.copy(), hint="np.concatenate([x, 1 - x]) joins the two along "
+                    "axis 0; the labels likewise.")
+    check(isinstance(out, (tuple, list)) and len(out) == 2,
+          f"with_inverted must return a pair (x2, y2), e.g. `return x2, y2`; got {type(out).__name__}"
+          f"{f' of length {len(out)}' if isinstance(out, (tuple, list)) else ''}.")
     x2, y2 = out
     check_shape(x2, (4, 1, 2, 2), "x2 for 2 images", hint="2N images: the originals, then the inverted copies.")
     check_close(x2[:2], xs, "the first half of x2", hint="Keep the original images first, unchanged.")
@@ -2128,8 +2170,12 @@ def lab4():
     '''))
     c.append(tests("test_make_windows", 2, r'''
     # Tests for make_windows (2 points)
-    out = make_windows(np.arange(7.0), 3)
-    check(isinstance(out, tuple) and len(out) == 2, "make_windows must return a pair (X, y).")
+    windows = ("A series of T values gives N = T - lookback - horizon + 1 windows (here 7 - {} - {} + 1 = 4): "
+               "the last window still needs horizon values after it. With one window more, the last targets "
+               "run past the end of the series and come out shorter, so np.stack gets pieces of different "
+               "lengths.")
+    out = labs.call(make_windows, np.arange(7.0), 3, hint=windows.format(3, 1))
+    check(isinstance(out, (tuple, list)) and len(out) == 2, "make_windows must return a pair (X, y).")
     X, y = out
     check(len(X) == 4, f"a series of 7 values with lookback 3 and horizon 1 gives 7 - 3 - 1 + 1 = 4 windows, "
           f"got {len(X)}: the last window must still have a target after it.")
@@ -2139,7 +2185,7 @@ def lab4():
     check(not np.allclose(np.ravel(y), [2, 3, 4, 5]), "y[i] repeats the last value of window i: the target is "
           "the value right after the window, series[i + lookback].")
     check_close(y, [[3], [4], [5], [6]], "y", hint="y[i] = series[i + lookback : i + lookback + horizon].")
-    X2, y2 = make_windows(np.arange(7.0), 2, horizon=2)
+    X2, y2 = labs.call(make_windows, np.arange(7.0), 2, horizon=2, hint=windows.format(2, 2))
     check_shape(X2, (4, 2), "X for lookback 2, horizon 2", hint="N = T - lookback - horizon + 1.")
     check_close(y2, [[2, 3], [3, 4], [4, 5], [5, 6]], "y for lookback 2, horizon 2")
     print("make_windows: all visible tests passed")
@@ -2183,10 +2229,15 @@ def lab4():
     # Tests for scale_by_train_max (2 points)
     tr = np.array([[1.0, 10.0], [2.0, 20.0], [4.0, -40.0]])
     te = np.array([[8.0, 20.0]])
-    out = scale_by_train_max(tr.copy(), te.copy())
-    check(isinstance(out, tuple) and len(out) == 3, "with one extra array scale_by_train_max returns three things: "
+    out = labs.call(scale_by_train_max, tr.copy(), te.copy(), hint="The scale has one number per column: "
+                    "np.abs(train).max(axis=0) has shape (2,) here and divides every row of train and of test.")
+    check(isinstance(out, (tuple, list)) and len(out) == 3, "with one extra array scale_by_train_max returns three things: "
           "(train_scaled, test_scaled, scale).")
     tr_s, te_s, scale = out
+    check_shape(scale, (2,), "the scale", hint="One number per column (axis 0) of train: "
+                "np.abs(train).max(axis=0).")
+    check_shape(te_s, te.shape, "the scaled test data", hint="Each array keeps its shape; it is divided by "
+                "the training scale.")
     check(not np.allclose(te_s, [[1.0, 1.0]]), "the test part was divided by its own maximum: every part must use "
           "the training scale (in use, the future's maximum is unknown); values above 1 are fine.")
     check(not np.allclose(np.ravel(scale), [8.0, 40.0]), "the scale came from train and test together: "
@@ -2196,7 +2247,12 @@ def lab4():
     check_close(scale, [4.0, 40.0], "the scale", hint="One number per column (axis 0) of train.")
     check_close(tr_s, tr / [4.0, 40.0], "the scaled training data")
     check_close(te_s, [[2.0, 0.5]], "the scaled test data", hint="It is divided by the training scale.")
-    s1, s2, s3, k = scale_by_train_max(np.array([5.0, 10.0]), np.array([20.0]), np.array([0.0, 2.5]))
+    out = labs.call(scale_by_train_max, np.array([5.0, 10.0]), np.array([20.0]), np.array([0.0, 2.5]),
+                    hint="others is a tuple of any number of arrays: scale each one, e.g. "
+                         "(train / scale, *(o / scale for o in others), scale).")
+    check(isinstance(out, (tuple, list)) and len(out) == 4, "with two extra arrays scale_by_train_max returns four "
+          "things: (train_scaled, first_scaled, second_scaled, scale).")
+    s1, s2, s3, k = out
     check_close(k, 10.0, "the scale of a 1-D series")
     check_close(s3, [0.0, 0.25], "the second extra array", hint="Scale every array given after train.")
     print("scale_by_train_max: all visible tests passed")
@@ -2264,7 +2320,9 @@ def lab4():
     '''))
     c.append(tests("test_naive_forecasts", 2, r'''
     # Tests for naive_forecasts (2 points)
-    got = naive_forecasts(np.array([1.0, 2.0, 6.0]), np.array([5.0, 7.0, 4.0]))
+    got = labs.call(naive_forecasts, np.array([1.0, 2.0, 6.0]), np.array([5.0, 7.0, 4.0]),
+                    hint="persistence: np.concatenate([history[-1:], future[:-1]]); "
+                         "mean: np.full(len(future), np.mean(history)).")
     check(isinstance(got, dict) and {"persistence", "mean"} <= set(got),
           "naive_forecasts must return a dict with the keys 'persistence' and 'mean'.")
     check_shape(got["persistence"], (3,), "the persistence forecast", hint="One forecast per value of future.")
@@ -2272,9 +2330,19 @@ def lab4():
           "value: that is the answer, not a forecast. Use the day before.")
     check(not np.allclose(got["persistence"], [6.0, 6.0, 6.0]), "persistence repeats the last value of history "
           "for every day; it may use each day before as it happens: [history[-1], future[0], future[1], ...].")
+    check(not np.allclose(got["persistence"], [4.0, 5.0, 7.0]), "the persistence forecast is np.roll(future, 1) = "
+          "[4, 5, 7]: np.roll wraps the last value of future (4, the end of the period) around to the front. "
+          "The first forecast must be the last value of history (6), the day before the period starts: "
+          "np.concatenate([history[-1:], future[:-1]]).")
+    check(not (np.allclose(got["persistence"][1:], [5.0, 7.0]) and not np.isclose(got["persistence"][0], 6.0)),
+          f"the persistence forecast starts with {float(got['persistence'][0]):.4g}; the first forecast must be "
+          "the last value of history (6): the day before future[0] is history[-1].")
     check_close(got["persistence"], [6.0, 5.0, 7.0], "the persistence forecast")
     check_shape(got["mean"], (3,), "the mean forecast", hint="One forecast per value of future, all equal.")
     check(not np.allclose(got["mean"], 16 / 3), "the mean forecast uses the future too: only history is known.")
+    check(not np.allclose(got["mean"], 25 / 6), "the mean forecast is 4.167, the mean of history and future "
+          "together: the future values (the test values the forecast is judged on) leaked into it. When the "
+          "period is forecast, none of it has happened yet: use np.mean(history) only.")
     check_close(got["mean"], [3.0, 3.0, 3.0], "the mean forecast")
     print("naive_forecasts: all visible tests passed")
     '''))
@@ -2411,8 +2479,9 @@ def lab4():
     c.append(tests("test_pad_days", 2, r'''
     # Tests for pad_days (2 points)
     days = [np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), np.array([[7.0, 8.0]])]
-    out = pad_days(days, 4)
-    check(isinstance(out, tuple) and len(out) == 2, "pad_days must return a pair (x, lengths).")
+    out = labs.call(pad_days, days, 4, hint="x = np.zeros((len(days), steps, features), dtype=np.float32), then "
+                    "x[i, :len(day)] = day for each day.")
+    check(isinstance(out, (tuple, list)) and len(out) == 2, "pad_days must return a pair (x, lengths).")
     x, lengths = out
     check_shape(x, (2, 4, 2), "x for 2 days padded to 4 steps", hint="(days, steps, features).")
     check(np.asarray(x).dtype == np.float32, f"x should be float32 (the LSTM's dtype), got {np.asarray(x).dtype}.")
@@ -2636,7 +2705,8 @@ def lab5():
     # Tests for take_classes (2 points)
     tiny = dl.data.Dataset(np.arange(6, dtype=np.float32).reshape(6, 1, 1, 1), np.array([5, 0, 7, 5, 9, 1]),
                            "tiny", [str(d) for d in range(10)])
-    got = take_classes(tiny, [5, 7, 9])
+    got = labs.call(take_classes, tiny, [5, 7, 9], hint="keep = np.isin(data.y, classes) is one boolean per "
+                    "sample: use it for data.x and data.y alike, then renumber with classes.index(label).")
     check(isinstance(got, dl.data.Dataset), f"take_classes must return a dl.data.Dataset, got {type(got).__name__}.")
     check(len(got) == 4, f"the labels [5, 0, 7, 5, 9, 1] hold 4 samples of the classes [5, 7, 9], got {len(got)}: "
           "keep exactly the samples whose label is in `classes`.")
@@ -2648,7 +2718,7 @@ def lab5():
           f"[0, 1, 0, 2], got {np.asarray(got.y).tolist()}.")
     check(got.classes == ["5", "7", "9"], f"the class names should be ['5', '7', '9'] (names[i] = "
           f"data.classes[classes[i]]), got {got.classes}.")
-    got = take_classes(tiny, [9, 5])
+    got = labs.call(take_classes, tiny, [9, 5])
     check(np.array_equal(got.y, [1, 1, 0]), f"for the classes [9, 5], 9 becomes 0 and 5 becomes 1, so [5, 5, 9] "
           f"gives [1, 1, 0], got {np.asarray(got.y).tolist()}: follow the order of `classes`, not of the labels.")
     print("take_classes: all visible tests passed")
@@ -2760,8 +2830,9 @@ def lab5():
     net = lenet(classes=5)
     xs = dl.Tensor(np.random.default_rng(0).random((3, 1, 28, 28)).astype(np.float32))
     net(xs)  # creates the weights
-    out = split_model(net, 5)
-    check(isinstance(out, tuple) and len(out) == 2, "split_model must return a pair (body, head).")
+    out = labs.call(split_model, net, 5, hint="model.layers is a list: model.layers[:cut] and model.layers[cut:], "
+                    "each passed to dl.Sequential(*layers).")
+    check(isinstance(out, (tuple, list)) and len(out) == 2, "split_model must return a pair (body, head).")
     body_, head_ = out
     check(isinstance(body_, dl.Sequential) and isinstance(head_, dl.Sequential),
           "body and head should be dl.Sequential models: dl.Sequential(*layers).")
@@ -2771,7 +2842,7 @@ def lab5():
           "copies: model.layers[:cut] and model.layers[cut:].")
     check_close(head_(body_(xs)), net(xs), "head(body(x)) compared with model(x)",
                 hint="The body runs first, then the head: together they are the whole model.")
-    _, last = split_model(net, -1)
+    _, last = labs.call(split_model, net, -1)
     check(len(last) == 1 and last[0] is net[-1], "split_model(model, -1) should give a head of the last layer only "
           "(a negative cut counts from the end, as in a slice).")
     print("split_model: all visible tests passed")
@@ -2822,7 +2893,9 @@ def lab5():
     probe = labs.ProbeLayer()
     net = dl.Sequential(dl.Flatten(), probe, dl.Dense(3))
     xs = np.random.default_rng(0).random((25, 1, 2, 2)).astype(np.float32)
-    feats = extract_features(net, xs, batch_size=10)
+    feats = labs.call(extract_features, net, xs, batch_size=10,
+                      hint="For each slice xb = x[i:i + batch_size]: body(dl.Tensor(dl.backend.to_device(xb)))"
+                           ".numpy(); then np.concatenate the list of batches.")
     check(feats is not None, "extract_features returned None: did you forget the `return`?")
     check(isinstance(feats, np.ndarray), f"extract_features should return a NumPy array, got {type(feats).__name__}: "
           "use .numpy() on each batch's output and np.concatenate.")
@@ -2889,14 +2962,17 @@ def lab5():
     # Tests for nearest_mean_predict (2 points)
     F = np.array([[0.0, 0.0], [0.0, 2.0], [10.0, 10.0], [12.0, 10.0]])  # class means (0, 1) and (11, 10)
     Q = np.array([[1.0, 1.0], [9.0, 9.0], [6.0, 6.0], [-5.0, 0.0]])
-    got = nearest_mean_predict(F, np.array([0, 0, 1, 1]), Q)
+    got = labs.call(nearest_mean_predict, F, np.array([0, 0, 1, 1]), Q,
+                    hint="means (classes, F) from features[labels == c].mean(axis=0); then "
+                         "queries[:, None, :] - means[None, :, :] is (M, classes, F): sum its squares over axis 2.")
     check_shape(got, (4,), "the predictions for 4 queries", hint="One label per query row.")
     check(not np.array_equal(got, [1, 0, 0, 1]), "every prediction is the farthest class: take the smallest "
           "distance (argmin), not the largest.")
     check(np.array_equal(got, [0, 1, 1, 0]), f"the queries (1, 1), (9, 9), (6, 6), (-5, 0) are nearest to the "
           f"class means (0, 1), (11, 10), (11, 10), (0, 1): expected [0, 1, 1, 0], got {np.asarray(got).tolist()}. "
           "Compare with the mean of each class, not with single training rows.")
-    got = nearest_mean_predict(F, np.array([3, 3, 7, 7]), Q)
+    got = labs.call(nearest_mean_predict, F, np.array([3, 3, 7, 7]), Q,
+                    hint="The labels here are 3 and 7: loop over np.unique(labels), not over range(number of classes).")
     check(np.array_equal(got, [3, 7, 7, 3]), f"with the labels [3, 3, 7, 7] the answer is [3, 7, 7, 3], got "
           f"{np.asarray(got).tolist()}: return labels, not positions (np.unique(labels)[index]).")
     print("nearest_mean_predict: all visible tests passed")
@@ -3099,15 +3175,18 @@ def lab5():
     '''))
     c.append(code(r'''
     far = {}
+    live = labs.LiveCurves("a far task: 100 labelled clothing images")
+    fashion_watch = fashion_test.subset(1000 if run.full else 300, seed=1)  # drawn in the curves
     dl.seed(run.seed)
-    far["LeNet from scratch"] = fit(lenet(), fashion, fashion_epochs).evaluate(fashion_test)["accuracy"]
+    far["LeNet from scratch"] = fit(lenet(), fashion, fashion_epochs, validation=fashion_watch, live=live,
+                                    name="from scratch").evaluate(fashion_test)["accuracy"]
     for name, some_body in [("digit features", body), ("random features", random_body)]:
+        far_test = (extract_features(some_body, fashion_test.x), fashion_test.y)
         dl.seed(run.seed)
         far_head = dl.Dense(10)
         fit(far_head, (extract_features(some_body, fashion.x), fashion.y), fashion_epochs,
-            optimizer=head_optimizer(epochs=fashion_epochs))
-        far[f"new head, {name}"] = dl.Trainer(far_head).evaluate(
-            (extract_features(some_body, fashion_test.x), fashion_test.y))["accuracy"]
+            optimizer=head_optimizer(epochs=fashion_epochs), validation=far_test, live=live, name=name)
+        far[f"new head, {name}"] = dl.Trainer(far_head).evaluate(far_test)["accuracy"]
     for name, acc in far.items():
         print(f"{name:32}{acc:8.2%}")
     '''))
