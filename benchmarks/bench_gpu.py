@@ -7,8 +7,8 @@ rounds after a warm-up, the batches already on the device (no host-to-device cop
 * the solar lab's LSTM (hidden 32, 14 steps, 2 features) -> Dense(1), MSE, Adam, batch 256;
 * a larger LSTM (hidden 256, 50 steps, 64 features), where the GPU has work to do.
 
-Every step ends by reading the loss back to the host, which waits for the GPU; that is the
-only synchronisation, and the same for both libraries. PyTorch runs with its defaults
+Each timed round ends by reading the last loss back to the host, which waits for the GPU to
+finish the round; the same for both libraries. PyTorch runs with its defaults
 (cuDNN convolutions and LSTM; `torch.backends.cudnn.benchmark` off, as a notebook has it) and
 with cudnn.benchmark on; the ratio is taken against the faster one. dllab's matrix products
 go to cuBLAS through CuPy in full float32 (no TF32).
@@ -227,7 +227,7 @@ def markdown(env, results):
         ratios = "; ".join(f"{k} **{v}**" for k, v in r["ratios"].items()) or "–"
         lines.append(f"| {r['what']} | {r['batch']} | " + " | ".join(cells) + f" | {ratios} |")
     lines.append("")
-    lines.append("samples/s, median of the timed rounds; each step ends by reading the loss to the host.")
+    lines.append("samples/s, median of the timed rounds; a round ends by reading its last loss to the host.")
     return "\n".join(lines) + "\n"
 
 
@@ -235,7 +235,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workloads", nargs="+", choices=list(WORKLOADS), default=list(WORKLOADS))
     parser.add_argument("--devices", nargs="+", choices=("gpu", "cpu"), default=["gpu", "cpu"])
-    parser.add_argument("--steps", type=int, default=100, help="timed steps per round on the GPU")
+    parser.add_argument("--steps", type=int, default=50, help="timed steps per round on the GPU")
     parser.add_argument("--cpu-steps", type=int, default=10, help="timed steps per round on the CPU")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=10)

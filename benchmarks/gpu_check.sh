@@ -16,12 +16,13 @@ py=${PYTHON:-python3}
 status=0
 
 echo "== nvidia-smi"; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee "$out/nvidia-smi.txt"
-echo "== dllab doctor"; DLLAB_DEVICE=auto timeout 120 "$py" -m dllab.cli doctor 2>&1 | tee "$out/doctor.txt" || status=1
+# the timeouts add up to 8 minutes: with a machine's start that stays inside a 15-minute lease
+echo "== dllab doctor"; DLLAB_DEVICE=auto timeout 60 "$py" -m dllab.cli doctor 2>&1 | tee "$out/doctor.txt" || status=1
 echo "== GPU test suite"
-timeout 300 "$py" -m pytest -q -p no:cacheprovider -o addopts="-ra" \
+timeout 240 "$py" -m pytest -q -p no:cacheprovider -o addopts="-ra" \
   tests/test_kernels.py tests/test_kernels_compile.py 2>&1 | tee "$out/pytest.txt" || status=1
 echo "== GPU benchmarks"
-timeout 300 "$py" benchmarks/bench_gpu.py --json "$out/gpu.json" --markdown "$out/gpu.md" 2>&1 \
+timeout 180 "$py" benchmarks/bench_gpu.py --json "$out/gpu.json" --markdown "$out/gpu.md" 2>&1 \
   | tee "$out/bench.txt" || status=1
 echo "gpu_check: exit status $status (results in $out)"
 exit $status

@@ -194,6 +194,7 @@ class Tensor:
             grad = backend.array_module(self.data).ones_like(self.data)
         elif isinstance(grad, Tensor):
             grad = grad.data
+        grad = backend.array_module(self.data).asarray(grad)  # on this tensor's device
 
         order = _topological_order(self)
         grads = {id(self): grad}

@@ -23,6 +23,7 @@ _cupy = None  # the cupy module once it is known to work
 _gpu_error: str | None = None  # why the GPU is not usable, for messages
 _default_dtype = np.float32
 _rng = np.random.default_rng(0)
+_seed: int | None = None  # the last dl.seed(), applied to CuPy when it is first probed
 
 GPU_INSTALL_HINT = (
     'install the GPU extra with  pip install "dllab[gpu]"  (CuPy for CUDA 12; see docs/gpu.md '
@@ -55,6 +56,8 @@ def _probe_cupy():
         _gpu_error = f"CuPy is installed but cannot use a GPU ({type(exc).__name__}: {exc})"
         return None
     _cupy = cupy
+    if _seed is not None:  # dl.seed() ran before the GPU was first asked for: seed it now
+        cupy.random.seed(_seed)
     return cupy
 
 
@@ -128,8 +131,9 @@ def default_dtype():
 
 def seed(n: int) -> None:
     """Seed dllab's random generator (weight init, dropout masks)."""
-    global _rng
+    global _rng, _seed
     _rng = np.random.default_rng(n)
+    _seed = n
     if _cupy is not None:
         _cupy.random.seed(n)
 

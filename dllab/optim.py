@@ -17,8 +17,19 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from . import backend
 from .autograd import no_grad
+
+
+def _follow_device(state, like):
+    """Move a parameter's optimizer state (momentum, averages) to the device of the parameter, which
+    may have moved since the state was made (model.to_device() after set_device)."""
+    mod = backend.array_module(like)
+    for key, value in state.items():
+        if hasattr(value, "shape") and backend.array_module(value) is not mod:
+            state[key] = backend.to_numpy(value) if mod is np else mod.asarray(value)
 
 
 class Optimizer:
@@ -126,6 +137,8 @@ class Optimizer:
         self.steps += 1
         for p, state in zip(self.params, self.state):
             if p.grad is not None:
+                if state:
+                    _follow_device(state, p.data)
                 self.update(p.data, self.regularised_grad(p), state, lr)
 
     def init_state(self, p):

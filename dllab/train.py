@@ -132,6 +132,14 @@ def _model_input(xb):
     return Tensor(x), x
 
 
+def _on_current_device(model):
+    """Move the model to the current device (dl.set_device) if its weights are elsewhere, so that
+    set_device("gpu") followed by fit/evaluate/predict just works; batches follow the same device."""
+    params = model.parameters()
+    if params and backend.array_module(params[0].data) is not backend.xp():
+        model.to_device()
+
+
 def _progress_disabled(verbose):
     return not verbose or bool(os.environ.get("CI"))
 
@@ -184,6 +192,10 @@ class Trainer:
         validation: evaluated after every epoch (loss and metrics, prefixed ``val_``).
         early_stopping: an :class:`EarlyStopping` or an int patience.
         checkpoint: a path; the best epoch's weights are saved there (atomically).
+
+        The optimizer's learning-rate schedule counts the epochs of this call: every fit() starts it
+        afresh (a second fit() is a new run from the weights reached), while ``trainer.epoch`` keeps
+        counting across calls.
         """
         if hasattr(epochs, "shape") and getattr(epochs, "ndim", 0) > 0:
             raise TypeError(f"fit: the second argument is epochs, but it got an array of shape "
@@ -193,6 +205,7 @@ class Trainer:
             raise ValueError(f"fit: epochs must be a positive integer, got {epochs!r}")
         if checkpoint is not None:
             _check_checkpoint_path(checkpoint)
+        _on_current_device(self.model)
         batches = self._batches(train, batch_size, shuffle, seed, transform)
         if isinstance(early_stopping, int):
             early_stopping = EarlyStopping(patience=early_stopping)
@@ -348,6 +361,7 @@ class Trainer:
     def evaluate(self, data, batch_size=1000) -> dict:
         """Loss and metrics over a whole dataset (evaluation mode: no dropout)."""
         batches = self._batches(data, batch_size, shuffle=False, where="evaluate")
+        _on_current_device(self.model)
         was_training = self.model.training
         self.model.eval()
         n_seen, loss_sum = 0, 0.0
@@ -385,6 +399,7 @@ class Trainer:
                             f"padded sequences; got a {type(x).__name__} of {len(x)} items (an (x, y) "
                             "pair? pass x alone)")
         x = x.data if isinstance(x, Tensor) else x
+        _on_current_device(self.model)
         was_training = self.model.training
         self.model.eval()
         try:

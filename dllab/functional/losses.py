@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels
+from .. import backend, kernels
 from ..autograd import Function, Tensor
 from ..backend import array_module, is_gpu_array
 
@@ -26,7 +26,9 @@ def _check_labels(labels, n, classes, where):
         )
     if labels.shape != (n,):
         raise ValueError(f"{where}: labels must have shape ({n},) to match the scores, got {labels.shape}")
-    if n and (labels.min() < 0 or labels.max() >= classes):
+    # one test, so a GPU is asked once per step (not for a min and a max)
+    if n and bool(((labels < 0) | (labels >= classes)).any()):
+        labels = backend.to_numpy(labels)
         bad = int(labels.max()) if labels.max() >= classes else int(labels.min())
         where_bad = int((labels == bad).nonzero()[0][0])
         raise ValueError(

@@ -57,12 +57,19 @@ def _cupy():
     return cupy
 
 
+_FUNCTIONS: dict = {}  # (name, dtype) -> compiled function: looked up once, not at every launch
+
+
 def kernel(name: str, dtype):
     """The compiled kernel ``name`` for ``dtype`` (float32 or float64)."""
     dtype = np.dtype(dtype)
-    if dtype.name not in C_TYPES:
-        raise TypeError(f"GPU kernel {name}: float32 or float64 arrays expected, got {dtype}")
-    return _module(_SOURCE_OF[name]).get_function(f"{name}<{C_TYPES[dtype.name]}>")
+    found = _FUNCTIONS.get((name, dtype.name))
+    if found is None:
+        if dtype.name not in C_TYPES:
+            raise TypeError(f"GPU kernel {name}: float32 or float64 arrays expected, got {dtype}")
+        found = _FUNCTIONS[name, dtype.name] = _module(_SOURCE_OF[name]).get_function(
+            f"{name}<{C_TYPES[dtype.name]}>")
+    return found
 
 
 def _launch(name, dtype, n, args, shared_mem=0, blocks=None):
@@ -88,7 +95,8 @@ def activation_forward(kind: str, x):
 
 def activation_backward(kind: str, g, y):
     """dx from the upstream gradient g and the forward output y."""
-    g, y = _c(g), _c(y)
+    y = _c(y)
+    g = _c(g).astype(y.dtype, copy=False)  # the kernel reads both as the type of y
     dx = _cupy().empty_like(y)
     _launch(f"{kind}_backward", y.dtype, y.size, (g, y, dx, np.int64(y.size)))
     return dx
@@ -114,6 +122,8 @@ def softmax_xent_forward(logits, labels):
     labels = cp.ascontiguousarray(labels, dtype=cp.int64)
     n, c = logits.shape
     probs = cp.empty_like(logits)
+    if n == 0:  # CUDA rejects an empty grid; the mean of no losses is NaN, as on the CPU
+        return cp.asarray(float("nan"), dtype=logits.dtype), probs
     row_loss = cp.empty(n, dtype=logits.dtype)
     threads = 128 if c > 64 else 32
     kernel("softmax_xent_forward", logits.dtype)(

@@ -40,7 +40,8 @@ def check_dropout(cp, rng, shape=(64, 33), dtype=np.float32, p=0.3):
     m = mask.get()
     values_ok = np.isin(m, np.array([0, 1 / (1 - p)], dtype=dtype)).all()
     rate = float((m == 0).mean())
-    if not values_ok or abs(rate - p) > 0.1:
+    # the share of dropped units is only meaningful for a few hundred of them
+    if not values_ok or (m.size >= 200 and abs(rate - p) > 0.1):
         return float("inf")
     return _diff(y, x * m)
 

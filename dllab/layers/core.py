@@ -165,7 +165,8 @@ class Module:
             elif current is None:
                 setattr(m, name, Parameter(backend.to_device(value.copy())))
             else:
-                current.data[...] = backend.to_device(value)
+                # onto the device the parameter lives on (not necessarily the current one)
+                current.data[...] = backend.array_module(current.data).asarray(value)
         for m in self.modules():
             m._after_load()
         return self

@@ -10,11 +10,15 @@ from collections.abc import Mapping
 import numpy as np
 from matplotlib.figure import Figure
 
+from .. import backend
+from ..autograd import Tensor
+
 _BASELINE_STYLES = ("--", ":", "-.")
 
 
 def _values(name, values, n):
-    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    values = values.data if isinstance(values, Tensor) else values  # a Tensor, or an array on any device
+    values = np.asarray(backend.to_numpy(values), dtype=np.float64).reshape(-1)
     if values.size != n:
         raise ValueError(
             f"forecast_plot: {name} has {values.size} values but there are {n} points on the x axis; "
