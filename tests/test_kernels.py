@@ -138,3 +138,34 @@ def test_trainer_runs_on_gpu():
     history = trainer.fit(train, epochs=2, batch_size=64, validation=test[:500], verbose=False)
     assert history["val_accuracy"][-1] > 0.7
     assert isinstance(model.parameters()[0].data, cp.ndarray)
+
+
+def test_a_model_trained_on_the_cpu_continues_on_the_gpu_and_back(rng):
+    """set_device("gpu") between two fit() calls: weights and momentum follow; then back to the CPU."""
+    x = rng.random((64, 1, 28, 28), dtype=np.float32)
+    y = rng.integers(0, 10, 64)
+    backend.set_device("cpu")
+    model = dl.lenet()
+    trainer = dl.Trainer(model, optimizer=dl.optim.SGD(lr=0.01, momentum=0.9))
+    trainer.fit((x, y), epochs=1, batch_size=16, verbose=False)
+    backend.set_device("gpu")
+    trainer.fit((x, y), epochs=1, batch_size=16, verbose=False)
+    assert isinstance(model.parameters()[0].data, cp.ndarray)
+    assert all(isinstance(s["v"], cp.ndarray) for s in trainer.optimizer.state)
+    assert np.isfinite(trainer.evaluate((x, y))["loss"])
+    state = model.state_dict()  # NumPy copies
+    backend.set_device("cpu")
+    trainer.fit((x, y), epochs=1, batch_size=16, verbose=False)
+    assert isinstance(model.parameters()[0].data, np.ndarray)
+    backend.set_device("gpu")
+    model.load_state_dict(state)  # the model is on the CPU: the weights go there, not to the GPU
+    assert isinstance(model.parameters()[0].data, np.ndarray)
+
+
+def test_backward_with_a_host_gradient_on_a_gpu_tensor(rng):
+    backend.set_device("gpu")
+    w = dl.Tensor(backend.to_device(rng.standard_normal((3, 4)).astype(np.float32)), requires_grad=True)
+    out = dl.relu(w)
+    out.backward(np.ones((3, 4), np.float32))
+    assert isinstance(w.grad, cp.ndarray)
+    np.testing.assert_allclose(w.grad.get(), (w.data.get() > 0).astype(np.float32))
