@@ -2378,18 +2378,32 @@ def lab4():
     ## 5. An LSTM on the past week
 
     An **LSTM** reads a sequence one step at a time and carries a memory from step to step: at step $t$
-    its gates decide what to forget from the memory cell $c$, what to write into it and what to output:
+    its gates decide what to forget from the memory cell $c$, what to write into it and what to output.
+    Each gate is a small dense layer that reads the step's input $x_t$ and the previous output $h_{t-1}$:
 
     $$\begin{aligned}
-    i_t &= \sigma(x_t W_{xi} + h_{t-1} W_{hi} + b_i), \quad f_t = \sigma(\dots), \quad o_t = \sigma(\dots),
-    \quad g_t = \tanh(\dots) \\
+    i_t &= \sigma(x_t W_{xi} + h_{t-1} W_{hi} + b_i) && \text{input gate: how much to write} \\
+    f_t &= \sigma(x_t W_{xf} + h_{t-1} W_{hf} + b_f) && \text{forget gate: how much of } c_{t-1} \text{ to keep} \\
+    g_t &= \tanh(x_t W_{xg} + h_{t-1} W_{hg} + b_g) && \text{candidate: what to write} \\
+    o_t &= \sigma(x_t W_{xo} + h_{t-1} W_{ho} + b_o) && \text{output gate: how much to show} \\
     c_t &= f_t \odot c_{t-1} + i_t \odot g_t, \qquad h_t = o_t \odot \tanh(c_t)
     \end{aligned}$$
 
+    ($\odot$: elementwise product.) The sigmoid gates lie between 0 and 1, so they act as dimmers on
+    the memory line; because $c_t$ is updated by a sum rather than by repeated matrix products, the
+    gradient can travel back over many steps without vanishing. dllab computes the four gates with one
+    matrix product per step (their weights side by side, in the order $i, f, g, o$) and starts the
+    forget gate's bias at 1, so a fresh cell remembers by default.
+    '''))
+    c.append(code(r'''
+    dl.viz.lstm_cell_diagram()
+    '''))
+    c.append(md(r'''
     `dl.LSTM(16)` gives the last $h$ (16 numbers) of each sequence; a `dl.Dense(1)` turns it into the
-    forecast. The `Trainer` of the earlier labs feeds images; here a short loop does the training
-    (Adam, learning rate 0.005 on a cosine schedule, batches of 32), drawing the error per step and the
-    validation error per epoch.
+    forecast. The `Trainer` could train it (it takes padded sequences as `((x, lengths), y)`, or
+    `data.dataset("train")`); here a short loop does the training instead, so that every step is in
+    view: Adam, learning rate 0.005 on a cosine schedule, batches of 32, drawing the error per step and
+    the validation error per epoch.
     '''))
     c.append(code(r'''
     def predict(model, x, lengths=None):

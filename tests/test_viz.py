@@ -116,3 +116,11 @@ def test_filters_and_feature_maps(tmp_path, rng):
         viz.feature_maps_plot(model, image, "convX")
     with pytest.raises(ValueError, match="has no Conv2D layer"):
         viz.filters_plot(dl.Dense(3) >> dl.Dense(2))
+
+
+def test_lstm_cell_diagram(tmp_path):
+    fig = _render(viz.lstm_cell_diagram(), tmp_path / "lstm_cell.png")
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    for label in ("$c_{t-1}$", "$h_t$", "$x_t$", "tanh"):
+        assert label in texts, label
+    assert sum(t.startswith(("$f_t$:", "$i_t$:", "$g_t$:", "$o_t$:")) for t in texts) == 4  # the gate legend

@@ -6,7 +6,9 @@ value of a cell, and ``fig.savefig("name.png")`` writes it to a file.
 """
 
 from .curves import confusion_matrix_plot, learning_curves
+from .diagrams import lstm_cell_diagram
 from .images import feature_maps_plot, filters_plot, image_grid
 from .timeseries import forecast_plot
 
-__all__ = ["confusion_matrix_plot", "feature_maps_plot", "filters_plot", "image_grid", "learning_curves", "forecast_plot"]
+__all__ = ["confusion_matrix_plot", "feature_maps_plot", "filters_plot", "forecast_plot", "image_grid",
+           "learning_curves", "lstm_cell_diagram"]
