@@ -62,7 +62,7 @@ accuracy: $(STAMP)
 	$(PY) benchmarks/accuracy_core.py
 
 lint: $(STAMP)
-	$(PY) -m ruff check dllab tests benchmarks
+	$(PY) -m ruff check dllab tests benchmarks grading/*.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -26,6 +26,9 @@ from .functional import (
 )
 from .gradcheck import gradcheck
 from .layers import (
+    GRU,
+    LSTM,
+    RNN,
     Activation,
     AvgPool2D,
     BatchNorm,
@@ -34,10 +37,7 @@ from .layers import (
     Dropout,
     Flatten,
     GlobalAvgPool,
-    GRU,
-    LSTM,
     MaxPool2D,
-    RNN,
     Module,
     Sequential,
     ShapeError,

@@ -44,7 +44,7 @@ def doctor(args=None) -> int:
     else:
         print(f"gpu         not usable: {backend.gpu_unavailable_reason()}")
     print(f"data        {data.data_dir()}")
-    for path, good, message in data.verify():
+    for _path, good, message in data.verify():
         print(f"  {'ok ' if good else 'BAD'} {message}")
         ok &= good
     print("all good" if ok else "problems found (see above)")

@@ -320,7 +320,8 @@ def check_close(value, expected, name, hint="", rtol=1e-5, atol=1e-7):
         check_shape(a, e.shape, name, hint)
     if not np.all(np.isfinite(a)):
         bad = np.argwhere(~np.isfinite(a))[0]
-        raise LabCheckError(f"{name} contains nan or inf (first at index {tuple(int(k) for k in bad)}). {hint}".rstrip())
+        first = tuple(int(k) for k in bad)
+        raise LabCheckError(f"{name} contains nan or inf (first at index {first}). {hint}".rstrip())
     diff = np.abs(a - e)
     if np.any(diff > atol + rtol * np.abs(e)):
         if a.ndim == 0:

@@ -24,8 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend, metrics as metrics_mod, optim as optim_mod
+from . import backend
 from . import functional as F
+from . import metrics as metrics_mod
+from . import optim as optim_mod
 from .autograd import Tensor, no_grad
 from .data.batches import Batches, _as_dataset
 

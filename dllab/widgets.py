@@ -593,7 +593,8 @@ function el_(tag, cls, text) {
 
 function render({ model, el }) {
   el.classList.add("dllab-digitpad");
-  const left = el_("div", "dllab-pad-left"), middle = el_("div", "dllab-pad-middle"), right = el_("div", "dllab-pad-right");
+  const left = el_("div", "dllab-pad-left"), middle = el_("div", "dllab-pad-middle");
+  const right = el_("div", "dllab-pad-right");
   el.append(left, middle, right);
 
   // the drawing area: what the pen draws, redrawn from the strokes the model holds

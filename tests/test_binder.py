@@ -133,7 +133,8 @@ def test_clean_venv_from_binder_requirements_runs_lab1(tmp_path):
     pip = subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-compile", "-r",
                           str(BINDER / "requirements.txt")],
                          check=False, env=env, capture_output=True, text=True)
-    assert pip.returncode == 0, f"pip install -r binder/requirements.txt failed:\n{pip.stdout[-2000:]}{pip.stderr[-3000:]}"
+    assert pip.returncode == 0, \
+        f"pip install -r binder/requirements.txt failed:\n{pip.stdout[-2000:]}{pip.stderr[-3000:]}"
     post = subprocess.run(["bash", str(BINDER / "postBuild")], check=False, cwd=ROOT, env=env,
                           capture_output=True, text=True)
     assert post.returncode == 0, f"binder/postBuild failed:\n{post.stdout[-2000:]}{post.stderr[-3000:]}"

@@ -248,7 +248,8 @@ def _check_digit_pad(page, prefix):
     assert abs(sum(values) - 100) < 1.5, f"the probabilities do not add up to 100 %: {values}"
     assert pad.locator(".dllab-pad-hint").inner_text().startswith("prediction:")
     seen = pad.locator("canvas.dllab-pad-seen").evaluate(
-        "c => Array.from(c.getContext('2d').getImageData(0, 0, 28, 28).data).filter((v, i) => i % 4 == 0 && v > 128).length")
+        "c => Array.from(c.getContext('2d').getImageData(0, 0, 28, 28).data)"
+        ".filter((v, i) => i % 4 == 0 && v > 128).length")
     assert seen > 20, f"'the model sees' shows {seen} bright pixels: the preprocessed image did not arrive"
     _shot(pad, f"{prefix}_digitpad_after_stroke.png")
     _shot(page, f"{prefix}_page_after_stroke.png")

@@ -410,7 +410,7 @@ def test_batches_reuse_at_most_two_permutation_buffers():
     x, y = numbered(64)
     batches = Batches((x, y), batch_size=16)
     for _ in range(5):
-        for xb, yb in batches:  # the loop variable keeps the last batch of an epoch alive
+        for xb, yb in batches:  # noqa: B007 - the loop variable keeps the last batch of an epoch alive
             pass
     assert len(batches._pools[0]) == 2  # one for the running epoch, one still in use
 

@@ -106,7 +106,8 @@ def environment(tmp: Path) -> dict:
 def run(command, course, env, extra=()):
     argv = shlex.split(command)
     argv = [sys.executable] + argv[1:] if argv[0] == "python" else [sys.executable, "-m", "nbgrader"] + argv[1:]
-    result = subprocess.run(argv + list(extra), check=False, cwd=course, env=env, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(argv + list(extra), check=False, cwd=course, env=env, capture_output=True, text=True,
+                            timeout=600)
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"`{command}` failed:\n{output[-4000:]}"
     return output

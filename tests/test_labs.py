@@ -28,7 +28,8 @@ GRADING = ROOT / "grading"
 SOURCES = sorted((GRADING / "source").glob("*/*.ipynb"))
 RELEASES = sorted((ROOT / "labs").glob("*/*.ipynb"))
 CI_PARAMETERS = {"subset": 2000, "epochs": 1, "device": "cpu", "seed": 0}
-POINTS = {"lab1_logreg": 18, "lab2_mlp": 24, "lab3_cnn": 22, "lab4_lstm": 18, "lab5_transfer": 18}  # autograded + written
+# autograded + written points per lab
+POINTS = {"lab1_logreg": 18, "lab2_mlp": 24, "lab3_cnn": 22, "lab4_lstm": 18, "lab5_transfer": 18}
 
 
 def lab_id(path):
@@ -276,7 +277,8 @@ def test_conv_and_pool_references_agree_with_the_library():
         assert np.allclose(labs.conv2d_reference(x, k), lib)
     assert labs.conv2d_reference(CONV_X, CONV_K).tolist() == [[1, 3], [4, 8]]
     x = rng.normal(size=(6, 4))
-    assert np.allclose(labs.max_pool_reference(x, 2), dl.functional.max_pool2d(dl.Tensor(x[None, None]), 2).numpy()[0, 0])
+    pooled = dl.functional.max_pool2d(dl.Tensor(x[None, None]), 2).numpy()[0, 0]
+    assert np.allclose(labs.max_pool_reference(x, 2), pooled)
 
 
 @pytest.mark.parametrize("mistake, words", [
@@ -342,7 +344,8 @@ def test_call_turns_an_error_into_a_lesson():
 
 
 def test_call_points_at_the_attendees_line_not_inside_numpy():
-    text = message(labs.call, windows_one_too_many, np.arange(7.0), 2, horizon=2, hint="N = T - lookback - horizon + 1.")
+    text = message(labs.call, windows_one_too_many, np.arange(7.0), 2, horizon=2,
+                   hint="N = T - lookback - horizon + 1.")
     assert text.startswith("windows_one_too_many(series=array (7,), lookback=2, horizon=2) raised ValueError: "
                            "all input arrays must have the same shape")
     line = windows_one_too_many.__code__.co_firstlineno + 2

@@ -116,7 +116,7 @@ def test_matches_naive_step_by_step_reference(kind, return_sequences, lengths, r
     np.testing.assert_allclose(fast.data, slow.data, rtol=1e-12, atol=1e-12)
     inputs = list(args.values()) + list(states.values())
     wrng = np.random.default_rng(5)
-    for a, b_, t in zip(grads(fast, inputs, wrng), grads(slow, inputs, np.random.default_rng(5)), inputs):
+    for a, b_, _t in zip(grads(fast, inputs, wrng), grads(slow, inputs, np.random.default_rng(5)), inputs):
         np.testing.assert_allclose(a, b_, rtol=1e-10, atol=1e-12)
 
 
@@ -310,7 +310,8 @@ def test_initial_state_and_keywords(rng):
 
 def test_unequal_lengths_explain_padding():
     seqs = [np.zeros((14, 2), np.float32), np.zeros((9, 2), np.float32), np.zeros((8, 2), np.float32)]
-    with pytest.raises(ShapeError, match=r"LSTM\(15\) got 3 sequences of unequal length \(8 to 14 steps\).*pad_sequences"):
+    with pytest.raises(ShapeError,
+                       match=r"LSTM\(15\) got 3 sequences of unequal length \(8 to 14 steps\).*pad_sequences"):
         LSTM(15)(seqs)
     x, lengths = R.pad_sequences(seqs)
     assert x.shape == (3, 14, 2) and list(lengths) == [14, 9, 8]

@@ -6,10 +6,9 @@ matplotlib.use("Agg")
 
 import numpy as np
 import pytest
-
-import dllab as dl
 from matplotlib.figure import Figure
 
+import dllab as dl
 from dllab import viz
 from dllab.models import lenet
 

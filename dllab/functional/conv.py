@@ -27,7 +27,7 @@ array: only speed depends on the layout, never values.
 from __future__ import annotations
 
 from .. import kernels
-from ..autograd import Function, Tensor, is_grad_enabled
+from ..autograd import Function, is_grad_enabled
 from ..backend import array_module, is_gpu_array
 
 # Without gradients (evaluation, prediction) im2col works on slices of the batch so that

@@ -603,7 +603,8 @@ def last(seq, lengths=None):
         return seq[:, -1]
     lengths = backend.to_numpy(_raw(lengths))
     n, t_steps = seq.shape[:2]
-    if lengths.shape != (n,) or lengths.dtype.kind not in "iu" or (n and (lengths.min() < 1 or lengths.max() > t_steps)):
+    if lengths.shape != (n,) or lengths.dtype.kind not in "iu" \
+            or (n and (lengths.min() < 1 or lengths.max() > t_steps)):
         raise ValueError(
             f"last: lengths must be {n} integers in 1..{t_steps}, got shape {lengths.shape} "
             f"dtype {lengths.dtype}" + (f" with values {lengths.min()}..{lengths.max()}" if lengths.size else "")
@@ -632,7 +633,8 @@ def pad_sequences(sequences, length=None, value=0.0, dtype=np.float32):
     lengths = np.array([len(s) for s in seqs], dtype=np.int64)
     t_steps = int(lengths.max()) if length is None else int(length)
     if lengths.max() > t_steps:
-        raise ValueError(f"pad_sequences: length={t_steps} is shorter than the longest sequence ({lengths.max()} steps)")
+        raise ValueError(f"pad_sequences: length={t_steps} is shorter than the longest sequence "
+                         f"({lengths.max()} steps)")
     x = np.full((len(seqs), t_steps, seqs[0].shape[1]), value, dtype=dtype)
     for k, s in enumerate(seqs):
         x[k, : len(s)] = s

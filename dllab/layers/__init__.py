@@ -1,7 +1,6 @@
 """Layers: Module and everything built on it (import the names from ``dllab`` directly)."""
 
 from .conv import AvgPool2D, BatchNorm, Conv2D, GlobalAvgPool, MaxPool2D
-from .recurrent import GRU, LSTM, RNN, Last
 from .core import (
     Activation,
     Dense,
@@ -11,6 +10,7 @@ from .core import (
     Sequential,
     ShapeError,
 )
+from .recurrent import GRU, LSTM, RNN, Last
 
 __all__ = [
     "Module", "ShapeError", "Dense", "Activation", "Dropout", "Flatten", "Sequential",

@@ -24,10 +24,10 @@ from .core import (
     Module,
     ShapeError,
     _activation_name,
-    resolve_activation,
     _describe,
     check_dtype,
     init_weight,
+    resolve_activation,
     zeros_parameter,
 )
 
