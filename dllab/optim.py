@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from . import backend
+from ._warnings import warn_at_caller
 from .autograd import no_grad
 
 
@@ -71,17 +72,10 @@ class Optimizer:
             own = {id(p) for p in model.parameters()}
             if params and own and not any(id(p) in own for p in params):
                 # the usual notebook slip: the model cell re-run, the optimizer cell not
-                import sys
-                import warnings
-
-                frame, level = sys._getframe(1), 2  # point the warning at the caller outside dllab
-                while frame is not None and frame.f_globals.get("__name__", "").startswith(("dllab", "contextlib")):
-                    frame, level = frame.f_back, level + 1
-                warnings.warn(
+                warn_at_caller(
                     f"{type(self).__name__} was made for other parameters than this Trainer's model's "
                     "(a model cell re-run without re-running the optimizer's?); it now updates this "
-                    "model, with its state (momentum, averages) and schedule started afresh",
-                    stacklevel=level)
+                    "model, with its state (momentum, averages) and schedule started afresh")
                 self.source, self.epoch, self.steps = model, 0, 0
                 params = list(model.parameters())
         if not params:

@@ -278,3 +278,16 @@ def test_a_callback_that_shows_progress_replaces_the_trainers_lines(capsys):
     from dllab.widgets import TrainingDashboard
 
     assert TrainingDashboard().shows_progress is False  # outside Jupyter: the text lines stay
+
+
+def test_softmax_before_cross_entropy_is_pointed_out_at_the_users_line():
+    from dllab.functional.losses import ProbabilitiesAsScoresWarning
+
+    x, y = blobs()
+    model = dl.Dense(3) >> dl.Activation("softmax")  # softmax here, and again inside cross_entropy
+    with pytest.warns(ProbabilitiesAsScoresWarning, match="applied twice") as record:
+        dl.Trainer(model).fit((x, y), epochs=1, verbose=False)
+    assert record[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dl.Trainer(dl.Dense(3)).fit((x, y), epochs=1, verbose=False)  # raw scores: no warning

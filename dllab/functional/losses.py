@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend, kernels
+from .._warnings import warn_at_caller
 from ..autograd import Function, Tensor
 from ..backend import array_module, is_gpu_array
 
@@ -37,6 +38,25 @@ def _check_labels(labels, n, classes, where):
         )
 
 
+class ProbabilitiesAsScoresWarning(UserWarning):
+    """cross_entropy got rows that look like probabilities: softmax applied twice."""
+
+
+def _warn_if_probabilities(logits):
+    """A classic slip: softmax in the model, then cross_entropy (which applies softmax again).
+
+    The loss still falls, slowly, and accuracy stalls, with no error anywhere. Checked on the CPU
+    only (on a GPU it would cost a synchronisation per step); a few rows suffice.
+    """
+    rows = logits[:8]
+    if rows.shape[1] > 1 and rows.min() >= 0 and rows.max() <= 1 and np.allclose(rows.sum(axis=1), 1, atol=1e-4):
+        warn_at_caller(
+            "cross_entropy got scores whose rows are probabilities (in [0, 1], summing to 1): it applies "
+            "softmax itself, so a softmax at the end of the model is applied twice and training crawls. "
+            "Remove the model's last softmax and pass the raw scores (logits).",
+            ProbabilitiesAsScoresWarning)
+
+
 class CrossEntropy(Function):
     """Softmax cross-entropy fused with log-softmax, averaged over the batch.
 
@@ -49,6 +69,8 @@ class CrossEntropy(Function):
     def forward(self, logits, target):
         _check_logits(logits, "cross_entropy")
         xp = array_module(logits)
+        if xp is np:
+            _warn_if_probabilities(logits)
         n, c = logits.shape
         self.n = n
         if target.ndim == 1:
