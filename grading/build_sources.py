@@ -1380,8 +1380,8 @@ def lab3():
 
     As before: run the cells in order, fill in the `# YOUR CODE HERE` cells, read what the test cells
     say, write short answers where asked. Everything runs small by default; with `full = True` the
-    notebook trains four networks at full size, which takes 10–20 minutes on a CPU (a minute or two on a
-    GPU).
+    notebook trains four networks at full size, which takes 10–20 minutes on a CPU (less on a GPU:
+    section 10 times one step on each).
     '''))
     c.append(code(r'''
     # Parameters (a workshop or a test run may override them)
