@@ -38,9 +38,11 @@ demo: $(LABSTAMP)
 test: $(STAMP) chromium
 	OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -q -p no:cacheprovider
 
-# JupyterLab on labs/ with the nbgrader and widget extensions (they come with the Python packages).
+# JupyterLab on labs/ with the nbgrader and widget extensions (they come with the Python packages),
+# as attendees see it: binder/attendee hides nbgrader's instructor panels (grading/README.md has
+# the instructor's own `jupyter lab`).
 lab: $(LABSTAMP)
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir=labs $(ROOTFLAG)
+	JUPYTER_CONFIG_PATH=$(CURDIR)/binder/attendee $(VENV)/bin/jupyter lab --ServerApp.root_dir=labs $(ROOTFLAG)
 
 # The browser test drives Debian's Chromium (no browser download). Installed when we are root and
 # have apt-get; never fails: without Chromium, tests/test_browser.py skips and says why.

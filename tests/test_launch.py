@@ -56,3 +56,20 @@ def test_nbgrader_server_extensions_are_enabled():
                  "nbgrader.server_extensions.assignment_list"):
         assert name in _enabled_ok(listing), f"server extension {name} is not enabled:\n{listing}"
     assert "X " not in listing and "error" not in listing.lower(), f"an extension failed to load:\n{listing}"
+
+
+def test_the_attendees_view_hides_the_instructor_panels(monkeypatch):
+    """make lab (and Binder) disable nbgrader's instructor plugins; the plain environment keeps them."""
+    root = Path(__file__).resolve().parents[1]
+    attendee = root / "binder" / "attendee"
+    hidden = {"@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:formgrader",
+              "@jupyter/nbgrader:course-list", "@jupyter/nbgrader:menu"}
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(attendee))
+    listing = _jupyter("labextension", "list")
+    disabled = set(listing.split("Disabled extensions:", 1)[1].split()) if "Disabled extensions:" in listing else set()
+    assert hidden <= disabled, f"the attendees' view still shows {hidden - disabled}:\n{listing}"
+    assert "@jupyter/nbgrader:validate-assignment" not in disabled, "attendees keep the Validate button"
+    monkeypatch.delenv("JUPYTER_CONFIG_PATH")
+    assert "nbgrader:formgrader" not in _jupyter("labextension", "list"), "the instructor's view lost formgrader"
+    makefile = (root / "Makefile").read_text()
+    assert "JUPYTER_CONFIG_PATH=$(CURDIR)/binder/attendee" in makefile, "make lab must start the attendees' view"
