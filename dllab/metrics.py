@@ -9,12 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
-from .autograd import Tensor
-
-
-def _raw(a):
-    """The array inside a Tensor; anything else as it is (an ndarray's own .data is a buffer)."""
-    return a.data if isinstance(a, Tensor) else a
+from .autograd import _raw
 
 
 def _np(a):
@@ -27,14 +22,37 @@ def predicted_labels(scores) -> np.ndarray:
     return s.argmax(axis=1) if s.ndim == 2 else s.astype(np.int64)
 
 
-def accuracy(scores, labels) -> float:
-    """Fraction of examples whose highest score is the true label."""
-    pred, y = predicted_labels(scores), _np(labels)
+# --- the formulas, in the arrays' own module (NumPy or CuPy), each giving a 0-d array -----------
+
+
+def _accuracy(s, y):
+    xp = backend.array_module(s)
+    y = xp.asarray(y)
     if y.ndim == 2:  # one-hot targets
         y = y.argmax(axis=1)
+    pred = s.argmax(axis=1) if s.ndim == 2 else s.astype(xp.int64)
     if pred.shape != y.shape:
         raise ValueError(f"accuracy: {pred.shape[0]} predictions but labels of shape {y.shape}")
-    return float((pred == y).mean()) if y.size else float("nan")
+    return (pred == y).mean() if y.size else xp.asarray(float("nan"))
+
+
+def _squared_error(p, t):
+    xp = backend.array_module(p)
+    d = p.astype(xp.float64) - xp.asarray(t, dtype=xp.float64)
+    return (d * d).mean()
+
+
+def _absolute_error(p, t):
+    xp = backend.array_module(p)
+    return xp.abs(p.astype(xp.float64) - xp.asarray(t, dtype=xp.float64)).mean()
+
+
+# --- on the host: plain Python numbers --------------------------------------------------------
+
+
+def accuracy(scores, labels) -> float:
+    """Fraction of examples whose highest score is the true label."""
+    return float(_accuracy(_np(scores), _np(labels)))
 
 
 def classification_error(scores, labels) -> float:
@@ -53,48 +71,24 @@ def confusion_matrix(labels, predictions, num_classes=None) -> np.ndarray:
 
 
 def mse(predictions, targets) -> float:
-    d = _np(predictions).astype(np.float64) - _np(targets).astype(np.float64)
-    return float((d * d).mean())
+    return float(_squared_error(_np(predictions), _np(targets)))
 
 
 def mae(predictions, targets) -> float:
-    d = _np(predictions).astype(np.float64) - _np(targets).astype(np.float64)
-    return float(np.abs(d).mean())
+    return float(_absolute_error(_np(predictions), _np(targets)))
 
 
 # --- per-batch metrics that stay on the device ----------------------------------------------------
 # The Trainer sums a metric over the batches of an epoch. On the GPU, the functions above would copy
-# every batch's scores back to the host; these return a 0-d array on the scores' own device instead,
-# so the only value read back per step is the loss.
+# every batch's scores back to the host; these give the same formulas as a 0-d array on the scores'
+# own device instead, so the only value read back per step is the loss.
 
-
-def _accuracy_on_device(scores, labels):
-    s, y = _raw(scores), _raw(labels)
-    xp = backend.array_module(s)
-    y = xp.asarray(y)
-    if y.ndim == 2:  # one-hot targets
-        y = y.argmax(axis=1)
-    pred = s.argmax(axis=1) if s.ndim == 2 else s.astype(xp.int64)
-    if pred.shape != y.shape:
-        raise ValueError(f"accuracy: {pred.shape[0]} predictions but labels of shape {y.shape}")
-    return (pred == y).mean()
-
-
-def _error_on_device(scores, labels):
-    return 1.0 - _accuracy_on_device(scores, labels)
-
-
-def _mse_on_device(predictions, targets):
-    p, t = _raw(predictions), _raw(targets)
-    xp = backend.array_module(p)
-    d = p.astype(xp.float64) - xp.asarray(t, dtype=xp.float64)
-    return (d * d).mean()
-
-
-def _mae_on_device(predictions, targets):
-    p, t = _raw(predictions), _raw(targets)
-    xp = backend.array_module(p)
-    return xp.abs(p.astype(xp.float64) - xp.asarray(t, dtype=xp.float64)).mean()
+_ON_DEVICE = {
+    accuracy: lambda scores, labels: _accuracy(_raw(scores), _raw(labels)),
+    classification_error: lambda scores, labels: 1.0 - _accuracy(_raw(scores), _raw(labels)),
+    mse: lambda predictions, targets: _squared_error(_raw(predictions), _raw(targets)),
+    mae: lambda predictions, targets: _absolute_error(_raw(predictions), _raw(targets)),
+}
 
 
 def on_device(fn):
@@ -120,6 +114,3 @@ def get(name_or_fn):
         return name_or_fn, METRICS[name_or_fn]
     except KeyError:
         raise ValueError(f"unknown metric {name_or_fn!r}: use one of {', '.join(METRICS)}") from None
-
-_ON_DEVICE = {accuracy: _accuracy_on_device, classification_error: _error_on_device,
-              mse: _mse_on_device, mae: _mae_on_device}

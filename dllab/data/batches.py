@@ -15,18 +15,12 @@ import sys
 
 import numpy as np
 
-
-def _to_host(a):
-    """A NumPy array from anything array-like; a CuPy array is copied to the host (datasets live
-    there; the Trainer moves each batch to the device)."""
-    if type(a).__module__.split(".")[0] == "cupy":
-        return a.get()
-    return np.asarray(a)
+from ..backend import to_numpy
 
 
 def _check_xy(x, y, name):
     """Validate a pair of arrays for a dataset; returns them as NumPy arrays."""
-    x, y = _to_host(x), _to_host(y)
+    x, y = to_numpy(x), to_numpy(y)  # a CuPy array is copied to the host: datasets live there
     if x.ndim == 0 or y.ndim == 0:
         raise ValueError(f"dataset {name!r}: x and y need a sample axis, got x shape "
                          f"{x.shape} and y shape {y.shape}")
@@ -47,7 +41,7 @@ def _check_lengths(lengths, x, name):
     """Validate the true lengths of padded sequences x (N, T, ...): N integers in 0..T."""
     if lengths is None:
         return None
-    lengths = _to_host(lengths)
+    lengths = to_numpy(lengths)
     if x.ndim < 2:
         raise ValueError(f"dataset {name!r}: lengths are for padded sequences x (N, T, features), "
                          f"but x has shape {x.shape}")

@@ -17,7 +17,7 @@ Evaluation uses the running statistics instead of the batch's.
 
 from __future__ import annotations
 
-from ..autograd import Function, Tensor
+from ..autograd import Function, _raw
 from ..backend import array_module
 
 
@@ -27,10 +27,6 @@ def _axes_and_shape(x, where="batch_norm"):
     if x.ndim == 4:
         return (0, 2, 3), (1, x.shape[1], 1, 1)
     raise ValueError(f"{where} expects (N, C) or (N, C, H, W) input, got shape {tuple(x.shape)}")
-
-
-def _raw(a):
-    return a.data if isinstance(a, Tensor) else a
 
 
 class BatchNorm(Function):

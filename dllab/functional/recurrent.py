@@ -41,12 +41,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend, kernels
-from ..autograd import Function, Tensor, is_grad_enabled
+from ..autograd import Function, _raw, is_grad_enabled
 from ..backend import array_module, is_gpu_array
-
-
-def _raw(a):
-    return a.data if isinstance(a, Tensor) else a
 
 
 def _step_masks(name, lengths, mask, n, t_steps, dtype, xp):

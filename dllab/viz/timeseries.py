@@ -11,14 +11,13 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .. import backend
-from ..autograd import Tensor
+from ..autograd import _raw
 
 _BASELINE_STYLES = ("--", ":", "-.")
 
 
 def _values(name, values, n):
-    values = values.data if isinstance(values, Tensor) else values  # a Tensor, or an array on any device
-    values = np.asarray(backend.to_numpy(values), dtype=np.float64).reshape(-1)
+    values = np.asarray(backend.to_numpy(_raw(values)), dtype=np.float64).reshape(-1)  # Tensor, any device
     if values.size != n:
         raise ValueError(
             f"forecast_plot: {name} has {values.size} values but there are {n} points on the x axis; "
