@@ -29,6 +29,7 @@ import platform
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -37,6 +38,9 @@ from dllab import backend
 from dllab.layers import Dense
 from dllab.layers.recurrent import LSTM
 from dllab.models import lenet
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the other benchmarks, also when imported
+from bench_lenet import mnist_batches, torch_lenet  # noqa: E402 - after the path is set
 
 WORKLOADS = {
     "lenet": {"what": "LeNet, SGD momentum 0.9, MNIST", "batch": 256},
@@ -51,23 +55,34 @@ def make_batches(name, count, seed=0):
     """``count`` (x, y) NumPy batches for a workload: real MNIST for LeNet, random sequences else."""
     spec = WORKLOADS[name]
     if name == "lenet":
-        train, _ = dl.data.mnist()
-        out = []
-        for xb, yb in dl.data.Batches(train, spec["batch"], shuffle=True, seed=seed, drop_last=True):
-            out.append((np.asarray(xb, np.float32), np.asarray(yb, np.int64)))
-            if len(out) == count:
-                return out
-        raise ValueError(f"MNIST has fewer than {count} batches of {spec['batch']}")
+        return mnist_batches(spec["batch"], count, seed)
     rng = np.random.default_rng(seed)
     shape = (spec["batch"], spec["steps"], spec["features"])
     return [(rng.standard_normal(shape).astype(np.float32),
              rng.standard_normal((spec["batch"], 1)).astype(np.float32)) for _ in range(count)]
 
 
+class _Runner:
+    """One timed round: forward, loss, backward, update per batch; the last loss read at the end."""
+
+    def before_round(self):
+        pass
+
+    def round(self, batches):
+        self.before_round()
+        loss = None
+        for x, y in batches:
+            loss = self.loss(self.forward(x), y)
+            self.opt.zero_grad()
+            loss.backward()
+            self.opt.step()
+        return float(loss.item())
+
+
 # --- dllab ----------------------------------------------------------------------------------------
 
 
-class DllabRunner:
+class DllabRunner(_Runner):
     def __init__(self, workload, device):
         self.device = device
         self.name = f"dllab {device}"
@@ -78,6 +93,7 @@ class DllabRunner:
             self.model, self.loss = lenet(), dl.cross_entropy
         else:
             self.model, self.loss = LSTM(spec["hidden"]) >> Dense(1), dl.mse
+        self.forward = self.model
         self.workload = workload
 
     def prepare(self, batches):
@@ -90,21 +106,14 @@ class DllabRunner:
             self.model.train()
         return moved
 
-    def round(self, batches):
+    def before_round(self):
         backend.set_device(self.device)
-        loss = None
-        for x, y in batches:
-            loss = self.loss(self.model(x), y)
-            self.opt.zero_grad()
-            loss.backward()
-            self.opt.step()
-        return float(loss.item())
 
 
 # --- PyTorch --------------------------------------------------------------------------------------
 
 
-class TorchRunner:
+class TorchRunner(_Runner):
     def __init__(self, workload, device, cudnn_benchmark=False):
         import torch
 
@@ -117,10 +126,7 @@ class TorchRunner:
         spec = WORKLOADS[workload]
         dev = torch.device("cuda" if device == "gpu" else "cpu")
         if workload == "lenet":
-            model = nn.Sequential(
-                nn.Conv2d(1, 20, 5), nn.MaxPool2d(2), nn.Conv2d(20, 50, 5), nn.MaxPool2d(2), nn.Flatten(),
-                nn.Linear(800, 500), nn.ReLU(), nn.Linear(500, 10))
-            model.to(dev)
+            model = torch_lenet(nn).to(dev)
             self.forward = model
             self.loss = nn.functional.cross_entropy
             self.opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
@@ -136,15 +142,8 @@ class TorchRunner:
         t = self.torch
         return [(t.from_numpy(x).to(self.dev), t.from_numpy(y).to(self.dev)) for x, y in batches]
 
-    def round(self, batches):
+    def before_round(self):
         self.torch.backends.cudnn.benchmark = self.cudnn_benchmark
-        loss = None
-        for x, y in batches:
-            loss = self.loss(self.forward(x), y)
-            self.opt.zero_grad()
-            loss.backward()
-            self.opt.step()
-        return float(loss.item())
 
 
 # --- timing ---------------------------------------------------------------------------------------

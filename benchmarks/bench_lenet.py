@@ -58,6 +58,14 @@ class DllabRunner:
         return float(loss.item())
 
 
+def torch_lenet(nn):
+    """The same LeNet in PyTorch (``nn`` is ``torch.nn``): the peer of dllab's ``lenet()``."""
+    return nn.Sequential(
+        nn.Conv2d(1, 20, 5), nn.MaxPool2d(2), nn.Conv2d(20, 50, 5), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(800, 500), nn.ReLU(), nn.Linear(500, 10),
+    )
+
+
 class TorchRunner:
     name = "pytorch"
 
@@ -66,11 +74,7 @@ class TorchRunner:
 
         self.torch = torch
         torch.manual_seed(0)
-        nn = torch.nn
-        self.model = nn.Sequential(
-            nn.Conv2d(1, 20, 5), nn.MaxPool2d(2), nn.Conv2d(20, 50, 5), nn.MaxPool2d(2), nn.Flatten(),
-            nn.Linear(800, 500), nn.ReLU(), nn.Linear(500, 10),
-        )
+        self.model = torch_lenet(torch.nn)
         self.opt = torch.optim.SGD(self.model.parameters(), lr=lr, momentum=momentum)
         self.model.train()
 
