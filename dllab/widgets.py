@@ -80,11 +80,6 @@ def _clock(seconds) -> str:
 # --- live training dashboard ------------------------------------------------------------------
 
 
-def _planned_sizes(trainer):
-    """(epochs, steps per epoch) of the fit() now running; None for what the trainer does not say."""
-    return getattr(trainer, "fit_epochs", None), getattr(trainer, "steps_per_epoch", None)
-
-
 class TrainingDashboard(Callback):
     """A Trainer callback that shows training live: curves, epoch/step, samples/s and time left.
 
@@ -155,7 +150,8 @@ class TrainingDashboard(Callback):
             self._bar.bar_style = "info"
 
     def on_epoch_begin(self, trainer, epoch):
-        epochs, steps = _planned_sizes(trainer)
+        # the sizes of the fit() now running, as the Trainer records them (None if not known)
+        epochs, steps = getattr(trainer, "fit_epochs", None), getattr(trainer, "steps_per_epoch", None)
         self.planned_epochs = self.planned_epochs or epochs
         self.steps_per_epoch = steps or self.steps_per_epoch
         self.epoch = epoch - self._start_epoch + 1
