@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import backend
-from .autograd import is_grad_enabled
+from .autograd import _raw, is_grad_enabled
 from .gradcheck import numerical_gradient
 from .layers.core import Module
 from .train import Callback
@@ -159,7 +159,7 @@ def check(condition, message):
 
 
 def _arr(a):
-    return np.asarray(backend.to_numpy(getattr(a, "data", a)))
+    return np.asarray(backend.to_numpy(_raw(a)))
 
 
 # --- running the attendee's function -------------------------------------------------------

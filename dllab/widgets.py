@@ -30,7 +30,7 @@ from functools import cache
 import numpy as np
 
 from . import backend
-from .autograd import Parameter, Tensor, no_grad
+from .autograd import Parameter, Tensor, _raw, no_grad
 from .train import Callback
 
 __all__ = [
@@ -571,7 +571,7 @@ def _softmax(scores):
 
 
 def _as_probabilities(scores):
-    scores = np.asarray(backend.to_numpy(getattr(scores, "data", scores)), dtype=np.float64).reshape(-1)
+    scores = np.asarray(backend.to_numpy(_raw(scores)), dtype=np.float64).reshape(-1)
     if np.all(scores >= 0) and abs(scores.sum() - 1.0) < 1e-3:
         return scores / scores.sum()  # already probabilities
     return _softmax(scores)  # scores (logits) from the last layer
@@ -912,7 +912,7 @@ class LayerInspector:
         if labels is None and hasattr(images, "y"):
             labels = images.y
         images = getattr(images, "x", images)
-        self.images = np.asarray(backend.to_numpy(getattr(images, "data", images)), dtype=np.float32)
+        self.images = np.asarray(backend.to_numpy(_raw(images)), dtype=np.float32)
         if self.images.ndim == 3:
             self.images = self.images[:, None]
         if self.images.ndim != 4 or len(self.images) == 0:
