@@ -64,7 +64,7 @@ accuracy: $(STAMP)
 	$(PY) benchmarks/accuracy_core.py
 
 lint: $(STAMP)
-	$(PY) -m ruff check dllab tests benchmarks grading/*.py
+	$(PY) -m ruff check dllab tests benchmarks grading/*.py grading/source
 
 clean:
 	rm -rf $(VENV) build *.egg-info

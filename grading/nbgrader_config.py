@@ -33,6 +33,9 @@ c.CourseDirectory.root = str(HERE)
 c.CourseDirectory.source_directory = "source"
 # The release goes straight into the repository's labs/ folder, next to this one.
 c.CourseDirectory.release_directory = os.path.relpath(HERE.parent / "labs", HERE)
+# A lab's source is its jupytext script <lab>.py, with the solutions: never copy it into the release
+# (nbgrader copies every other file of a source folder), nor the jupytext settings.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.py", "jupytext.toml"]
 
 # Per-cell time limit while autograding. Graded cells test small functions in well under a
 # second, and nbgrader runs the training cells shortened (dllab.labs.setup sees

@@ -1,12 +1,15 @@
-"""Regenerate the attendees' notebooks in ../labs from the instructor notebooks in source/.
+"""Regenerate the attendees' notebooks in ../labs from the lab sources in source/.
 
     python grading/release.py                 # every lab in source/
     python grading/release.py lab1_logreg     # one lab
     python grading/release.py --check         # exit 1 if labs/ is out of date with source/
 
-It runs ``nbgrader generate_assignment <lab> --force`` in this folder (nbgrader_config.py sends
-the release to ../labs): solutions and hidden tests are removed, outputs cleared, test cells
-locked, and each lab is recorded in the gradebook (gradebook.db here), which autograding needs.
+Each lab is one jupytext percent script, ``source/<lab>/<lab>.py`` (nbgrader's cell metadata on
+its ``# %%`` lines); JupyterLab opens it as a notebook. This script first writes the notebook
+nbgrader reads, ``source/<lab>/<lab>.ipynb`` (not committed), from that text, then runs
+``nbgrader generate_assignment <lab> --force`` in this folder (nbgrader_config.py sends the
+release to ../labs): solutions and hidden tests are removed, outputs cleared, test cells locked,
+and each lab is recorded in the gradebook (gradebook.db here), which autograding needs.
 
 ``--check`` does the same in a temporary copy of this folder and compares the result with the
 committed labs/ byte for byte, so it never touches labs/ or the gradebook.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import filecmp
+import hashlib
 import os
 import shutil
 import subprocess
@@ -23,12 +27,57 @@ import sys
 import tempfile
 from pathlib import Path
 
+import jupytext
+import nbformat
+
 HERE = Path(__file__).resolve().parent
 LABS = HERE.parent / "labs"
 
 
+# jupytext keeps the kernelspec and title; the notebook also states its language, as Jupyter writes it
+LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
+                 "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
+                 "pygments_lexer": "ipython3"}
+
+
 def all_labs(root=HERE):
-    return sorted(p.name for p in (root / "source").iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+    return sorted(p.name for p in (root / "source").iterdir() if (p / f"{p.name}.py").is_file())
+
+
+def source_text(lab, root=HERE):
+    """The lab's source: the jupytext percent script ``source/<lab>/<lab>.py``."""
+    return root / "source" / lab / f"{lab}.py"
+
+
+def notebook(lab, root=HERE):
+    """The instructor notebook of ``lab``, read from its percent script by jupytext.
+
+    Cell ids are made stable (a graded cell's id is its grade_id, any other cell's the start of
+    its text's SHA-1), so that the same text always gives the same notebook, byte for byte.
+    """
+    nb = jupytext.read(source_text(lab, root))
+    nb.metadata.pop("jupytext", None)
+    nb.metadata["language_info"] = LANGUAGE_INFO
+    seen = set()
+    for cell in nb.cells:
+        base = cell.metadata.get("nbgrader", {}).get("grade_id") or hashlib.sha1(cell.source.encode()).hexdigest()[:10]
+        cid, k = base, 1
+        while cid in seen:
+            k += 1
+            cid = f"{base}-{k}"
+        seen.add(cid)
+        cell.id = cid
+    nbformat.validate(nb)
+    return nb
+
+
+def write_notebooks(labs, root=HERE):
+    """Write ``source/<lab>/<lab>.ipynb`` from each lab's script (what nbgrader reads)."""
+    for lab in labs:
+        path = root / "source" / lab / f"{lab}.ipynb"
+        text = nbformat.writes(notebook(lab, root)) + "\n"
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
 
 
 def tool_env():
@@ -40,6 +89,7 @@ def tool_env():
 
 def generate(labs, root=HERE):
     """nbgrader generate_assignment for each lab, in the course folder ``root``."""
+    write_notebooks(labs, root)
     for lab in labs:
         cmd = [sys.executable, "-m", "nbgrader", "generate_assignment", lab, "--force", "--log-level=WARN"]
         result = subprocess.run(cmd, check=False, cwd=root, capture_output=True, text=True, env=tool_env())
@@ -61,7 +111,7 @@ def check(labs):
         shutil.copy(HERE / "nbgrader_config.py", course)
         for lab in labs:
             shutil.copytree(HERE / "source" / lab, course / "source" / lab,
-                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.ipynb"))
         generate(labs, course)
         fresh_root = Path(tmp) / "labs"
         for lab in labs:

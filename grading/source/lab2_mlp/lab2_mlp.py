@@ -1,0 +1,665 @@
+# ---
+# jupyter:
+#   jupytext:
+#     notebook_metadata_filter: title,-jupytext.text_representation.jupytext_version,-jupytext.text_representation.format_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+#   title: 'Lab 2: a fully connected network on MNIST'
+# ---
+
+# %% [markdown]
+# # Lab 2 — A fully connected network on MNIST
+#
+# Lab 1's linear model stops near 92 %. Hidden layers let a network build its own features from the
+# pixels. In this lab you will
+#
+# 1. write the **activation functions** and the **forward pass** of a network with two hidden layers,
+# 2. derive and write **backpropagation** (the δ equations) and check it with the **gradient checker**,
+# 3. train it, then rebuild it from `dllab` layers,
+# 4. compare **sigmoid vs ReLU**, **SGD vs momentum vs Adam**, **L2 and dropout**, and **early
+#    stopping**,
+# 5. and reach **at least 98 %** test accuracy.
+#
+# As in lab 1: run the cells in order, fill in the `# YOUR CODE HERE` cells, read what the test cells
+# say, write short answers where asked. Everything runs small by default; set `full = True` below and
+# run all cells again for the full-size result.
+
+# %% tags=["parameters"]
+# Parameters (a workshop or a test run may override them)
+full = False      # True: the final model trains on all 60 000 images for 20 epochs (a few minutes)
+epochs = None     # None: 20 when full, else 5
+subset = None     # training images of the final model; None: all when full, else 6 000
+device = "auto"   # "cpu", "gpu" or "auto" (the GPU when CuPy finds one)
+seed = 0
+
+# %%
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import dllab as dl
+from dllab import labs
+from dllab.labs import check, check_close, check_shape
+
+run = labs.setup(full, epochs, subset, device, seed, full_epochs=20, small_epochs=5, small_subset=6000)
+run
+
+# %% [markdown]
+# The data: all 60 000 training images, split once into 50 000 for training and 10 000 for
+# **validation**. Comparisons and early stopping look at the validation images, so that the test
+# images stay untouched until the very end. The comparisons train on a small part of the training
+# images (`run.quick_subset`) to stay quick.
+
+# %%
+train_all, test = dl.data.mnist(flatten=True)
+train, val = train_all.split(5 / 6, seed=0)
+quick = train.subset(run.quick_subset, seed=run.seed)
+print(train, val, quick, test, sep="\n")
+
+
+# %% [markdown]
+# ## 1. The neuron and its activation function
+#
+# A neuron computes a weighted sum of its inputs plus a bias, then applies a nonlinear
+# **activation function**: $a = f(w^\top x + b)$. Without $f$, layers of neurons would collapse into
+# one linear map — no better than lab 1. Two classic choices and their derivatives:
+#
+# $$\sigma(z) = \frac{1}{1 + e^{-z}}, \quad \sigma'(z) = \sigma(z)\,\big(1 - \sigma(z)\big);
+# \qquad \mathrm{relu}(z) = \max(0, z), \quad \mathrm{relu}'(z) = \begin{cases} 1 & z > 0 \\ 0 & z \le 0 \end{cases}$$
+#
+# **Your turn.** Write the four functions; each works elementwise on an array of any shape. For large
+# negative $z$, `np.exp(-z)` overflows: a stable sigmoid is `0.5 * (1 + np.tanh(0.5 * z))` (the same
+# function), or use `np.exp(-np.abs(z))` with two cases.
+
+# %% nbgrader={"grade": false, "grade_id": "activations", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def sigmoid(Z):
+    ### BEGIN SOLUTION
+    return 0.5 * (1 + np.tanh(0.5 * Z))
+    ### END SOLUTION
+
+
+def sigmoid_grad(Z):
+    """The derivative of sigmoid at Z."""
+    ### BEGIN SOLUTION
+    s = sigmoid(Z)
+    return s * (1 - s)
+    ### END SOLUTION
+
+
+def relu(Z):
+    ### BEGIN SOLUTION
+    return np.maximum(Z, 0)
+    ### END SOLUTION
+
+
+def relu_grad(Z):
+    """The derivative of relu at Z: 1 where Z > 0, else 0."""
+    ### BEGIN SOLUTION
+    return (Z > 0).astype(Z.dtype)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_activations", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Tests for the activations (2 points)
+z = np.array([-1000.0, -2.0, 0.0, 0.5, 3.0, 1000.0])
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # an overflow warning is not a mistake in itself
+    s = labs.call(sigmoid, z, hint="Work on the whole array at once with NumPy functions (np.exp, "
+                  "np.tanh, np.maximum); math.exp and if/else on an array do not work elementwise.")
+check_shape(s, z.shape, "sigmoid(z)", hint="Activations work elementwise: same shape in, same shape out.")
+check(np.all(np.isfinite(s)), "sigmoid gives nan or inf for z = -1000 or 1000; use the stable form "
+      "0.5 * (1 + np.tanh(0.5 * z)).")
+check_close(s, [0.0, 0.11920292, 0.5, 0.62245933, 0.95257413, 1.0], "sigmoid(z)",
+            hint="sigmoid(z) = 1 / (1 + exp(-z)).")
+check_close(labs.call(sigmoid_grad, np.array([0.0, 2.0])), [0.25, 0.10499359], "sigmoid_grad([0, 2])",
+            hint="sigmoid'(z) = sigmoid(z) * (1 - sigmoid(z)), evaluated at z.")
+check_close(labs.call(relu, np.array([-2.0, 0.0, 3.0]), hint="np.maximum(Z, 0) works elementwise; "
+                      "max(Z, 0) does not."), [0.0, 0.0, 3.0], "relu([-2, 0, 3])")
+check_close(labs.call(relu_grad, np.array([-2.0, 0.0, 3.0])), [0.0, 0.0, 1.0], "relu_grad([-2, 0, 3])",
+            hint="1 where z > 0, 0 elsewhere (we take 0 at z = 0); it is not relu itself.")
+print("activations: all visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "test_activations_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests for the activations (1 point): they run when the notebook is graded.
+### BEGIN HIDDEN TESTS
+_z = np.random.default_rng(2).normal(size=(4, 6)) * 3
+_z0 = _z.copy()
+check_close(sigmoid(_z), 1 / (1 + np.exp(-_z)), "sigmoid of a (4, 6) array")
+check_close(sigmoid_grad(_z), np.exp(-_z) / (1 + np.exp(-_z)) ** 2, "sigmoid_grad of a (4, 6) array")
+check_close(relu(_z), np.where(_z > 0, _z, 0), "relu of a (4, 6) array")
+check_close(relu_grad(_z), (_z > 0) * 1.0, "relu_grad of a (4, 6) array")
+check(np.array_equal(_z, _z0), "the activations must not change their input in place.")
+### END HIDDEN TESTS
+
+# %%
+z = np.linspace(-6, 6, 241)
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3))
+ax1.plot(z, sigmoid(z), label="sigmoid")
+ax1.plot(z, relu(z), label="relu")
+ax1.set(title="activation", ylim=(-0.5, 3), xlabel="z")
+ax2.plot(z, sigmoid_grad(z), label="sigmoid'")
+ax2.plot(z, relu_grad(z), label="relu'")
+ax2.set(title="derivative", xlabel="z")
+for ax in (ax1, ax2):
+    ax.legend()
+    ax.grid(alpha=0.3)
+plt.show()
+
+
+# %% [markdown]
+# Note the derivative of the sigmoid: at most 0.25, and almost 0 once $|z|$ is large (the neuron
+# *saturates*). Backpropagation multiplies by it once per layer — keep that in mind for section 5.
+
+# %% [markdown]
+# ## 2. The forward pass
+#
+# Our network has two hidden layers. For a batch $X$ ($N \times D$) and activation $f$:
+#
+# $$\begin{aligned}
+# Z_1 &= X W_1 + b_1, & A_1 &= f(Z_1) \\
+# Z_2 &= A_1 W_2 + b_2, & A_2 &= f(Z_2) \\
+# Z_3 &= A_2 W_3 + b_3, & P &= \mathrm{softmax}(Z_3)
+# \end{aligned}$$
+#
+# With 784 inputs, hidden layers of $H_1$ and $H_2$ units and 10 classes, $W_1$ is $784 \times H_1$,
+# $W_2$ is $H_1 \times H_2$ and $W_3$ is $H_2 \times 10$. Softmax and cross-entropy come from lab 1;
+# the weights start random, scaled by $\sqrt{2 / \text{inputs}}$ ("He" initialisation) so that the
+# signal keeps its size from layer to layer.
+
+# %%
+def softmax(Z):
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def cross_entropy(P, y):
+    return float(-np.log(P[np.arange(len(y)), y]).mean())
+
+
+def init_params(sizes, rng):
+    """sizes = [D, H1, H2, C] -> {"W1": (D, H1), "b1": (H1,), ..., "b3": (C,)}"""
+    params = {}
+    for k in range(3):
+        params[f"W{k + 1}"] = rng.normal(size=(sizes[k], sizes[k + 1])) * np.sqrt(2 / sizes[k])
+        params[f"b{k + 1}"] = np.zeros(sizes[k + 1])
+    return params
+
+
+ACTIVATIONS = {"relu": (relu, relu_grad), "sigmoid": (sigmoid, sigmoid_grad)}
+
+
+# %% [markdown]
+# **Your turn.** Write `forward`. Besides the probabilities it returns a **cache**: the values the
+# backward pass will need. Use exactly the keys `"X", "Z1", "A1", "Z2", "A2", "Z3"`.
+
+# %% nbgrader={"grade": false, "grade_id": "forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def forward(X, params, act="relu"):
+    """The forward pass. Returns (P, cache): P (N, C) probabilities and a dict of the layer values."""
+    f, _ = ACTIVATIONS[act]
+    ### BEGIN SOLUTION
+    Z1 = X @ params["W1"] + params["b1"]
+    A1 = f(Z1)
+    Z2 = A1 @ params["W2"] + params["b2"]
+    A2 = f(Z2)
+    Z3 = A2 @ params["W3"] + params["b3"]
+    return softmax(Z3), {"X": X, "Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2, "Z3": Z3}
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_forward", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Tests for forward (2 points): a tiny net with 5 inputs, hidden layers of 4 and 3, 3 classes
+X, y, params = labs.net_fixture(sizes=(5, 4, 3, 3), batch=4, seed=0)
+out = labs.call(forward, X, params, "relu", hint="Shapes: X (4, 5), W1 (5, 4), W2 (4, 3), W3 (3, 3); "
+                "each layer is (previous A) @ W + b, so the inner sizes of every @ agree.")
+check(isinstance(out, (tuple, list)) and len(out) == 2, "forward must return a pair (P, cache).")
+P, cache = out
+check_shape(P, (4, 3), "P", hint="One row of class probabilities per input row.")
+missing = [k for k in ["X", "Z1", "A1", "Z2", "A2", "Z3"] if k not in cache]
+check(not missing, f"the cache misses {missing}: backward needs every Z and A.")
+check_shape(cache["Z1"], (4, 4), "Z1", hint="Z1 = X @ W1 + b1 has one column per unit of the first layer.")
+check_shape(cache["Z2"], (4, 3), "Z2")
+check(np.allclose(np.sum(P, axis=1), 1), "each row of P must sum to 1: apply softmax to Z3.")
+check(np.all(cache["A1"] >= 0), "A1 has negative values: apply the activation, A1 = f(Z1).")
+check_close(P, [[0.31407121, 0.32981406, 0.35611473],
+             [0.30709218, 0.30751728, 0.38539055],
+             [0.24188331, 0.3917622 , 0.36635449],
+             [0.11451686, 0.69097819, 0.19450495]], "P with relu",
+            hint="Follow the equations above: each layer is (previous A) @ W + b, then f; no f after layer 3.")
+check_close(labs.call(forward, X, params, "sigmoid")[0], [[0.25297508, 0.52071078, 0.22631414],
+             [0.26690213, 0.49593058, 0.23716729],
+             [0.25552646, 0.52652359, 0.21794995],
+             [0.24359228, 0.55887696, 0.19753075]], "P with sigmoid",
+            hint="Use the activation named by act: f, _ = ACTIVATIONS[act].")
+print("forward: all visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "test_forward_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests for forward (1 point): they run when the notebook is graded.
+### BEGIN HIDDEN TESTS
+for _act in ["relu", "sigmoid"]:
+    _X, _y, _p = labs.net_fixture(sizes=(7, 6, 5, 4), batch=1, seed=3)
+    _P, _c = forward(_X, _p, _act)
+    _Pr, _cr = labs.reference_forward(_X, _p, _act)
+    check_close(_P, _Pr, f"P for a batch of one ({_act})")
+    for _k in ["Z1", "A1", "Z2", "A2", "Z3"]:
+        check_close(_c[_k], _cr[_k], f"cache[{_k!r}] ({_act})")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 3. Backpropagation: the δ equations
+#
+# Backpropagation is the chain rule applied layer by layer, from the loss back to the input. Call
+# $\delta_\ell = \partial L / \partial Z_\ell$ the error of layer $\ell$. At the output, softmax with
+# cross-entropy gives lab 1's result. Each layer then passes its δ back through its weights and
+# through the derivative of the activation:
+#
+# $$\begin{aligned}
+# \delta_3 &= \tfrac{1}{N}(P - Y) & \frac{\partial L}{\partial W_3} &= A_2^\top \delta_3 & \frac{\partial L}{\partial b_3} &= \textstyle\sum_n \delta_3 \\
+# \delta_2 &= (\delta_3 W_3^\top) \odot f'(Z_2) & \frac{\partial L}{\partial W_2} &= A_1^\top \delta_2 & \frac{\partial L}{\partial b_2} &= \textstyle\sum_n \delta_2 \\
+# \delta_1 &= (\delta_2 W_2^\top) \odot f'(Z_1) & \frac{\partial L}{\partial W_1} &= X^\top \delta_1 & \frac{\partial L}{\partial b_1} &= \textstyle\sum_n \delta_1
+# \end{aligned}$$
+#
+# $\odot$ is the elementwise product and $\sum_n$ sums over the batch (axis 0). Why it works:
+# $Z_3 = A_2 W_3 + b_3$, so a change in $A_2$ moves the loss by $\delta_3 W_3^\top$; and
+# $A_2 = f(Z_2)$ elementwise, so a change in $Z_2$ is scaled by $f'(Z_2)$. Every weight gradient is
+# (what came into the layer)$^\top$ times (the layer's δ) — the same pattern as $X^\top (P - Y)/N$
+# in lab 1.
+#
+# **Your turn.** Write `backward`. It gets the cache of `forward` and returns a dict of gradients with
+# the same keys as `params`. Lab 1's `one_hot` idea: `Y = np.eye(C)[y]`.
+
+# %% nbgrader={"grade": false, "grade_id": "backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def backward(X, y, params, cache, act="relu"):
+    """Gradients of the mean cross-entropy: {"W1": dW1, "b1": db1, ..., "b3": db3}."""
+    _, f_grad = ACTIVATIONS[act]
+    N = len(y)
+    P = softmax(cache["Z3"])
+    ### BEGIN SOLUTION
+    Y = np.eye(P.shape[1])[y]
+    d3 = (P - Y) / N
+    d2 = (d3 @ params["W3"].T) * f_grad(cache["Z2"])
+    d1 = (d2 @ params["W2"].T) * f_grad(cache["Z1"])
+    return {"W3": cache["A2"].T @ d3, "b3": d3.sum(axis=0),
+            "W2": cache["A1"].T @ d2, "b2": d2.sum(axis=0),
+            "W1": X.T @ d1, "b1": d1.sum(axis=0)}
+    ### END SOLUTION
+
+
+# %% [markdown]
+# ### Check it with the gradient checker
+#
+# `dl.gradcheck` compares the backward pass of any `dl.Function` with central differences (lab 1,
+# section 4), entry by entry. Wrap your two functions as one Function — `forward` computes the loss,
+# `backward` hands back your gradients — and let it judge. It reports the largest difference per
+# parameter and raises an error naming the first wrong entry.
+
+# %%
+class HandNet(dl.Function):
+    """Your network's loss as a dllab op: inputs W1, b1, ..., b3; X and y are fixed."""
+
+    def forward(self, W1, b1, W2, b2, W3, b3, X=None, y=None, act="relu"):
+        self.p = dict(W1=W1, b1=b1, W2=W2, b2=b2, W3=W3, b3=b3)
+        P, self.cache = forward(X, self.p, act)
+        self.X, self.y, self.act = X, y, act
+        return np.array(cross_entropy(P, y))
+
+    def backward(self, g):
+        grads = backward(self.X, self.y, self.p, self.cache, self.act)
+        return tuple(g * grads[k] for k in ["W1", "b1", "W2", "b2", "W3", "b3"])
+
+
+X, y, params = labs.net_fixture(sizes=(5, 4, 3, 3), batch=4, seed=0)
+names = ["W1", "b1", "W2", "b2", "W3", "b3"]
+for act in ["relu", "sigmoid"]:
+    report = dl.gradcheck(lambda *p, act=act: HandNet.apply(*p, X=X, y=y, act=act),
+                          [params[k].copy() for k in names], names=names)
+    print(act, {k: f"{v:.1e}" for k, v in report.items()})
+
+# %% nbgrader={"grade": true, "grade_id": "test_backward", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+# Tests for backward (4 points): every gradient against central differences, output layer first
+for act in ["relu", "sigmoid"]:
+    report = labs.check_backprop(backward, act=act)
+print("backward: all visible tests passed; largest differences:", {k: f"{v:.0e}" for k, v in report.items()})
+
+# %% nbgrader={"grade": true, "grade_id": "test_backward_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests for backward (2 points): they run when the notebook is graded.
+### BEGIN HIDDEN TESTS
+labs.check_backprop(backward, act="relu", sizes=(6, 7, 5, 4), batch=1, seed=4)
+labs.check_backprop(backward, act="sigmoid", sizes=(3, 5, 6, 2), batch=9, seed=5)
+# the library's automatic differentiation as a second referee
+_X, _y, _p = labs.net_fixture(sizes=(8, 6, 5, 4), batch=6, seed=6)
+_net = dl.Dense(6, activation=dl.relu) >> dl.Dense(5, activation=dl.relu) >> dl.Dense(4)
+_net(dl.Tensor(_X.astype(np.float32)))  # builds the layers; then float64 weights for the check
+for _k, _layer in zip("123", _net):
+    _layer.W.data, _layer.b.data = _p["W" + _k].copy(), _p["b" + _k].copy()
+dl.cross_entropy(_net(dl.Tensor(_X)), _y).backward()
+_P, _c = labs.reference_forward(_X, _p, "relu")
+_g = backward(_X, _y, _p, _c, "relu")
+for _k, _layer in zip("123", _net):
+    check_close(_g["W" + _k], _layer.W.grad, f"dW{_k} against dllab's autograd", rtol=1e-6, atol=1e-9)
+    check_close(_g["b" + _k], _layer.b.grad, f"db{_k} against dllab's autograd", rtol=1e-6, atol=1e-9)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 4. Train your network
+#
+# Your `forward` and `backward` are all SGD needs. A network with hidden layers of 128 and 64 ReLU
+# units, learning rate 0.1, batches of 64:
+
+# %%
+rng = np.random.default_rng(run.seed)
+net = init_params([784, 128, 64, 10], rng)
+lr = 0.1
+
+
+def net_accuracy(data):
+    return float(np.mean(forward(data.x, net)[0].argmax(axis=1) == data.y))
+
+
+live = labs.LiveCurves("your network, trained by hand")
+for epoch in range(run.quick_epochs):
+    order = rng.permutation(len(quick))
+    for step, i in enumerate(labs.progress(range(0, len(order), 64), desc=f"epoch {epoch + 1}")):
+        idx = order[i:i + 64]
+        P, cache = forward(quick.x[idx], net)
+        grads = backward(quick.x[idx], quick.y[idx], net, cache)
+        for k in net:
+            net[k] -= lr * grads[k]
+        live.step(cross_entropy(P, quick.y[idx]), epoch, step)
+    live.epoch(epoch, accuracy=net_accuracy(quick), val_accuracy=net_accuracy(val))
+live.close()
+print(f"validation accuracy: {net_accuracy(val):.2%}")
+
+
+# %% [markdown]
+# ## 5. The same network from dllab layers
+#
+# `dl.Dense(units, activation=...)` is one layer, $f(AW + b)$; `>>` chains layers; autograd does
+# the backward pass you just wrote. A helper builds the networks for the comparisons, and another
+# trains one and draws it into a shared live figure:
+
+# %%
+def make_mlp(act=dl.relu, hidden=(400, 400), dropout=0.0):
+    layers = [dl.Flatten()]
+    for units in hidden:
+        layers.append(dl.Dense(units, activation=act))
+        if dropout:
+            layers.append(dl.Dropout(dropout))
+    layers.append(dl.Dense(10))
+    return dl.Sequential(*layers)
+
+
+def train_run(name, model, optimizer, live, data=quick, validation=val, epochs=run.quick_epochs, **options):
+    """Train `model` on `data`, draw it into `live` under `name`; returns the History."""
+    dl.seed(run.seed)  # the same starting weights for every run
+    trainer = dl.Trainer(model, loss=dl.cross_entropy, optimizer=optimizer)
+    steps = epochs * -(-len(data) // 128)  # for the progress bar
+    return trainer.fit(data, epochs=epochs, batch_size=128, validation=validation,
+                       callbacks=[live.run(name, steps)], verbose=False, **options)
+
+
+print(make_mlp())
+
+# %% [markdown]
+# ### Sigmoid vs ReLU
+#
+# The same network and plain SGD, once with each activation:
+
+# %%
+live = labs.LiveCurves("sigmoid vs relu (plain SGD, lr 0.1)")
+histories = {}
+for name, act in [("sigmoid", dl.sigmoid), ("relu", dl.relu)]:
+    histories[name] = train_run(name, make_mlp(act), dl.optim.SGD(lr=0.1), live)
+print(labs.summary_table(histories))
+
+# %% [markdown]
+# **Question (2 points).** Which activation learned faster here? Explain it with the derivative
+# figure of section 1 and the δ equations of section 3.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "activation_answer", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# ReLU learned much faster. Each δ is multiplied by f'(Z) on its way back: the sigmoid's derivative
+# is at most 0.25 and nearly 0 for saturated units, so the error signal shrinks at every layer and
+# the early layers barely move (vanishing gradients). ReLU's derivative is exactly 1 for every
+# active unit, so the gradient reaches the first layer undiminished.
+
+# %% [markdown]
+# ### SGD and its variants
+#
+# With $g$ the gradient of a parameter $w$:
+#
+# * **SGD**: $w \leftarrow w - \eta g$.
+# * **Momentum**: $v \leftarrow \mu v + g$, $\;w \leftarrow w - \eta v$ — a velocity that averages
+#   recent gradients; zig-zags across a narrow valley cancel, steady slopes add up.
+# * **Adam**: running means of the gradient and of its square, corrected for their start at 0, give
+#   each weight its own step size:
+#   $m \leftarrow \beta_1 m + (1 - \beta_1) g$, $\;s \leftarrow \beta_2 s + (1 - \beta_2) g^2$,
+#   $\;w \leftarrow w - \eta \,\dfrac{m / (1 - \beta_1^t)}{\sqrt{s / (1 - \beta_2^t)} + \epsilon}$.
+
+# %%
+live = labs.LiveCurves("SGD vs momentum vs Adam (relu)")
+optimizers = {"SGD": dl.optim.SGD(lr=0.05),
+              "momentum 0.9": dl.optim.SGD(lr=0.05, momentum=0.9),
+              "Adam": dl.optim.Adam(lr=1e-3)}
+histories = {name: train_run(name, make_mlp(), opt, live) for name, opt in optimizers.items()}
+print(labs.summary_table(histories))
+
+
+# %% [markdown]
+# **Question (2 points).** Rank the three by how fast the training loss fell in your run. Why does
+# momentum speed up plain SGD with the same learning rate?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "optimizer_answer", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# Momentum and Adam both fell much faster than plain SGD (Adam is usually quickest in the first
+# steps, momentum catches up). With momentum the step is η times a running sum of gradients: where
+# successive gradients agree the velocity grows up to 1/(1 − μ) = 10 times a plain step, and where
+# they alternate (across a narrow valley) they cancel. So it moves faster along the valley floor
+# and oscillates less, with the same η.
+
+# %% [markdown]
+# ### Regularisation: L2 and dropout
+#
+# A big network can memorise a small training set: training accuracy goes to 100 % while validation
+# accuracy stalls — **overfitting**. Two remedies:
+#
+# * **L2 regularisation** adds $\frac{\lambda}{2}\sum w^2$ to the loss, so every step also shrinks the
+#   weights: $g \leftarrow g + \lambda w$ (`weight_decay=λ` in `dl.optim`). Small weights make a
+#   smoother function.
+# * **Dropout** sets each hidden activation to 0 with probability $p$ during training, a different
+#   random set at every step, so no unit can rely on a few others. To keep the expected activation
+#   the same, the survivors are scaled by $1/(1 - p)$ (*inverted dropout*):
+#   $\tilde a = a \odot m / (1 - p)$ with $m_i \sim \text{Bernoulli}(1 - p)$. At evaluation,
+#   nothing is dropped.
+#
+# **Your turn.** Write inverted dropout. Draw the mask with `rng.random(A.shape) >= p` (True means
+# keep). Return the output and the mask (as 0/1 floats scaled by $1/(1-p)$, so that
+# `out == A * mask` — the backward pass multiplies by the same mask).
+
+# %% nbgrader={"grade": false, "grade_id": "dropout", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def dropout_forward(A, p, rng, training=True):
+    """Inverted dropout. Returns (out, mask) with out == A * mask.
+
+    training: drop each entry with probability p and scale the rest by 1 / (1 - p).
+    not training (or p == 0): out is A unchanged and mask is all ones.
+    """
+    ### BEGIN SOLUTION
+    if not training or p == 0:
+        return A, np.ones_like(A)
+    mask = (rng.random(A.shape) >= p) / (1 - p)
+    return A * mask, mask
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_dropout", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Tests for dropout_forward (2 points)
+A = np.ones((400, 500))
+out = labs.call(dropout_forward, A, 0.25, np.random.default_rng(0),
+                hint="mask = (rng.random(A.shape) >= p) / (1 - p) has A's shape; return A * mask, mask.")
+check(isinstance(out, (tuple, list)) and len(out) == 2, "dropout_forward must return a pair (out, mask).")
+out, mask = out
+check_shape(out, A.shape, "dropout output")
+dropped = float(np.mean(out == 0))
+check(abs(dropped - 0.25) < 0.01, f"with p = 0.25 about 25 % of the entries should be 0, got {dropped:.1%}. "
+      "Is p the probability to drop (not to keep)?")
+kept = np.asarray(out)[np.asarray(out) != 0]
+check(np.allclose(kept, 1 / 0.75), f"kept entries of a matrix of ones should be 1/(1-p) = {1 / 0.75:.4f}, "
+      f"got {kept[:1]}: inverted dropout scales the survivors so that the mean stays the same.")
+check_close(out, A * mask, "out compared with A * mask", hint="Return the mask you applied, scaled.")
+check(abs(float(np.mean(out)) - 1) < 0.01, f"the mean activation should stay about 1, got {float(np.mean(out)):.3f}.")
+same, ones = labs.call(dropout_forward, A[:3, :4] * 2, 0.5, np.random.default_rng(0), training=False)
+check_close(same, A[:3, :4] * 2, "dropout in evaluation mode", hint="When not training, return A unchanged.")
+print("dropout_forward: all visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "test_dropout_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests for dropout_forward (1 point): they run when the notebook is graded.
+### BEGIN HIDDEN TESTS
+_A = np.random.default_rng(8).normal(size=(300, 300))
+_A0 = _A.copy()
+_o1, _m1 = dropout_forward(_A, 0.6, np.random.default_rng(4))
+_o2, _m2 = dropout_forward(_A, 0.6, np.random.default_rng(4))
+check(np.array_equal(_o1, _o2), "the same rng seed must give the same mask: draw it with the rng you are given.")
+check(np.array_equal(_A, _A0), "dropout_forward must not change A in place.")
+check(abs(np.mean(_m1 == 0) - 0.6) < 0.01, "with p = 0.6, 60 % of the mask should be 0.")
+check_close(_o1, _A * _m1, "out == A * mask for p = 0.6")
+_o3, _m3 = dropout_forward(_A, 0.0, np.random.default_rng(4))
+check_close(_o3, _A, "dropout with p = 0")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Now the experiment. To make overfitting visible within a short run, train on only 1 000 images for
+# more epochs: without regularisation, with L2, and with dropout (the library's `dl.Dropout` layer
+# does what you just wrote). 2 000 validation images keep it quick. Watch the gap between the dashed
+# (training) and solid (validation) accuracy, and the validation loss (dots, left).
+
+# %%
+few, val_small = train.subset(1000, seed=run.seed), val[:2000]
+reg_epochs = 4 * run.quick_epochs
+live = labs.LiveCurves(f"regularisation: {len(few)} training images, {reg_epochs} epochs")
+settings = {"none": (make_mlp(), 0.0),
+            "L2 (weight_decay 1e-2)": (make_mlp(), 1e-2),
+            "dropout 0.5": (make_mlp(dropout=0.5), 0.0)}
+histories = {name: train_run(name, model, dl.optim.SGD(lr=0.05, momentum=0.9, weight_decay=wd), live,
+                             data=few, validation=val_small, epochs=reg_epochs)
+             for name, (model, wd) in settings.items()}
+print(labs.summary_table(histories))
+
+
+# %% [markdown]
+# **Question (2 points).** What did L2 and dropout do to training accuracy, validation accuracy and
+# the gap between them? Why does dropout make a network generalise better?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "regularisation_answer", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# Without regularisation the network reaches 100 % on its 1 000 training images while validation
+# accuracy stays about 11 points lower, and the validation loss rises again after its minimum: it
+# memorises. L2 keeps the validation loss from rising (a lower final validation loss) at about the
+# same accuracy; dropout lowers training accuracy a little and gives the best validation accuracy,
+# so the gap shrinks. Dropout trains a
+# different random sub-network at every step, so no unit can depend on a particular other unit
+# being present; each must be useful on its own, which works like averaging many networks and makes
+# memorising single images harder.
+
+# %% [markdown]
+# ### Early stopping
+#
+# The validation loss usually falls, reaches a minimum and rises again as the network starts to
+# memorise. **Early stopping** watches it and stops once it has not improved for `patience` epochs in
+# a row, then goes back to the weights of the best epoch.
+#
+# **Your turn.** Given the validation loss of every epoch, return the (1-based) epoch with the lowest
+# loss so far when training stops, and the epoch at which it stops. An epoch improves when its loss is
+# strictly lower than the best before it; training stops after `patience` epochs without
+# improvement, or at the last epoch.
+
+# %% nbgrader={"grade": false, "grade_id": "early_stopping", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def early_stopping_epoch(val_losses, patience):
+    """Returns (best_epoch, stop_epoch), both counted from 1."""
+    ### BEGIN SOLUTION
+    best, best_epoch, waited = None, 0, 0
+    for epoch, loss in enumerate(val_losses, start=1):
+        if best is None or loss < best:
+            best, best_epoch, waited = loss, epoch, 0
+        else:
+            waited += 1
+            if waited >= patience:
+                return best_epoch, epoch
+    return best_epoch, len(val_losses)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_early_stopping", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Tests for early_stopping_epoch (2 points)
+losses = [0.9, 0.6, 0.5, 0.55, 0.52, 0.58, 0.61, 0.4]
+got = labs.call(early_stopping_epoch, losses, patience=3)
+check(isinstance(got, (tuple, list)) and len(got) == 2,
+      "early_stopping_epoch must return a pair (best_epoch, stop_epoch).")
+check(tuple(got) == (3, 6), f"for {losses} and patience 3 the answer is (3, 6), got {tuple(got)}: the best "
+      "loss 0.5 is at epoch 3 (counting from 1), and epochs 4, 5, 6 do not beat it, so training stops "
+      "after epoch 6 and never sees the 0.4.")
+got = labs.call(early_stopping_epoch, [0.9, 0.8, 0.7], patience=2)
+check(tuple(got) == (3, 3), f"a loss that keeps falling never stops early: expected (3, 3), got {tuple(got)}.")
+got = labs.call(early_stopping_epoch, [0.5, 0.5, 0.5], patience=2)
+check(tuple(got) == (1, 3), f"an equal loss is no improvement: for [0.5, 0.5, 0.5] and patience 2 expected "
+      f"(1, 3), got {tuple(got)}.")
+print("early_stopping_epoch: all visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "test_early_stopping_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests for early_stopping_epoch (1 point): they run when the notebook is graded.
+### BEGIN HIDDEN TESTS
+check(tuple(early_stopping_epoch([1.0], 1)) == (1, 1), "one epoch: best 1, stop 1.")
+check(tuple(early_stopping_epoch([1.0, 2.0, 0.5, 3.0], 1)) == (1, 2), "patience 1 stops at the first epoch "
+      "without improvement.")
+check(tuple(early_stopping_epoch([3, 2, 2.5, 1, 1.5, 1.2, 0.9], 3)) == (7, 7),
+      "the patience counter restarts after every improvement.")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# The `Trainer` does the same with `early_stopping=dl.EarlyStopping(patience=...)`. On the 1 000
+# images, with a generous maximum number of epochs:
+
+# %%
+live = labs.LiveCurves("early stopping (patience 3)")
+max_epochs = 8 * run.quick_epochs
+h = train_run("early stopping", make_mlp(), dl.optim.SGD(lr=0.05, momentum=0.9), live, data=few,
+              validation=val_small, epochs=max_epochs,
+              early_stopping=dl.EarlyStopping(patience=3, monitor="val_loss"))
+print(h.stop_reason or f"ran all {max_epochs} epochs")
+print("your early_stopping_epoch says (best, stop) =", early_stopping_epoch(h["val_loss"], 3),
+      f"; the Trainer: best {h.best_epoch}, stopped after {h.epochs}")
+
+# %% [markdown]
+# ## 6. The final model: 98 %
+#
+# Everything together: two hidden layers of 400 ReLU units, SGD with momentum 0.9, a little L2,
+# a cosine learning-rate schedule, all the training images. (The test images appear in the figure only
+# to watch; nothing is chosen with them.) With `full = True` this takes a few minutes on a laptop CPU.
+
+# %%
+final_train = train_all if run.subset is None else train_all.subset(run.subset, seed=run.seed)
+dl.seed(run.seed)
+model = make_mlp(dl.relu, (400, 400))
+trainer = dl.Trainer(model, loss=dl.cross_entropy,
+                     optimizer=dl.optim.SGD(lr=0.05, momentum=0.9, weight_decay=1e-4,
+                                            schedule=dl.optim.CosineLR(run.epochs)))
+history = trainer.fit(final_train, epochs=run.epochs, batch_size=128, validation=test,
+                      callbacks=[labs.LiveCurves("the final model")])
+
+# %%
+result = trainer.evaluate(test)
+labs.check_target("2-hidden-layer network", result["accuracy"], 0.98, run)
+pred = trainer.predict(test).argmax(axis=1)
+wrong = np.flatnonzero(pred != test.y)[:20]
+labs.show_digits(test.x[wrong], test.y[wrong], pred[wrong])  # true → predicted
+
+# %% [markdown]
+# ## Summary
+#
+# * A hidden layer is $f(AW + b)$; the nonlinearity $f$ is what makes depth useful.
+# * Backpropagation: $\delta_3 = (P - Y)/N$, $\delta_\ell = (\delta_{\ell+1} W_{\ell+1}^\top) \odot f'(Z_\ell)$,
+#   and every weight gradient is $A_{\ell-1}^\top \delta_\ell$. A gradient checker catches mistakes.
+# * ReLU keeps gradients alive where the sigmoid saturates; momentum and Adam speed up SGD.
+# * L2, dropout and early stopping fight overfitting; validation data (never the test set) decides.
+# * Lab 3 replaces the dense layers by convolutions, which know that pixels have neighbours.
