@@ -179,6 +179,10 @@ class Tensor:
 
         ``grad`` defaults to 1 for a scalar; for a non-scalar tensor pass the
         upstream gradient (same shape as the tensor).
+
+        A graph is used once, as in PyTorch: backward frees what the forward pass saved, and a
+        second backward through the same graph raises (instead of silently doubling the
+        gradients). Leaves accumulate, so two forward passes then two backwards add up.
         """
         if not self.requires_grad:
             raise RuntimeError(
@@ -215,6 +219,10 @@ class Tensor:
                 key = id(inp)
                 prev = grads.get(key)
                 grads[key] = ig if prev is None else prev + ig
+        for t in order:  # free the saved arrays; a second backward through them raises
+            if t._fn is not None:
+                t._fn.__dict__.clear()
+                t._fn.inputs = _USED
 
     # Operators forward to dllab.functional (bound at the bottom of this file).
     def __add__(self, o):
@@ -323,6 +331,9 @@ def _raw(x):
     return x.data if isinstance(x, Tensor) else x
 
 
+_USED = (None,)  # a sentinel: the inputs of a Function whose backward has run
+
+
 def _topological_order(root):
     """Tensors reachable from ``root`` through the graph, inputs before outputs."""
     order, seen = [], {id(root)}
@@ -334,6 +345,12 @@ def _topological_order(root):
             continue
         stack.append((t, True))
         if t._fn is not None:
+            if t._fn.inputs is _USED:
+                raise RuntimeError(
+                    "backward() ran twice through the same graph: the first backward freed the values "
+                    "the forward pass saved (as in PyTorch). Run the forward pass again (recompute the "
+                    "loss) before calling backward() again; to combine two losses, add them and call "
+                    "backward() once: (loss1 + loss2).backward()")
             for inp in t._fn.inputs:
                 if isinstance(inp, Tensor) and inp.requires_grad and id(inp) not in seen:
                     seen.add(id(inp))

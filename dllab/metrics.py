@@ -30,6 +30,11 @@ def _accuracy(s, y):
     y = xp.asarray(y)
     if y.ndim == 2:  # one-hot targets
         y = y.argmax(axis=1)
+    if s.ndim == 2 and s.shape[1] == 1:
+        raise ValueError(f"accuracy needs one score per class, shape (N, C) with C >= 2, but got scores of shape "
+                         f"{tuple(s.shape)}: the argmax of one output is always 0. For regression use "
+                         "metrics=('mae',) (or none: the loss is the measure); for two classes give the last "
+                         "layer two outputs and use cross_entropy")
     pred = s.argmax(axis=1) if s.ndim == 2 else s.astype(xp.int64)
     if pred.shape != y.shape:
         raise ValueError(f"accuracy: {pred.shape[0]} predictions but labels of shape {y.shape}")

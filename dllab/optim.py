@@ -15,7 +15,10 @@ more dimensions; biases and batch-norm scales are left alone):
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import math
+import numbers
 
 import numpy as np
 
@@ -36,21 +39,38 @@ def _follow_device(state, like):
 class Optimizer:
     """Base class: holds parameters, the learning rate (with an optional schedule) and state."""
 
-    def __init__(self, params=None, lr=0.01, weight_decay=0.0, l1=0.0, schedule=None):
+    def __init__(self, params=None, lr=0.01, weight_decay=0.0, l1=0.0, schedule=None, **unknown):
+        if unknown:
+            raise _unknown_arguments(type(self), unknown)
+        lr = self._number("lr", lr)
         if not lr > 0:
             raise ValueError(f"{type(self).__name__}: the learning rate must be positive, got lr={lr}")
+        weight_decay, l1 = self._number("weight_decay", weight_decay), self._number("l1", l1)
         if weight_decay < 0 or l1 < 0:
-            raise ValueError(f"{type(self).__name__}: weight_decay and l1 must be >= 0")
+            raise ValueError(f"{type(self).__name__}: weight_decay and l1 must be >= 0, got "
+                             f"weight_decay={weight_decay}, l1={l1}")
         self.source = params
         self._params = None
         self._model = None  # a Trainer's model, to check the parameters against (bind)
-        self.base_lr = float(lr)
-        self.weight_decay = float(weight_decay)
-        self.l1 = float(l1)
+        self.base_lr = lr
+        self.weight_decay = weight_decay
+        self.l1 = l1
         self.schedule = schedule
         self.epoch = 0
         self.steps = 0
         self.state = []
+
+    def _number(self, name, value):
+        """``value`` as a float, or a TypeError naming the argument, what it got and what it expects."""
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            return float(value)
+        where = type(self).__name__
+        got = f"the {type(value).__name__} {value!r}"
+        try:
+            fix = f"; write {name}={float(value)!r} (a number, without quotes)" if isinstance(value, str) else ""
+        except ValueError:
+            fix = ""
+        raise TypeError(f"{where}: {name} must be a number, got {got}{fix}")
 
     # --- parameters ----------------------------------------------------------------
     @property
@@ -103,11 +123,31 @@ class Optimizer:
         for p in self.params:
             p.grad = None
 
+    def reset_state(self):
+        """Forget the state (momentum, running averages, Adam's step count), as if freshly made.
+
+        The Trainer calls this when it rolls the weights back after a NaN loss: momentum built up
+        while diverging would carry the next run straight back into the divergence.
+        """
+        self.steps = 0
+        if self._params is not None:
+            self.state = [self.init_state(p) for p in self._params]
+
     # --- learning rate -----------------------------------------------------------------
     @property
     def lr(self) -> float:
-        """The current learning rate: base_lr times the schedule's factor for this epoch."""
+        """The current learning rate: base_lr times the schedule's factor for this epoch.
+
+        Setting it (``opt.lr = 0.01``) sets ``base_lr``; a schedule keeps scaling it.
+        """
         return self.base_lr * (self.schedule(self.epoch) if self.schedule else 1.0)
+
+    @lr.setter
+    def lr(self, value):
+        value = self._number("lr", value)
+        if not value > 0:
+            raise ValueError(f"{type(self).__name__}: the learning rate must be positive, got lr={value}")
+        self.base_lr = value
 
     def set_epoch(self, epoch: int):
         """Tell the schedule which epoch starts (the Trainer calls this)."""
@@ -127,9 +167,10 @@ class Optimizer:
     @no_grad()
     def step(self):
         """Update every parameter that has a gradient."""
+        params = self.params  # first: moving to a new model (bind) starts the step count afresh
         lr = self.lr
         self.steps += 1
-        for p, state in zip(self.params, self.state):
+        for p, state in zip(params, self.state):
             if p.grad is not None:
                 if state:
                     _follow_device(state, p.data)
@@ -163,6 +204,7 @@ class SGD(Optimizer):
 
     def __init__(self, params=None, lr=0.01, momentum=0.0, nesterov=False, **kw):
         super().__init__(params, lr, **kw)
+        momentum = self._number("momentum", momentum)
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
         if nesterov and momentum == 0:
@@ -199,7 +241,7 @@ class AdaGrad(Optimizer):
 
     def __init__(self, params=None, lr=0.01, eps=1e-8, **kw):
         super().__init__(params, lr, **kw)
-        self.eps = eps
+        self.eps = self._number("eps", eps)
 
     def init_state(self, p):
         return {"s": backend.array_module(p.data).zeros_like(p.data)}
@@ -219,7 +261,7 @@ class RMSProp(Optimizer):
 
     def __init__(self, params=None, lr=1e-3, rho=0.9, eps=1e-8, **kw):
         super().__init__(params, lr, **kw)
-        self.rho, self.eps = rho, eps
+        self.rho, self.eps = self._number("rho", rho), self._number("eps", eps)
 
     def init_state(self, p):
         return {"s": backend.array_module(p.data).zeros_like(p.data)}
@@ -241,8 +283,12 @@ class Adam(Optimizer):
 
     def __init__(self, params=None, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, **kw):
         super().__init__(params, lr, **kw)
-        self.b1, self.b2 = betas
-        self.eps = eps
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"Adam: betas must be a pair (beta1, beta2) such as (0.9, 0.999), got {betas!r}")
+        self.b1, self.b2 = self._number("betas[0]", betas[0]), self._number("betas[1]", betas[1])
+        if not (0 <= self.b1 < 1 and 0 <= self.b2 < 1):
+            raise ValueError(f"Adam: betas must be in [0, 1), got {betas!r}")
+        self.eps = self._number("eps", eps)
 
     def init_state(self, p):
         xp = backend.array_module(p.data)
@@ -304,6 +350,33 @@ class CosineLR:
 
 
 OPTIMIZERS = {"sgd": SGD, "adagrad": AdaGrad, "rmsprop": RMSProp, "adam": Adam}
+
+
+def arguments(cls):
+    """The keyword arguments an optimizer class takes (its own, then the base class's)."""
+    names = []
+    for klass in (cls, Optimizer):
+        for name, p in inspect.signature(klass.__init__).parameters.items():
+            if name not in ("self", "params", *names) and p.kind is p.POSITIONAL_OR_KEYWORD:
+                names.append(name)
+    return names
+
+
+def _unknown_arguments(cls, unknown):
+    """A TypeError for arguments ``cls`` does not take: each named, the close match, the valid ones."""
+    valid = arguments(cls)
+    parts = []
+    for name, value in unknown.items():
+        part = f"{name}={value!r}"
+        close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+        owners = [other.__name__ for other in OPTIMIZERS.values() if other is not cls and name in arguments(other)]
+        if close:
+            part += f" (did you mean {close[0]}?)"
+        elif owners:
+            part += f" (an argument of {' and '.join(owners)}, not of {cls.__name__})"
+        parts.append(part)
+    return TypeError(f"{cls.__name__} got unknown argument{'s' if len(parts) > 1 else ''} {', '.join(parts)}; "
+                     f"{cls.__name__} takes: {', '.join(valid)}")
 
 
 def get(name_or_optimizer, **kwargs) -> Optimizer:

@@ -68,7 +68,7 @@ def test_load_mismatch_names_the_parameter(tmp_path, rng):
     with pytest.raises(FileNotFoundError, match="no weights file"):
         model.load(tmp_path / "nope.npz")
     (tmp_path / "junk.npz").write_text("not a zip")
-    with pytest.raises(ValueError, match="not a readable"):
+    with pytest.raises(ValueError, match="not a dllab weights file"):
         model.load(tmp_path / "junk.npz")
 
 
@@ -158,3 +158,26 @@ def test_saving_an_unbuilt_model_or_loading_a_foreign_file_says_why(tmp_path):
     with pytest.raises(ValueError, match="holds pickled Python objects") as info:
         Dense(10).load(tmp_path / "objects.npz")
     assert "allow_pickle" not in str(info.value)
+
+
+def test_loading_weights_into_an_unbuilt_layer_of_another_width_is_refused(tmp_path, rng):
+    path = Dense(32) >> Dense(3)
+    path(rng.random((2, 5)).astype(np.float32))
+    path.save(tmp_path / "w.npz")
+    other = Dense(64) >> Dense(3)
+    with pytest.raises(ShapeError, match=r"Dense\(64\).*loaded W of shape \(5, 32\).*32 units"):
+        other.load(tmp_path / "w.npz")
+    assert other[0].W is None and not other.built  # the refused weights were not kept
+
+
+def test_a_file_that_is_not_an_npz_is_named_for_what_it_is(tmp_path):
+    text = tmp_path / "notes.npz"
+    text.write_text("epoch 1: loss 0.3\n")
+    with pytest.raises(ValueError, match="not a dllab weights file.*model.save.*not a zip archive") as info:
+        Dense(10).load(text)
+    assert "pickled" not in str(info.value)
+    single = tmp_path / "single.npz"
+    with open(single, "wb") as fh:
+        np.save(fh, np.zeros(3))
+    with pytest.raises(ValueError, match=r"one array saved with np.save"):
+        Dense(10).load(single)

@@ -99,3 +99,35 @@ def test_lazy_module_binding_and_errors(rng):
     with pytest.raises(ValueError, match="unknown optimizer 'adamw'"):
         optim.get("adamw")
     assert isinstance(optim.get("adam", lr=0.1), optim.Adam)
+
+
+# --- messages that name the argument, what it got and what it expects -------------------------
+
+
+def test_a_learning_rate_given_as_a_string_is_named():
+    with pytest.raises(TypeError, match=r"SGD: lr must be a number, got the str '0.01'; write lr=0.01"):
+        optim.SGD(lr="0.01")
+    with pytest.raises(TypeError, match=r"SGD: lr must be a number, got the str '0.01'"):
+        dl.Trainer(dl.Dense(3), optimizer="sgd", lr="0.01")
+    with pytest.raises(TypeError, match=r"SGD: momentum must be a number, got the str 'high'"):
+        optim.SGD(lr=0.1, momentum="high")
+
+
+def test_an_unknown_optimizer_argument_is_named_with_the_close_match_and_the_valid_ones():
+    with pytest.raises(TypeError, match=r"SGD got unknown argument momemtum=0.9 \(did you mean momentum\?\); "
+                                        r"SGD takes: lr, momentum, nesterov, weight_decay, l1, schedule"):
+        optim.SGD(lr=0.1, momemtum=0.9)
+    with pytest.raises(TypeError, match=r"betas=\(0.9, 0.99\) \(an argument of Adam, not of SGD\)"):
+        optim.SGD(lr=0.1, betas=(0.9, 0.99))
+    with pytest.raises(TypeError, match=r"Adam got unknown argument alpha=0.99; Adam takes: lr, betas, eps"):
+        optim.Adam(alpha=0.99)
+
+
+def test_the_learning_rate_can_be_set_as_the_nan_message_suggests():
+    opt = optim.SGD(lr=0.1, schedule=optim.StepLR(1, gamma=0.5))
+    opt.lr = 0.01
+    assert opt.base_lr == 0.01 and opt.lr == 0.01
+    opt.set_epoch(1)
+    assert opt.lr == pytest.approx(0.005)
+    with pytest.raises(ValueError, match="must be positive"):
+        opt.lr = 0

@@ -291,3 +291,124 @@ def test_softmax_before_cross_entropy_is_pointed_out_at_the_users_line():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         dl.Trainer(dl.Dense(3)).fit((x, y), epochs=1, verbose=False)  # raw scores: no warning
+
+
+# --- safety nets that hold (each of these failed before its fix) --------------------------------
+
+
+def test_adam_left_from_an_earlier_model_carries_on_after_the_warning():
+    """The re-bind reset the step counter after it had been incremented: 1 - beta1**0 = 0."""
+    x, y = blobs()
+    opt = dl.optim.Adam(lr=0.05)
+    dl.Trainer(dl.Dense(3), optimizer=opt).fit((x, y), epochs=1, verbose=False)
+    with pytest.warns(UserWarning, match="made for other parameters"):
+        h = dl.Trainer(dl.Dense(3), optimizer=opt).fit((x, y), epochs=2, verbose=False)
+    assert np.isfinite(h["loss"]).all() and h["loss"][-1] < h["loss"][0]
+
+
+def test_early_stopping_restores_the_best_weights_when_training_reaches_the_last_epoch():
+    x, y = blobs()
+    model = dl.Dense(3)
+
+    class WorseInTheLastEpoch(dl.Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            if epoch == 2:  # after epoch 3 was recorded as the best: epoch 4 starts from bad weights
+                trainer.model.W.data *= -3.0
+
+    trainer = dl.Trainer(model, optimizer=dl.optim.SGD(lr=0.01))
+    h = trainer.fit((x, y), epochs=4, batch_size=50, validation=(x, y), early_stopping=10,
+                    callbacks=[WorseInTheLastEpoch()], verbose=False)
+    assert h.epochs == 4 and h.best_epoch == 3 and h["val_loss"][3] > h["val_loss"][2]
+    assert "best weights (epoch 3) restored" in h.stop_reason
+    assert trainer.evaluate((x, y))["loss"] == pytest.approx(h["val_loss"][2], rel=1e-5)
+
+
+def _diverging_regression():
+    x, _ = blobs()
+    return x, x[:, :1] * 3.0
+
+
+def test_after_a_nan_stop_a_lower_learning_rate_trains_again():
+    """The optimizer's momentum is reset with the weights: a refit at a lower lr does not diverge."""
+    x, t = _diverging_regression()
+    model = dl.Dense(1, in_features=2)
+    trainer = dl.Trainer(model, loss="mse", optimizer=dl.optim.SGD(lr=0.5, momentum=0.9))
+    with np.errstate(over="ignore", invalid="ignore"):
+        with pytest.raises(dl.NonFiniteLossError, match=r"trainer\.optimizer\.lr = 0\.05"):
+            trainer.fit((x, t), epochs=50, batch_size=10, verbose=False)
+    assert all(np.abs(s["v"]).max() == 0 for s in trainer.optimizer.state)
+    trainer.optimizer.lr = 0.05  # as the message suggests
+    h = trainer.fit((x, t), epochs=5, batch_size=10, verbose=False)
+    assert h["loss"][-1] < 0.05
+
+
+def test_after_a_nan_stop_batchnorm_running_statistics_are_rolled_back():
+    x, y = blobs()
+    x = x.copy()
+    x[25, 1] = np.nan  # in the third batch
+    model = dl.Dense(4) >> dl.BatchNorm() >> dl.Dense(3)
+    with pytest.raises(dl.NonFiniteLossError, match="NaN/inf values"):
+        dl.Trainer(model).fit((x, y), epochs=1, batch_size=10, shuffle=False, verbose=False)
+    bn = model[1]
+    assert np.isfinite(bn.running_mean).all() and np.isfinite(bn.running_var).all()
+    assert all(np.isfinite(p.data).all() for p in model.parameters())
+
+
+def test_regression_does_not_report_accuracy():
+    x, t = _diverging_regression()
+    h = dl.Trainer(dl.Dense(1), loss="mse", optimizer=dl.optim.SGD(lr=0.05)).fit(
+        (x, t), epochs=2, validation=(x, t), verbose=False)
+    assert "accuracy" not in h and "val_accuracy" not in h
+    assert "accuracy" in dl.Trainer(dl.Dense(3)).evaluate(blobs())  # integer labels: classification
+    with pytest.raises(ValueError, match=r"accuracy needs one score per class.*\(10, 1\).*metrics=\('mae',\)"):
+        dl.Trainer(dl.Dense(1), loss="mse", metrics=("accuracy",)).evaluate((x[:10], t[:10]))
+
+
+def test_ctrl_c_records_every_update_that_was_applied():
+    import os
+    import signal
+
+    x, y = blobs()
+    calls = []
+
+    def loss_with_ctrl_c(scores, labels):  # Ctrl-C arrives during a step's forward pass
+        calls.append(1)
+        if len(calls) == 6:
+            os.kill(os.getpid(), signal.SIGINT)
+        return dl.cross_entropy(scores, labels)
+
+    trainer = dl.Trainer(dl.Dense(3), loss=loss_with_ctrl_c)
+    h = trainer.fit((x, y), epochs=3, batch_size=30, verbose=False)
+    assert h.interrupted
+    assert trainer.optimizer.steps == len(h.step_loss) == 6
+
+
+def test_ctrl_c_during_the_last_validation_is_not_ignored():
+    import os
+    import signal
+
+    x, y = blobs()
+    trainer = dl.Trainer(dl.Dense(3))
+
+    def loss(scores, labels):
+        if not trainer.model.training and trainer.epoch == 1:  # validating after the last epoch
+            os.kill(os.getpid(), signal.SIGINT)
+        return dl.cross_entropy(scores, labels)
+
+    trainer.loss_fn = loss
+    h = trainer.fit((x, y), epochs=2, validation=(x[:50], y[:50]), verbose=False)
+    assert h.interrupted and "interrupted" in h.stop_reason and h.epochs == 2
+
+
+def test_evaluate_on_inputs_with_nan_raises():
+    x, y = blobs()
+    x = x.copy()
+    x[3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"evaluate: the inputs hold 1 NaN/inf value.*sample 3"):
+        dl.Trainer(dl.Dense(3)).evaluate((x, y))
+
+
+def test_a_fit_with_no_batches_raises_naming_drop_last_and_the_sizes():
+    x, y = blobs(50)
+    with pytest.raises(ValueError, match=r"no batches.*50 samples.*batch_size=64.*drop_last=True"):
+        dl.Trainer(dl.Dense(3)).fit(Batches((x, y), batch_size=64, drop_last=True), epochs=1, verbose=False)

@@ -150,6 +150,7 @@ class Module:
                 f"load_state_dict: the saved weights do not match this model: missing {missing}, "
                 f"unexpected {unexpected}. Was the file saved from a model with the same layers?"
             )
+        built = []  # parameters created by this load: taken back if a layer refuses them
         for key, (m, name) in owners.items():
             if key not in state:
                 continue
@@ -164,11 +165,17 @@ class Module:
                 setattr(m, name, backend.to_device(value.copy()))
             elif current is None:
                 setattr(m, name, Parameter(backend.to_device(value.copy())))
+                built.append((m, name))
             else:
                 # onto the device the parameter lives on (not necessarily the current one)
                 current.data[...] = backend.array_module(current.data).asarray(value)
-        for m in self.modules():
-            m._after_load()
+        try:
+            for m in self.modules():
+                m._after_load()
+        except ShapeError:
+            for m, name in built:
+                setattr(m, name, None)
+            raise
         return self
 
     def _after_load(self):
@@ -199,13 +206,24 @@ class Module:
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"no weights file at {path}; save one first with model.save(path)")
+        if path.is_dir():
+            raise IsADirectoryError(f"{path} is a folder; give the .npz file that model.save wrote in it")
+        with open(path, "rb") as fh:
+            head = fh.read(6)
+        not_ours = f"{path} is not a dllab weights file (the .npz that model.save writes): "
+        if head.startswith(b"\x93NUMPY"):
+            raise ValueError(not_ours + "it holds one array saved with np.save (an .npy file), not the named "
+                             "weights of a model; save models with model.save(path)")
+        if not head.startswith(b"PK"):
+            kind = "it is empty" if not head else f"it is not a zip archive (it starts with {head!r})"
+            raise ValueError(not_ours + kind)
         try:
             with np.load(path) as data:
                 state = {k: data[k] for k in data.files}
         except Exception as exc:
             reason = ("it holds pickled Python objects, not the plain arrays model.save writes"
-                      if "allow_pickle" in str(exc) else str(exc))
-            raise ValueError(f"{path} is not a readable dllab weights file (.npz): {reason}") from exc
+                      if "allow_pickle" in str(exc) else f"a zip archive numpy cannot read as .npz ({exc})")
+            raise ValueError(not_ours + reason) from exc
         return self.load_state_dict(state)
 
     # --- display ---------------------------------------------------------------
@@ -340,6 +358,11 @@ class Dense(Module):
 
     def _after_load(self):
         if self.W is not None:
+            if self.W.ndim != 2 or self.W.shape[1] != self.units:
+                raise ShapeError(f"{self!r}: loaded W of shape {tuple(self.W.shape)} has {self.W.shape[-1]} "
+                                 f"units, but this layer has {self.units}; the weights come from a layer of "
+                                 f"another width: build the model with Dense({self.W.shape[-1]}) or load "
+                                 "weights saved from this model")
             self.in_features = self.W.shape[0]
 
     def forward(self, x):

@@ -1,0 +1,387 @@
+"""The Trainer: fit, evaluate and predict, with history, early stopping and checkpoints.
+
+    trainer = Trainer(model, loss=cross_entropy, optimizer=SGD(lr=0.1, momentum=0.9))
+    history = trainer.fit(train, epochs=5, batch_size=128, validation=test)
+    trainer.evaluate(test)          # {'loss': 0.07, 'accuracy': 0.978}
+
+One training step is five calls (``Trainer.train_step``): forward, loss, backward, step, zero
+grad. Everything else is a callback (``dllab.train.callbacks``), called at fixed points:
+
+* the NaN guard: a loss that becomes NaN or infinite stops training with
+  :class:`NonFiniteLossError` naming the epoch, the step and the likely cause; the model keeps
+  recent healthy weights (buffers included) and the optimizer's state is reset;
+* early stopping and checkpoints (written atomically, see ``Module.save``), by the monitored value;
+* Ctrl-C (or Jupyter's "interrupt kernel") stops training once the current step (or validation)
+  is done and recorded, keeping the weights reached so far; a second Ctrl-C interrupts at once;
+* the progress bar and the per-epoch lines.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from .. import backend
+from .. import functional as F
+from .. import metrics as metrics_mod
+from .. import optim as optim_mod
+from ..autograd import Tensor, no_grad
+from ..data.batches import Batches, _as_dataset
+from .callbacks import (
+    BestEpoch,
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    NaNGuard,
+    ProgressLog,
+    SafeInterrupt,
+    check_checkpoint_path,
+    count_nonfinite,
+)
+
+
+class History(dict):
+    """Per-epoch values: ``history["loss"]``, ``history["val_accuracy"]``, ... (one per epoch).
+
+    Also ``step_loss`` (every step's loss), ``best_epoch`` (1-based, by the monitored
+    value), ``stop_reason`` and ``interrupted``.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.step_loss = []
+        self.best_epoch = None
+        self.stop_reason = None
+        self.interrupted = False
+
+    def append(self, logs: dict):
+        for key, value in logs.items():
+            self.setdefault(key, []).append(value)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.get("loss", []))
+
+    def last(self) -> dict:
+        return {k: v[-1] for k, v in self.items() if v}
+
+    def __repr__(self):
+        body = ", ".join(f"{k}={v[-1]:.4g}" for k, v in self.items() if v)
+        return f"History({self.epochs} epochs: {body})"
+
+
+LOSSES = {"cross_entropy": F.cross_entropy, "mse": F.mse, "binary_cross_entropy": F.binary_cross_entropy}
+
+
+def _loss_fn(loss):
+    if callable(loss):
+        return loss
+    try:
+        return LOSSES[loss]
+    except KeyError:
+        raise ValueError(f"unknown loss {loss!r}: use one of {', '.join(LOSSES)} or pass a function") from None
+
+
+def _model_input(xb):
+    """A batch's inputs as the model takes them, and the input array (on the device).
+
+    Plain inputs become a Tensor; padded sequences ``(x, lengths)`` become ``(Tensor, lengths)``
+    (lengths stay NumPy: recurrent layers read them on the host to build their step masks).
+    """
+    if isinstance(xb, tuple):
+        x, lengths = xb
+        x = backend.to_device(x)
+        return (Tensor(x), backend.to_numpy(lengths)), x
+    x = backend.to_device(xb)
+    return Tensor(x), x
+
+
+def _on_current_device(model):
+    """Move the model to the current device (dl.set_device) if its weights are elsewhere, so that
+    set_device("gpu") followed by fit/evaluate/predict just works; batches follow the same device."""
+    params = model.parameters()
+    if params and backend.array_module(params[0].data) is not backend.xp():
+        model.to_device()
+
+
+class _Sums:
+    """Sums of the loss and the metrics over an epoch, weighted by batch size; read once at the end
+    (the metric sums stay on the device until then)."""
+
+    def __init__(self, metrics):
+        self.metrics, self.n, self.loss = metrics, 0, 0.0
+        self.values = [0.0] * len(metrics)
+
+    def add(self, n, loss, metric_values):
+        self.n += n
+        self.loss = self.loss + loss * n
+        for i, m in enumerate(metric_values):
+            self.values[i] += m * n
+
+    def logs(self, prefix=""):
+        out = {prefix + "loss": float(self.loss) / max(self.n, 1)}
+        out.update({prefix + name: float(v) / max(self.n, 1) for (name, _), v in zip(self.metrics, self.values)})
+        return out
+
+
+class Trainer:
+    """Trains ``model`` with ``loss`` and ``optimizer``; tracks ``metrics`` (names or functions).
+
+    loss: a function (scores, targets) -> scalar Tensor, or "cross_entropy" / "mse".
+    optimizer: an Optimizer (its parameters default to the model's) or a name ("sgd", "adam").
+    metrics: names or functions; by default accuracy for classification (cross-entropy, or
+        integer labels) and none for regression, where the loss itself is the measure.
+    """
+
+    def __init__(self, model, loss=F.cross_entropy, optimizer="sgd", metrics=None, lr=None):
+        self.model = model
+        self.loss_fn = _loss_fn(loss)
+        if lr is not None and isinstance(optimizer, optim_mod.Optimizer):
+            raise ValueError(f"Trainer: lr={lr} was given beside an optimizer object that has its own "
+                             f"(lr={optimizer.base_lr:g}); set it in one place: "
+                             f"{type(optimizer).__name__}(lr={lr}, ...) or optimizer='sgd', lr={lr}")
+        self.optimizer = optim_mod.get(optimizer, **({"lr": lr} if lr is not None else {}))
+        self.optimizer.bind(model)
+        self._metric_names = None if metrics is None else tuple(metrics)
+        self.metrics = [] if metrics is None else [metrics_mod.get(m) for m in metrics]
+        self._batch_metrics = [metrics_mod.on_device(fn) for _, fn in self.metrics]
+        self.history = History()
+        self.stop_training = False
+        self.updating = False        # True while the optimizer changes the weights (Ctrl-C rolls back)
+        self.epoch = 0
+        self.fit_epochs = None       # epochs asked of the fit() running now (callbacks read these)
+        self.steps_per_epoch = None  # its batches per epoch
+        self.callbacks = []
+
+    # --- data --------------------------------------------------------------------
+    @staticmethod
+    def _batches(data, batch_size, shuffle, seed=0, transform=None, drop_last=False, where="fit"):
+        if isinstance(data, Batches):
+            return data
+        if data is None:
+            raise ValueError(f"{where}: no data given")
+        return Batches(_as_dataset(data, where), batch_size=batch_size, shuffle=shuffle, seed=seed, transform=transform,
+                       drop_last=drop_last)
+
+    def _choose_metrics(self, batches):
+        """Default metrics from the task: accuracy for classification, none for regression."""
+        if self._metric_names is not None:
+            return
+        classifying = self.loss_fn is F.cross_entropy or np.asarray(batches.y[:1]).dtype.kind in "iu"
+        self._metric_names = ("accuracy",) if classifying else ()
+        self.metrics = [metrics_mod.get(m) for m in self._metric_names]
+        self._batch_metrics = [metrics_mod.on_device(fn) for _, fn in self.metrics]
+
+    def _step_metrics(self, out, yb):
+        """Each metric on one batch; built-in ones stay on the device (summed there per epoch)."""
+        with no_grad():
+            return [fn(out, yb) for fn in self._batch_metrics]
+
+    def _emit(self, hook, *args):
+        for cb in self.callbacks:
+            getattr(cb, hook)(self, *args)
+
+    # --- training ----------------------------------------------------------------------
+    def fit(self, train, epochs=1, batch_size=64, validation=None, shuffle=True, seed=0, transform=None,
+            early_stopping=None, checkpoint=None, callbacks=(), verbose=True, eval_batch_size=1000):
+        """Train for ``epochs`` passes over ``train``; returns the :class:`History`.
+
+        train: a Dataset, an ``(x, y)`` tuple, ``((x, lengths), y)`` for padded sequences, or a
+            :class:`~dllab.data.Batches` source.
+        validation: evaluated after every epoch (loss and metrics, prefixed ``val_``).
+        early_stopping: an :class:`EarlyStopping` or an int patience.
+        checkpoint: a path; the best epoch's weights are saved there (atomically).
+
+        The optimizer's learning-rate schedule counts the epochs of this call: every fit() starts it
+        afresh (a second fit() is a new run from the weights reached), while ``trainer.epoch`` keeps
+        counting across calls.
+        """
+        batches = self._fit_setup(train, epochs, batch_size, shuffle, seed, transform, checkpoint)
+        history = self.history = History()
+        self.callbacks = self._fit_callbacks(validation, early_stopping, checkpoint, callbacks, verbose)
+        self.stop_training = False
+        start = self.epoch
+        try:
+            self._emit("on_train_begin")
+            for e in range(start, start + epochs):
+                self.epoch = e
+                self.optimizer.set_epoch(e - start)
+                self._emit("on_epoch_begin", e)
+                logs = self.train_epoch(batches, e)
+                if validation is not None:
+                    val = self.evaluate(validation, batch_size=eval_batch_size)
+                    logs.update({f"val_{k}": v for k, v in val.items()})
+                logs["lr"] = self.optimizer.lr
+                history.append(logs)
+                self._emit("on_epoch_end", e, logs)
+                if self.stop_training:
+                    history.stop_reason = history.stop_reason or "stopped by a callback"
+                    break
+            self.epoch += 1
+        except KeyboardInterrupt:
+            history.interrupted = True
+            history.stop_reason = (f"interrupted by the user in epoch {self.epoch - start + 1}; "
+                                   "the model keeps the weights reached so far")
+            self._emit("on_interrupt")
+        finally:
+            self.updating = False
+            for cb in self.callbacks:
+                cb.close()
+        self._emit("on_train_end", history)
+        return history
+
+    def train_epoch(self, batches, epoch):
+        """One pass over ``batches``; returns the epoch's logs (mean loss, metrics, time, speed)."""
+        self.model.train()
+        sums = _Sums(self.metrics)
+        t0 = time.perf_counter()
+        for step, (xb, yb) in enumerate(batches):
+            inputs, x = _model_input(xb)
+            yb = backend.to_device(yb)
+            out, value = self.train_step(inputs, yb)
+            sums.add(len(x), value, self._step_metrics(out.data, yb))
+            self.history.step_loss.append(value)
+            elapsed = time.perf_counter() - t0
+            self._emit("on_step_end", epoch, step,
+                       {"loss": value, "time": elapsed, "samples_per_s": sums.n / max(elapsed, 1e-9)})
+        logs = sums.logs()  # the epoch's one read of the metric sums
+        logs["time"] = time.perf_counter() - t0
+        logs["samples_per_s"] = sums.n / max(logs["time"], 1e-9)
+        return logs
+
+    def train_step(self, inputs, targets):
+        """One update: forward, loss, backward, step, zero grad. Returns (outputs, loss value)."""
+        out = self.model(inputs)                        # forward
+        loss = self.loss_fn(out, targets)               # loss
+        value = float(loss.data)                        # the step's one read back to the host
+        self._emit("on_loss", value, inputs, targets)   # the NaN guard stops here, before any harm
+        loss.backward()                                 # backward
+        self._emit("on_before_update", value)
+        self.updating = True
+        self.optimizer.step()                           # step
+        self.updating = False
+        self.optimizer.zero_grad()                      # zero grad
+        return out, value
+
+    def _fit_setup(self, train, epochs, batch_size, shuffle, seed, transform, checkpoint):
+        """Check fit()'s arguments before any work; returns the training batches."""
+        if hasattr(epochs, "shape") and getattr(epochs, "ndim", 0) > 0:
+            raise TypeError(f"fit: the second argument is epochs, but it got an array of shape "
+                            f"{tuple(epochs.shape)} (labels?): pass inputs and targets together, "
+                            "trainer.fit((x, y), epochs=...), or a Dataset")
+        if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 1:
+            raise ValueError(f"fit: epochs must be a positive integer, got {epochs!r}")
+        if checkpoint is not None:
+            check_checkpoint_path(checkpoint, self.model)
+        _on_current_device(self.model)
+        batches = self._batches(train, batch_size, shuffle, seed, transform)
+        if len(batches) == 0:
+            raise ValueError(f"fit: the training data gives no batches: {batches.num_samples} samples, "
+                             f"batch_size={batches.batch_size}, drop_last={batches.drop_last} (which drops the "
+                             "last, incomplete batch); use a batch_size of at most "
+                             f"{batches.num_samples}, or drop_last=False")
+        self._choose_metrics(batches)
+        self.fit_epochs, self.steps_per_epoch = int(epochs), len(batches)
+        return batches
+
+    def _fit_callbacks(self, validation, early_stopping, checkpoint, callbacks, verbose):
+        """The safety nets and the progress display, in the order they run, around the user's own."""
+        if isinstance(early_stopping, int) and not isinstance(early_stopping, bool):
+            early_stopping = EarlyStopping(patience=early_stopping)
+        monitor = early_stopping.monitor if early_stopping else ("val_loss" if validation is not None else "loss")
+        if monitor.startswith("val_") and validation is None:
+            raise ValueError(f"fit: early stopping monitors {monitor!r} but no validation data was given")
+        best = BestEpoch(monitor, early_stopping.min_delta if early_stopping else 0.0)
+        own = [best, NaNGuard()]
+        if early_stopping:
+            early_stopping.best = best
+            own.append(early_stopping)
+        if checkpoint is not None:
+            own.append(Checkpoint(checkpoint, best))
+        callbacks = list(callbacks)
+        for cb in callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(f"fit: callbacks must be dllab.Callback objects, got {cb!r}")
+        if verbose and not any(cb.shows_progress for cb in callbacks):  # a dashboard replaces the bar
+            own.append(ProgressLog())
+        return own + callbacks + [SafeInterrupt()]  # last: the others see the step or epoch first
+
+    # --- evaluation -------------------------------------------------------------------------
+    @no_grad()
+    def evaluate(self, data, batch_size=1000) -> dict:
+        """Loss and metrics over a whole dataset (evaluation mode: no dropout)."""
+        batches = self._batches(data, batch_size, shuffle=False, where="evaluate")
+        self._choose_metrics(batches)
+        _on_current_device(self.model)
+        was_training = self.model.training
+        self.model.eval()
+        sums = _Sums(self.metrics)
+        try:
+            for xb, yb in batches:
+                inputs, xb = _model_input(xb)
+                yb = backend.to_device(yb)
+                out = self.model(inputs)
+                loss = self.loss_fn(out, yb).data.astype("float64")  # summed on the device
+                sums.add(len(xb), loss, self._step_metrics(out.data, yb))
+        finally:
+            self.model.train(was_training)
+        result = sums.logs()
+        if not math.isfinite(result["loss"]):
+            raise ValueError("evaluate: " + self._explain_nonfinite(batches, result["loss"]))
+        return result
+
+    def _explain_nonfinite(self, batches, loss):
+        """Why evaluate's loss is NaN/inf: the inputs, the targets or the weights, with where."""
+        for what, arr in (("inputs", batches.x), ("targets", batches.y)):
+            arr = np.asarray(arr)
+            bad = count_nonfinite(arr)
+            if bad:
+                first = int(np.flatnonzero(~np.isfinite(arr.reshape(len(arr), -1)).all(axis=1))[0])
+                return (f"the {what} hold {bad} NaN/inf value{'s' if bad > 1 else ''} (first in sample {first}), "
+                        f"so the loss is {loss}: clean them (np.nan_to_num, or drop those samples) first")
+        bad = sum(count_nonfinite(p.data) for p in self.model.parameters())
+        if bad:
+            return (f"the model's weights hold {bad} NaN/inf values (left by a training run that diverged?), "
+                    f"so the loss is {loss}; train again from fresh weights")
+        return (f"the loss is {loss} although the inputs, targets and weights are finite: the model's outputs "
+                "overflowed; check the scale of the inputs")
+
+    @no_grad()
+    def predict(self, x, batch_size=1000) -> np.ndarray:
+        """The model's outputs for ``x`` as a NumPy array.
+
+        x: an array or Tensor of inputs, a Dataset (its inputs; with their lengths for padded
+        sequences), or ``(x, lengths)`` for padded sequences.
+        """
+        lengths = None
+        if hasattr(x, "x") and hasattr(x, "y"):  # a Dataset
+            x, lengths = x.x, getattr(x, "lengths", None)
+        elif isinstance(x, tuple) and len(x) == 2 and np.ndim(x[1]) == 1 and np.ndim(x[0]) == 3:
+            x, lengths = x  # (x, lengths): padded sequences
+        elif isinstance(x, (tuple, list)):
+            raise TypeError("predict: give the inputs x (an array), a Dataset, or (x, lengths) for "
+                            f"padded sequences; got a {type(x).__name__} of {len(x)} items (an (x, y) "
+                            "pair? pass x alone)")
+        x = x.data if isinstance(x, Tensor) else x
+        _on_current_device(self.model)
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            outs = []
+            for i in range(0, len(x), batch_size):
+                xb = x[i:i + batch_size]
+                inputs, _ = _model_input(xb if lengths is None else (xb, lengths[i:i + batch_size]))
+                outs.append(backend.to_numpy(self.model(inputs).data))
+        finally:
+            self.model.train(was_training)
+        if not outs:
+            raise ValueError("predict: got no inputs (an empty array)")
+        return np.concatenate(outs)
+
+
+
+def save_checkpoint(model, path):
+    """Save the model's weights atomically; returns the path."""
+    return model.save(path)
