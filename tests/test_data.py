@@ -591,3 +591,24 @@ def test_dataset_with_lengths_slices_concats_and_batches_them():
     assert lb.tolist() == lengths.tolist()
     with pytest.raises(TypeError, match="got a list of int"):
         data.Batches([1, 2, 3])
+
+
+def test_a_semicolon_separated_solar_csv_is_recognised(tmp_path):
+    from dllab.data import read_solar_csv
+
+    rows = ["2013-12-01 07:00:00,6.3,1.69", "2013-12-01 07:30:00,44.25,11.5"]
+    comma = tmp_path / "comma.csv"
+    comma.write_text("time,solar.current,solar.total\n" + "\n".join(rows) + "\n")
+    semi = tmp_path / "semi.csv"  # as a spreadsheet set to a decimal comma saves it
+    semi.write_text("time;solar.current;solar.total\n"
+                    + "\n".join(r.replace(",", ";").replace(".", ",").replace("solar,", "solar.") for r in rows)
+                    + "\n")
+    assert "44,25" in semi.read_text()
+    a, b = read_solar_csv(comma), read_solar_csv(semi)
+    for key in ("time", "current", "total"):
+        np.testing.assert_array_equal(a[key], b[key])
+    assert b["skipped_rows"] == 0
+    other = tmp_path / "other.csv"
+    other.write_text("when;power\n2013-12-01 07:00:00;6,3\n")
+    with pytest.raises(data.DataError, match=r"header 'when;power' \(fields separated by ';'\) lacks the column"):
+        read_solar_csv(other)

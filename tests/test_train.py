@@ -412,3 +412,71 @@ def test_a_fit_with_no_batches_raises_naming_drop_last_and_the_sizes():
     x, y = blobs(50)
     with pytest.raises(ValueError, match=r"no batches.*50 samples.*batch_size=64.*drop_last=True"):
         dl.Trainer(dl.Dense(3)).fit(Batches((x, y), batch_size=64, drop_last=True), epochs=1, verbose=False)
+
+
+# --- messages that name the argument, what it got and what it expects -------------------------
+
+
+def test_labels_in_a_column_are_named_with_the_fix():
+    x, y = blobs()
+    with pytest.raises(ValueError, match=r"targets of shape \(300, 1\) are class labels in a column.*"
+                                         r"shape \(300,\): pass y.reshape\(-1\)"):
+        dl.Trainer(dl.Dense(3)).fit((x, y.reshape(-1, 1)), epochs=1, batch_size=300, verbose=False)
+
+
+def test_mse_on_class_scores_suggests_cross_entropy_not_a_failing_reshape():
+    x, y = blobs()
+    with pytest.raises(ValueError, match=r"predictions \(300, 3\) and targets \(300,\).*class labels.*3 outputs.*"
+                                         r"loss='cross_entropy'.*np.eye\(3\)\[t\]") as info:
+        dl.Trainer(dl.Dense(3), loss="mse").fit((x, y), epochs=1, batch_size=300, verbose=False)
+    assert "reshape(-1, 1)" not in str(info.value)
+    with pytest.raises(ValueError, match=r"t.reshape\(-1, 1\)"):
+        dl.mse(dl.Tensor(np.zeros((4, 1), np.float32)), np.zeros(4, np.float32))
+
+
+def test_nan_in_the_targets_is_not_blamed_on_the_learning_rate():
+    x, t = _diverging_regression()
+    t = t.copy()
+    t[4] = np.nan
+    with pytest.raises(dl.NonFiniteLossError, match=r"targets hold 1 NaN/inf values.*not the cause") as info:
+        dl.Trainer(dl.Dense(1), loss="mse").fit((x, t), epochs=1, batch_size=10, shuffle=False, verbose=False)
+    assert "learning rate (" not in str(info.value)
+    with np.errstate(over="ignore", invalid="ignore"):
+        with pytest.raises(dl.NonFiniteLossError, match=r"before any update.*scale of the inputs"):
+            dl.Trainer(dl.Dense(1), loss="mse").fit((x * 1e30, t[10:20].repeat(30, 0)), epochs=1, verbose=False)
+
+
+def test_an_unwritable_checkpoint_folder_is_named_before_training(tmp_path, monkeypatch):
+    import os
+    import tempfile
+
+    x, y = blobs()
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    if os.geteuid() == 0:  # root writes anyway: let the folder answer as it would to anyone else
+        def refuse(*args, dir=None, **kwargs):
+            raise PermissionError(13, "Permission denied")
+        monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    steps = []
+
+    class Count(dl.Callback):
+        def on_step_end(self, trainer, epoch, step, logs):
+            steps.append(step)
+
+    with pytest.raises(PermissionError, match=r"cannot write checkpoint='.*read-only/best.npz'.*not writable "
+                                              r"\(Permission denied\)"):
+        dl.Trainer(dl.Dense(3)).fit((x, y), epochs=2, checkpoint=folder / "best.npz", callbacks=[Count()],
+                                    verbose=False)
+    assert steps == []  # before any training
+
+
+def test_a_checkpoint_that_cannot_be_written_during_training_is_named(tmp_path, monkeypatch):
+    x, y = blobs()
+
+    def disk_full(self, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(dl.Module, "save", disk_full)
+    with pytest.raises(OSError, match=r"could not write checkpoint='.*best.npz' after epoch 1: No space left"):
+        dl.Trainer(dl.Dense(3)).fit((x, y), epochs=2, checkpoint=tmp_path / "best.npz", verbose=False)

@@ -39,6 +39,7 @@ Preprocessing done by ``iot_solar`` (and how it differs from the tutorial)
    ``solar.total``; ``SolarData.to_watt_hours`` undoes it.
 """
 
+import csv
 import dataclasses
 import datetime
 import re
@@ -92,11 +93,21 @@ def _parse_time(text):
     return match[1], match[2] is not None
 
 
+def _separator(header):
+    """The field separator of a CSV from its header line: ',' or, as spreadsheets in many
+    countries write them, ';' (or a tab); csv.Sniffer decides."""
+    try:
+        return csv.Sniffer().sniff(header, delimiters=",;\t").delimiter
+    except csv.Error:
+        return ","
+
+
 def read_solar_csv(path=None):
     """Parse ``solar.csv`` into arrays, one entry per valid row, in file order.
 
     Args:
-        path: a CSV file with the columns ``time,solar.current,solar.total``.
+        path: a CSV file with the columns ``time,solar.current,solar.total``; fields may be
+            separated by ',' or by ';' or a tab (then a decimal comma, 12,5, is read as 12.5).
             None means the shipped ``data_dir()/iot-solar/solar.csv``, whose
             SHA-256 is checked first.
 
@@ -118,17 +129,21 @@ def read_solar_csv(path=None):
     if path is None:
         path = verified_path("iot-solar", "solar.csv")
     lines = _read_text(path).splitlines()
-    header = [name.strip() for name in lines[0].split(",")]
+    sep = _separator(lines[0])
+    decimal_comma = sep != ","  # a CSV saved with ';' (European Excel) may write 12,5 for 12.5
+    header = [name.strip() for name in lines[0].split(sep)]
     missing = [name for name in COLUMNS if name not in header]
     if missing:
-        raise DataError(f"{path}: not the solar CSV: header {lines[0][:80]!r} lacks the "
-                        f"column(s) {missing}; expected {','.join(COLUMNS)}")
+        raise DataError(f"{path}: not the solar CSV: header {lines[0][:80]!r} (fields separated by {sep!r}) "
+                        f"lacks the column(s) {missing}; expected {','.join(COLUMNS)}")
     i_time, i_current, i_total = (header.index(name) for name in COLUMNS)
     times, has_offset, current, total, skipped = [], [], [], [], []
     for line_number, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue  # a blank line is not a row
-        fields = line.split(",")
+        fields = line.split(sep)
+        if decimal_comma:
+            fields = [f.replace(",", ".") for f in fields]
         parsed = _parse_time(fields[i_time].strip()) if len(fields) == len(header) else None
         try:
             values = (float(fields[i_current]), float(fields[i_total])) if parsed else None

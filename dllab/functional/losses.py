@@ -88,6 +88,11 @@ class CrossEntropy(Function):
         if target.ndim == 1:
             return -log_p[xp.arange(n), target].mean()
         if target.shape != logits.shape:
+            if target.ndim == 2 and target.shape == (n, 1):
+                raise ValueError(
+                    f"cross_entropy: targets of shape {target.shape} are class labels in a column; labels must "
+                    f"be a flat vector of shape ({n},): pass y.reshape(-1) (one-hot targets would have the "
+                    f"scores' shape {logits.shape})")
             raise ValueError(
                 f"cross_entropy: one-hot targets must have the scores' shape {logits.shape}, got {target.shape}"
             )
@@ -151,15 +156,27 @@ class MeanSquaredError(Function):
 
     def forward(self, y, t):
         if y.shape != t.shape:
-            raise ValueError(
-                f"mse: predictions {y.shape} and targets {t.shape} differ in shape; "
-                "reshape the targets (e.g. t.reshape(-1, 1)) so they match"
-            )
+            raise ValueError(_mse_shape_message(y.shape, t.shape, t.dtype))
         self.diff = y - t
         return (self.diff * self.diff).mean()
 
     def backward(self, g):
         return g * 2 * self.diff / self.diff.size, None
+
+
+def _mse_shape_message(y_shape, t_shape, t_dtype):
+    """Why mse's predictions and targets differ in shape, and the fix that fits this case."""
+    said = f"mse: predictions {tuple(y_shape)} and targets {tuple(t_shape)} differ in shape; "
+    if len(y_shape) == 2 and len(t_shape) == 1 and t_shape[0] == y_shape[0]:
+        if y_shape[1] == 1:
+            return said + "reshape the targets to a column with t.reshape(-1, 1)"
+        k = y_shape[1]
+        return said + (f"the targets look like class labels (one per example) for a model with {k} outputs: "
+                       f"for classification use loss='cross_entropy' (it takes the labels as they are), or "
+                       f"compare with one-hot targets np.eye({k})[t]")
+    if len(y_shape) == 1 and len(t_shape) == 2 and t_shape[1] == 1:
+        return said + "flatten the targets with t.reshape(-1)"
+    return said + "the model needs one output per target value: check the last layer's size"
 
 
 def _target(t, like):
