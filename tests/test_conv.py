@@ -106,14 +106,14 @@ def test_fast_conv_matches_naive_forward_and_backward(case, rng):
     n=st.integers(1, 3), c=st.integers(1, 3), o=st.integers(1, 3), kh=st.integers(1, 3),
     kw=st.integers(1, 3), stride=st.integers(1, 3), padding=st.integers(0, 2),
     dilation=st.integers(1, 2), extra_h=st.integers(0, 3), extra_w=st.integers(0, 3),
-    seed=st.integers(0, 2**16),
+    rest_h=st.integers(0, 2), rest_w=st.integers(0, 2), seed=st.integers(0, 2**16),
 )
 def test_fast_conv_matches_naive_on_random_shapes(n, c, o, kh, kw, stride, padding, dilation,
-                                                  extra_h, extra_w, seed):
+                                                  extra_h, extra_w, rest_h, rest_w, seed):
     rng = np.random.default_rng(seed)
-    # sizes chosen so that the windows tile the padded input exactly
-    H = dilation * (kh - 1) + 1 + stride * extra_h - 2 * padding
-    W = dilation * (kw - 1) + 1 + stride * extra_w - 2 * padding
+    # windows tile the padded input, then rest_h/rest_w rows and columns that no window reaches
+    H = dilation * (kh - 1) + 1 + stride * extra_h - 2 * padding + rest_h % stride
+    W = dilation * (kw - 1) + 1 + stride * extra_w - 2 * padding + rest_w % stride
     if H < 1 or W < 1:
         return
     x, w, b = rng.standard_normal((n, c, H, W)), rng.standard_normal((o, c, kh, kw)), rng.standard_normal(o)
@@ -239,12 +239,29 @@ def test_kernel_larger_than_padded_input():
     assert not layer.built  # nothing was built from the bad input
 
 
-def test_non_integer_output_size_says_how_to_fix():
-    x = np.zeros((1, 1, 8, 8), np.float32)
-    with pytest.raises(ShapeError, match=r"non-integer output size \(8 \+ 2\*0 - 3\) / 3 \+ 1 = 2.66667.*padding=2"):
-        Conv2D(4, 3, stride=3)(x)
-    with pytest.raises(ShapeError, match=r"= 3.5.*a stride that divides 5.*x\[\.\.\., :7\]"):
-        Conv2D(4, (1, 3), stride=2)(np.zeros((1, 1, 7, 8), np.float32))
+def test_windows_that_do_not_tile_the_input_are_floored_like_pytorch(rng):
+    """k3 s2 p1 on 28x28 (the last padded row is read by no window) and k3 s3 on 8x8, by hand:
+    floor((28 + 2 - 3) / 2) + 1 = 14 and floor((8 - 3) / 3) + 1 = 2."""
+    from dllab.functional.conv import dropped
+
+    assert Conv2D(4, 3, stride=2, padding=1)(np.zeros((1, 1, 28, 28), np.float32)).shape == (1, 4, 14, 14)
+    assert Conv2D(4, 3, stride=3)(np.zeros((1, 1, 8, 8), np.float32)).shape == (1, 4, 2, 2)
+    assert Conv2D(4, (1, 3), stride=2)(np.zeros((1, 1, 7, 8), np.float32)).shape == (1, 4, 4, 3)
+    assert dropped(28, 3, 2, 1) == 1 and dropped(8, 3, 3, 0) == 2 and dropped(27, 3, 2, 1) == 0
+    torch = pytest.importorskip("torch")
+    x, w, b = rng.standard_normal((2, 3, 28, 28)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    for stride, padding in ((2, 1), (3, 0), (2, 0)):
+        X, Wt, B = (Tensor(a, requires_grad=True) for a in (x, w, b))
+        out = conv2d(X, Wt, B, stride=stride, padding=padding)
+        tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+        tout = torch.nn.functional.conv2d(tx, tw, tb, stride=stride, padding=padding)
+        g = rng.standard_normal(tuple(tout.shape))
+        (out * Tensor(g)).sum().backward()
+        tout.backward(torch.tensor(g))
+        assert out.shape == tuple(tout.shape)
+        np.testing.assert_allclose(out.data, tout.detach().numpy(), atol=1e-10)
+        for mine, theirs in ((X, tx), (Wt, tw), (B, tb)):
+            np.testing.assert_allclose(mine.grad, theirs.grad.numpy(), atol=1e-10)
 
 
 def test_wrong_channel_count_names_layer_and_shapes(rng):

@@ -181,3 +181,13 @@ def test_a_file_that_is_not_an_npz_is_named_for_what_it_is(tmp_path):
         np.save(fh, np.zeros(3))
     with pytest.raises(ValueError, match=r"one array saved with np.save"):
         Dense(10).load(single)
+
+
+def test_sequential_takes_a_list_like_keras(rng):
+    x = x32(rng, 4, 5)
+    a, b = Dense(3, activation=dl.relu), Dense(2)
+    listed = dl.Sequential([a, dl.tanh, b])
+    assert len(listed) == 3 and listed[0] is a and listed[2] is b
+    np.testing.assert_array_equal(listed(x).data, dl.Sequential(a, dl.tanh, b)(x).data)
+    with pytest.raises(TypeError, match=r"Sequential\(\[a, b, c\]\)"):
+        dl.Sequential([a], b)

@@ -72,6 +72,8 @@ POOL_CASES = [
     ((1, 2, 5, 6), (3, 2), (1, 2), (1, 0)),  # stride 1 rows, mixed
     ((3, 1, 9, 9), (3, 3), (3, 3), (0, 0)),  # 3x3 non-overlapping
     ((1, 2, 9, 5), (3, 3), (4, 2), (1, 0)),  # stride larger than the window: gaps
+    ((2, 2, 7, 7), (2, 2), None, (0, 0)),  # windows that do not tile: the last row and column dropped
+    ((1, 2, 8, 6), (3, 3), (2, 2), (1, 0)),  # overlapping and not tiling
 ]
 
 
@@ -140,18 +142,37 @@ def test_pool_matches_pytorch(case, rng):
         np.testing.assert_allclose(X.grad, tx.grad.numpy(), atol=1e-12)
 
 
+def test_pool_windows_that_do_not_tile_are_floored_like_pytorch(rng):
+    """MaxPool2D(2) on 7x7 gives 3x3 (row and column 7 dropped, zero gradient), as PyTorch does."""
+    assert MaxPool2D(2)(np.zeros((1, 1, 7, 7), np.float32)).shape == (1, 1, 3, 3)
+    assert AvgPool2D(3, stride=2)(np.zeros((1, 1, 8, 5), np.float32)).shape == (1, 1, 3, 2)
+    x = rng.standard_normal((2, 3, 7, 7))
+    for fn in (max_pool2d, avg_pool2d):
+        X = Tensor(x, requires_grad=True)
+        out = fn(X, 2)
+        (out * Tensor(np.ones(out.shape))).sum().backward()
+        assert out.shape == (2, 3, 3, 3)
+        assert not X.grad[:, :, 6, :].any() and not X.grad[:, :, :, 6].any()  # read by no window
+    torch = pytest.importorskip("torch")
+    for shape, k, s, p in (((2, 3, 7, 7), 2, 2, 0), ((1, 2, 9, 6), 3, 2, 1), ((1, 1, 28, 28), 3, 2, 1)):
+        x = rng.standard_normal(shape)
+        for fn, tfn in ((max_pool2d, torch.nn.functional.max_pool2d), (avg_pool2d, torch.nn.functional.avg_pool2d)):
+            X, tx = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+            out, tout = fn(X, k, s, p), tfn(tx, k, s, p)
+            g = rng.standard_normal(tuple(tout.shape))
+            (out * Tensor(g)).sum().backward()
+            tout.backward(torch.tensor(g))
+            np.testing.assert_allclose(out.data, tout.detach().numpy(), atol=1e-12)
+            np.testing.assert_allclose(X.grad, tx.grad.numpy(), atol=1e-12)
+
+
 def test_pool_errors():
-    x = np.zeros((1, 1, 4, 5), np.float32)
-    with pytest.raises(ShapeError, match=r"MaxPool2D\(pool_size=2\).*width 5.*non-integer.*x\[\.\.\., :4\]"):
-        MaxPool2D(2)(x)
     with pytest.raises(ShapeError, match=r"AvgPool2D\(pool_size=3, stride=1\).*larger than the padded input"):
         AvgPool2D(3, stride=1)(np.zeros((1, 1, 2, 2), np.float32))
     with pytest.raises(ShapeError, match=r"x\[:, None\]"):
         MaxPool2D(2)(np.zeros((2, 4, 4), np.float32))
     with pytest.raises(ValueError, match="at most half"):
         MaxPool2D(2, padding=2)
-    with pytest.raises(ValueError, match="non-integer"):
-        max_pool2d(np.zeros((1, 1, 5, 4)), 2)
 
 
 def test_pool_layers(rng):

@@ -4,9 +4,16 @@
 
 x: (N, C_in, H, W), W: (C_out, C_in, kH, kW), b: (C_out,) -> out: (N, C_out, H_out, W_out) with
 
-    H_out = (H + 2*pad - dilation*(kH - 1) - 1) / stride + 1      (likewise W_out)
+    H_out = floor((H + 2*pad - dilation*(kH - 1) - 1) / stride) + 1      (likewise W_out)
 
 The weight layout is PyTorch's, CNTK's and cuDNN's, so results compare directly.
+
+Windows that do not tile the input: the floor above is PyTorch's (and Keras's, cuDNN's) rule.
+The windows start at 0, stride, 2*stride, ... and stop at the last one that fits, so when
+(H + 2*pad - span) is not a multiple of the stride, the last (H + 2*pad - span) % stride rows
+of the padded input are read by no window: they do not affect the output and get a zero
+gradient. A 3x3 kernel with stride 2 and padding 1 on 28x28 gives 14x14 and never reads the
+last padded row; a 2x2 pool on 7x7 gives 3x3 and drops row and column 7.
 
 How it is computed (im2col): every receptive field is copied into one column of
 a matrix, so the whole convolution becomes ONE matrix product::
@@ -86,16 +93,21 @@ def resolve_padding(padding, kernel, stride=(1, 1), dilation=(1, 1), where="conv
     return ph, pw
 
 
-def output_size(size, kernel, stride, padding, dilation):
-    """(size + 2*padding - dilation*(kernel-1) - 1) / stride + 1 (may be a fraction or < 1)."""
-    return (size + 2 * padding - dilation * (kernel - 1) - 1) / stride + 1
+def output_size(size, kernel, stride, padding, dilation=1):
+    """floor((size + 2*padding - dilation*(kernel-1) - 1) / stride) + 1: windows that fit (PyTorch's rule)."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def dropped(size, kernel, stride, padding, dilation=1):
+    """How many rows (or columns) at the end of the padded input no window reads."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) % stride
 
 
 def check_window(where, x_shape, kernel, stride, padding, dilation=(1, 1), error=ValueError, op="kernel"):
-    """Check that a sliding window fits an NCHW input exactly; returns (H_out, W_out).
+    """The output size (H_out, W_out) of a sliding window over an NCHW input, floored as in PyTorch.
 
     Raises ``error`` (a ShapeError from the layers) naming ``where``, the shapes and a fix when
-    the window is larger than the padded input or the strides do not tile it exactly.
+    the window is larger than the padded input.
     """
     H, W = x_shape[2], x_shape[3]
     outs = []
@@ -116,24 +128,7 @@ def check_window(where, x_shape, kernel, stride, padding, dilation=(1, 1), error
                 + ("more padding (e.g. padding='same'), " if op == "kernel" else "")
                 + f"or remove a pooling layer before this one (the input is too small).{hint}"
             )
-        out = output_size(size, k, s, p, d)
-        if out != int(out):
-            rest = (size + 2 * p - span) % s
-            fixes = []
-            good_pads = [q for q in range(p, p + s) if (size + 2 * q - span) % s == 0]
-            if good_pads and (op == "kernel" or good_pads[0] <= k // 2):
-                fixes.append(f"padding={good_pads[0]}")
-            fixes.append(f"a stride that divides {size + 2 * p - span}")
-            crop = f"x[..., :{size - rest}, :]" if axis == "height" else f"x[..., :{size - rest}]"
-            fixes.append(f"cropping the input to {size - rest} with {crop}")
-            dil = f", dilation {d}" if op == "kernel" else ""
-            raise error(
-                f"{where}: {axis} {size} (input shape {tuple(x_shape)}) with {op} {k}, stride {s}, "
-                f"padding {p}{dil} gives a non-integer output size "
-                f"({size} + 2*{p} - {span}) / {s} + 1 = {out:g}: the last {rest} row(s)/column(s) "
-                f"would be left out. Fix it with " + ", or ".join(fixes) + "."
-            )
-        outs.append(int(out))
+        outs.append(output_size(size, k, s, p, d))
     return tuple(outs)
 
 
@@ -320,6 +315,7 @@ __all__ = [
     "check_window",
     "col2im",
     "conv2d",
+    "dropped",
     "im2col",
     "output_size",
     "pair",

@@ -4,9 +4,10 @@
     avg_pool2d:  out[n, c, y, x] = mean over i < kH, j < kW of xpad[n, c, s*y + i, s*x + j]
     global_avg_pool:  out[n, c] = mean over y, x of x[n, c, y, x]
 
-with H_out = (H + 2*pad - kH) / stride + 1 (likewise W_out); the stride defaults
-to the window size. Windows must tile the padded input exactly: sizes that leave
-rows over raise an error that says how to fix them.
+with H_out = floor((H + 2*pad - kH) / stride) + 1 (likewise W_out); the stride defaults
+to the window size. As in PyTorch, windows that do not tile the input stop at the last one
+that fits: MaxPool2D(2) on 7x7 gives 3x3, and row and column 7 are read by no window (they
+get a zero gradient); see dllab.functional.conv.
 
 The computation loops over the kH*kW offsets (i, j) of the window, never over
 pixels, channels or images: ``x[:, :, i::s, j::s]`` is one strided view that holds
@@ -184,7 +185,7 @@ class GlobalAvgPool(Function):
 def max_pool2d(x, kernel_size=2, stride=None, padding=0):
     """Max pooling of NCHW images; ``stride`` defaults to ``kernel_size``.
 
-    x: (N, C, H, W) -> (N, C, (H + 2*padding - kH) / stride + 1, (W + ...) / stride + 1).
+    x: (N, C, H, W) -> (N, C, (H + 2*padding - kH) // stride + 1, (W + ...) // stride + 1).
     """
     return MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
 

@@ -5,9 +5,10 @@ their input size on the first call, so a CNN is written without channel counts::
 
     model = Conv2D(20, 5) >> MaxPool2D(2) >> Conv2D(50, 5) >> MaxPool2D(2) >> Flatten() >> Dense(10)
 
-Shape mistakes (a kernel larger than the image, sizes that do not divide, the wrong
-number of channels, channels-last NHWC images) raise a ShapeError that names the
-layer, the shapes and a fix.
+Shape mistakes (a kernel larger than the image, the wrong number of channels,
+channels-last NHWC images) raise a ShapeError that names the layer, the shapes and a
+fix. Windows that do not tile the input are floored as in PyTorch (the last rows that no
+window reaches are dropped; see dllab.functional.conv).
 """
 
 from __future__ import annotations

@@ -441,13 +441,16 @@ class Flatten(Module):
 
 
 class Sequential(Module):
-    """Layers applied one after another. ``Sequential(a, b, c)`` == ``a >> b >> c``.
+    """Layers applied one after another. ``Sequential(a, b, c)`` == ``Sequential([a, b, c])``
+    == ``a >> b >> c`` (the list form is Keras's and CNTK's).
 
     Plain functions (e.g. ``relu``) are wrapped in :class:`Activation`.
     """
 
     def __init__(self, *layers, name=None):
         super().__init__()
+        if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
+            layers = tuple(layers[0])
         flat = []
         for layer in layers:
             if isinstance(layer, Sequential) and layer.name is None:
@@ -457,7 +460,8 @@ class Sequential(Module):
             elif callable(layer):
                 flat.append(Activation(layer))
             else:
-                raise TypeError(f"Sequential: {layer!r} is not a layer or a function")
+                raise TypeError(f"Sequential: {layer!r} is not a layer or a function; give the layers as "
+                                "Sequential(a, b, c) or as one list, Sequential([a, b, c])")
         self.layers = flat
         self.name = name
 
