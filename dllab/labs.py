@@ -17,6 +17,7 @@ Nothing here is needed by the library itself; the notebooks in ``labs/`` import 
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import io
 import linecache
@@ -24,6 +25,7 @@ import os
 import sys
 import time
 import traceback
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +48,7 @@ __all__ = [
     "check_conv2d",
     "check_gradient",
     "check_max_pool",
+    "check_pieces",
     "check_shape",
     "check_target",
     "conv2d_reference",
@@ -54,6 +57,7 @@ __all__ = [
     "max_pool_reference",
     "numerical_gradient",
     "progress",
+    "seeds_table",
     "setup",
     "show_confusion",
     "show_digits",
@@ -128,7 +132,21 @@ def setup(full=False, epochs=None, subset=None, device="auto", seed=0, *, full_e
     np.random.seed(run.seed)
     backend.seed(run.seed)
     _show_figures_inline()
+    _warnings_on_stdout()
     return run
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"note: {category.__name__}: {message} ({os.path.basename(filename)}, line {lineno})")
+
+
+def _warnings_on_stdout():
+    """Show warnings on stdout for the rest of the notebook.
+
+    nbgrader scores a test cell 0 when anything reaches stderr, even a harmless RuntimeWarning
+    from a correct answer or a progress bar: only a failed check should cost points.
+    """
+    warnings.showwarning = _show_warning
 
 
 def _show_figures_inline():
@@ -156,7 +174,34 @@ def check(condition, message):
     """Raise :class:`LabCheckError` with ``message`` unless ``condition`` holds."""
     __tracebackhide__ = True
     if not bool(condition):
-        raise LabCheckError(message)
+        raise LabCheckError(_with_context(message))
+
+
+def _with_context(message, value=None, hint=""):
+    """``message``, then the hint of the attendee's last call (see :func:`call`) unless one is given.
+
+    When ``value`` is that call's result, the call itself is named too ("softmax(Z=array (2, 3))
+    returned ..."), so that a wrong value reads like a wrong exception does.
+    """
+    message = message.rstrip()
+    last = _LAST_CALL
+    if last and value is not None and value is last.get("result"):
+        message = f"{last['call']} returned a wrong result: {message}"
+    hint = hint or last.get("hint", "")
+    if hint and hint not in message:
+        if "\n" in message:
+            message += f"\nHint: {hint}"
+        else:
+            message += ("" if message.endswith((".", "?", ":")) else ".") + f" Hint: {hint}"
+    return message
+
+
+def _show(a, limit=24):
+    """A small array written out in full (for messages), or '' when it is too big to help."""
+    a = np.asarray(a)
+    if a.size == 0 or a.size > limit:
+        return ""
+    return np.array2string(a, precision=4, separator=", ", suppress_small=True, max_line_width=100)
 
 
 def _arr(a):
@@ -261,12 +306,50 @@ def call(fn, *args, hint="", **kwargs):
     the full traceback is still there, and a test cell that calls this still fails.
     """
     __tracebackhide__ = True
+    _LAST_CALL.clear()
     try:
-        return fn(*args, **kwargs)
+        with _fair_conditions(fn) as notes:
+            result = fn(*args, **kwargs)
     except LabCheckError:
         raise
     except Exception as error:
         raise LabCheckError(_failure_message(fn, args, kwargs, error, hint)) from error
+    finally:
+        for note in notes:
+            print(note)
+    _LAST_CALL.update(result=result, call=f"{_name(fn)}({_arguments(fn, args, kwargs)})", hint=hint)
+    return result
+
+
+# NumPy's own default error handling: an answer is judged the same whatever np.seterr the notebook set
+_DEFAULT_ERRSTATE = {"divide": "warn", "over": "warn", "under": "ignore", "invalid": "warn"}
+
+# the attendee's last call through call(): a failed check on its result shows the call and its hint
+_LAST_CALL: dict = {}
+
+
+def _name(fn):
+    return getattr(fn, "__name__", None) or type(fn).__name__
+
+
+@contextlib.contextmanager
+def _fair_conditions(fn):
+    """Run an answer as every answer is run: NumPy's default error state, warnings and stderr on stdout.
+
+    A warning (an overflow in np.exp, a library's advice) or a progress bar written to stderr
+    would make nbgrader score the test cell 0 although every check passed; here each warning
+    becomes one line on stdout, printed after the call. Yields the list those lines go into.
+    """
+    notes = []
+    with np.errstate(**_DEFAULT_ERRSTATE), warnings.catch_warnings(record=True) as caught, \
+            contextlib.redirect_stderr(sys.stdout):
+        warnings.simplefilter("always")
+        try:
+            yield notes
+        finally:
+            for w in caught:
+                notes.append(f"note: {_name(fn)} warned: {w.category.__name__}: {w.message} "
+                             "(a warning costs no points; only a failed check does)")
 
 
 def _failure_message(fn, args, kwargs, error, hint=""):
@@ -290,11 +373,53 @@ def _failure_message(fn, args, kwargs, error, hint=""):
     return "\n".join(lines)
 
 
+def _piece_inputs():
+    """Small inputs and the right answers for the pieces other answers build on (see check_pieces)."""
+    Z = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, -1.0]])
+    P = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
+    y = np.array([0, 2])
+    return {
+        "softmax": ((Z,), _softmax(Z)),
+        "one_hot": ((np.array([2, 0]), 4), np.eye(4)[[2, 0]]),
+        "cross_entropy": ((P, y), -np.log(P[[0, 1], y]).mean()),
+    }
+
+
+def check_pieces(user, **pieces):
+    """Check the attendee's earlier functions that ``user`` builds on, before ``user`` is judged.
+
+    When logreg_gradients calls a softmax that is wrong, its gradient is wrong too, and a test of
+    the gradient alone would blame a correct gradient formula. Each piece (by name: softmax,
+    one_hot, cross_entropy) is run on a small input and compared with the right answer; a wrong
+    piece fails here with a message that names it and says to fix it first.
+    """
+    __tracebackhide__ = True
+    known = _piece_inputs()
+    for name, fn in pieces.items():
+        args, expected = known[name]
+        args = tuple(np.copy(a) for a in args)
+        try:
+            with _fair_conditions(fn):
+                got = fn(*args)
+            ok = got is not None and np.shape(got) == np.shape(expected) and np.allclose(
+                np.asarray(_arr(got), dtype=float), expected, rtol=1e-5, atol=1e-7)
+        except Exception as error:  # noqa: BLE001 - any failure of the piece is reported the same way
+            raise LabCheckError(f"{user} builds on your {name}, and {name} raises {type(error).__name__}: "
+                                f"{error}. Fix {name} first (its test cell above says what is wrong), then "
+                                f"run this cell again.") from error
+        if not ok:
+            got_text = _show(_arr(got)) if got is not None and np.size(got) <= 24 else repr(type(got).__name__)
+            raise LabCheckError(
+                f"{user} builds on your {name}, which is not right yet: {name}({_arguments(fn, args, {})}) "
+                f"returned {got_text}, expected {_show(expected) or expected}. Fix {name} first (its test cell "
+                f"above says what is wrong): this test would otherwise blame {user} for {name}'s mistake.")
+
+
 def check_shape(value, shape, name, hint=""):
     """``value`` must be an array of ``shape``."""
     __tracebackhide__ = True
     if value is None:
-        raise LabCheckError(f"{name} is None: did you forget a `return`?")
+        raise LabCheckError(_with_context(f"{name} is None: did you forget a `return`?", hint=hint))
     a = _arr(value)
     shape = tuple(shape)
     if a.shape != shape:
@@ -303,7 +428,7 @@ def check_shape(value, shape, name, hint=""):
             extra = " (it is transposed)"
         elif a.size == int(np.prod(shape)):
             extra = " (same number of entries, wrong arrangement)"
-        raise LabCheckError(f"{name} should have shape {shape}, got {a.shape}{extra}. {hint}".rstrip())
+        raise LabCheckError(_with_context(f"{name} should have shape {shape}, got {a.shape}{extra}.", value, hint))
 
 
 def _where(diff):
@@ -312,25 +437,33 @@ def _where(diff):
 
 
 def check_close(value, expected, name, hint="", rtol=1e-5, atol=1e-7):
-    """``value`` must equal ``expected`` up to rounding; the message names the worst entry."""
+    """``value`` must equal ``expected`` up to rounding; the message names the worst entry.
+
+    When both are small, the message shows them in full: what the function returned next to what
+    was expected.
+    """
     __tracebackhide__ = True
     if value is None:
-        raise LabCheckError(f"{name} is None: did you forget a `return`?")
+        raise LabCheckError(_with_context(f"{name} is None: did you forget a `return`?", hint=hint))
     a, e = _arr(value).astype(np.float64), np.asarray(expected, dtype=np.float64)
     if a.shape != e.shape:
-        check_shape(a, e.shape, name, hint)
+        check_shape(value, e.shape, name, hint)
     if not np.all(np.isfinite(a)):
         bad = np.argwhere(~np.isfinite(a))[0]
         first = tuple(int(k) for k in bad)
-        raise LabCheckError(f"{name} contains nan or inf (first at index {first}). {hint}".rstrip())
+        raise LabCheckError(_with_context(f"{name} contains nan or inf (first at index {first}).", value, hint))
     diff = np.abs(a - e)
     if np.any(diff > atol + rtol * np.abs(e)):
         if a.ndim == 0:
-            raise LabCheckError(f"{name} is {float(a):.6g}, expected {float(e):.6g}. {hint}".rstrip())
+            raise LabCheckError(_with_context(f"{name} is {float(a):.6g}, expected {float(e):.6g}.", value, hint))
         i = _where(diff)
-        raise LabCheckError(
-            f"{name} is wrong: at index {i} it is {a[i]:.6g}, expected {e[i]:.6g} "
-            f"(largest difference {diff.max():.2g}). {hint}".rstrip())
+        message = (f"{name} is wrong: at index {i} it is {a[i]:.6g}, expected {e[i]:.6g} "
+                   f"(largest difference {diff.max():.2g}).")
+        got, want = _show(a), _show(e)
+        if got and want:
+            message += f"\n  got:      {got.replace(chr(10), chr(10) + ' ' * 12)}" \
+                       f"\n  expected: {want.replace(chr(10), chr(10) + ' ' * 12)}"
+        raise LabCheckError(_with_context(message, value, hint))
 
 
 def check_gradient(analytic, numeric, name, batch_size=None, hint="", rtol=1e-4, atol=1e-6):
@@ -361,7 +494,7 @@ def check_gradient(analytic, numeric, name, batch_size=None, hint="", rtol=1e-4,
     ratio = float(np.dot(a.ravel(), n.ravel()) / scale) if scale > 0 else float("nan")
     close = np.allclose
     if not np.any(a) and np.any(n):
-        why = "it is all zeros: is it computed at all?"
+        why = "it is all zeros: is it computed and returned?"
     elif close(a, -n, rtol=1e-3, atol=atol * 10):
         why = "it has the wrong sign (at the output, δ = P − Y: prediction minus target, not Y − P)"
     elif batch_size and batch_size > 1 and close(a, n * batch_size, rtol=1e-3, atol=atol * 10):
@@ -396,8 +529,12 @@ def _act(name):
     raise ValueError(f"act must be 'relu' or 'sigmoid', got {name!r}")
 
 
-def net_fixture(sizes=(5, 4, 3, 3), batch=4, seed=0):
-    """A tiny 2-hidden-layer net in float64: ``(X, y, params)`` for gradient checks."""
+def net_fixture(sizes=(5, 7, 6, 3), batch=4, seed=0):
+    """A tiny 2-hidden-layer net in float64: ``(X, y, params)`` for gradient checks.
+
+    The default sizes make every weight matrix non-square and every layer a different width, so a
+    forgotten transpose fails with a shape error that names the right matrix.
+    """
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((batch, sizes[0]))
     y = rng.integers(0, sizes[-1], batch)
@@ -433,7 +570,7 @@ _DELTA_HINTS = {
 }
 
 
-def check_backprop(backward, act="relu", sizes=(5, 4, 3, 3), batch=4, seed=0):
+def check_backprop(backward, act="relu", sizes=(5, 7, 6, 3), batch=4, seed=0):
     """Check ``backward(X, y, params, cache, act) -> grads`` against central differences.
 
     The cache comes from a correct forward pass, so only ``backward`` is tested. Layers
@@ -807,6 +944,28 @@ def summary_table(histories):
         val_loss = h.get("val_loss", [float("nan")])[-1]
         lines.append(f"{name:<{w}}{h['accuracy'][-1]:>10.2%}{val[-1]:>10.2%}{max(val):>10.2%}"
                      f"{val_loss:>10.4f}{h.epochs:>8}")
+    return "\n".join(lines)
+
+
+def seeds_table(runs):
+    """One line per setting trained with several seeds: mean (lowest-highest) of the final training
+    accuracy, validation accuracy, training - validation gap and validation loss.
+
+    ``runs`` maps a setting's name to the list of its Histories, one per seed.
+    """
+    def cell(values, fmt):
+        values = np.asarray(values, dtype=float)
+        return f"{format(values.mean(), fmt)} ({format(values.min(), fmt)}-{format(values.max(), fmt)})"
+
+    w = max([3] + [len(str(name)) for name in runs]) + 2
+    seeds = {len(hs) for hs in runs.values()}
+    lines = [f"{'run':<{w}}{'train acc':>24}{'val acc':>24}{'gap':>24}{'val loss':>24}"
+             f"   ({'/'.join(map(str, sorted(seeds)))} seeds: mean (lowest-highest))"]
+    for name, hs in runs.items():
+        train = [h["accuracy"][-1] for h in hs]
+        val = [h["val_accuracy"][-1] for h in hs]
+        lines.append(f"{name:<{w}}{cell(train, '.1%'):>24}{cell(val, '.1%'):>24}"
+                     f"{cell(np.subtract(train, val), '.1%'):>24}{cell([h['val_loss'][-1] for h in hs], '.3f'):>24}")
     return "\n".join(lines)
 
 

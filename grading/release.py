@@ -108,7 +108,8 @@ def check(labs):
     with tempfile.TemporaryDirectory() as tmp:
         course = Path(tmp) / "grading"
         course.mkdir()
-        shutil.copy(HERE / "nbgrader_config.py", course)
+        for module in HERE.glob("*.py"):  # nbgrader_config.py and the modules it imports
+            shutil.copy(module, course)
         for lab in labs:
             shutil.copytree(HERE / "source" / lab, course / "source" / lab,
                             ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.ipynb"))

@@ -118,15 +118,20 @@ Z = np.array([[1.0, 2.0, 3.0],
               [0.0, 0.0, 0.0],
               [-1.0, 5.0, 2.0],
               [3.0, 1.0, 0.5]])
-P = labs.call(softmax, Z.copy(), hint="E.sum(axis=1) has shape (N,), which does not broadcast against E "
+Z_before = Z.copy()
+P = labs.call(softmax, Z, hint="E.sum(axis=1) has shape (N,), which does not broadcast against E "
               "(N, C); E.sum(axis=1, keepdims=True) has shape (N, 1) and divides each row by its own sum.")
 check_shape(P, Z.shape, "softmax(Z)", hint="Softmax gives one probability per score.")
+check(np.array_equal(Z, Z_before), "softmax changed its input Z: `Z -= ...` (or `Z /= ...`) writes into the "
+      "caller's array. Write `Z = Z - Z.max(axis=1, keepdims=True)`, which makes a new array.")
+check(not np.all(np.asarray(P) <= 0), "every value softmax returned is ≤ 0: those are log-probabilities "
+      "(log-softmax). Softmax returns probabilities, E / E.sum(axis=1, keepdims=True), without np.log.")
+check(np.all(np.asarray(P) >= 0), "probabilities cannot be negative: exponentiate the scores before normalising.")
 rows = np.asarray(P).sum(axis=1)
 worst = int(np.argmax(np.abs(rows - 1)))
 check(np.allclose(rows, 1), f"each row of softmax must sum to 1; row {worst} sums to {rows[worst]:.3g}. "
       "Did you normalise over the right axis? The classes are axis 1, and keepdims=True makes "
       "the sums broadcast over each row.")
-check(np.all(P >= 0), "probabilities cannot be negative: exponentiate the scores before normalising.")
 check_close(P[0], [0.09003057, 0.24472847, 0.66524096], "softmax of [1, 2, 3]")
 check_close(P[1], [1 / 3, 1 / 3, 1 / 3], "softmax of equal scores",
             hint="Equal scores must give equal probabilities.")
@@ -153,14 +158,14 @@ _rng = np.random.default_rng(11)
 _Z = _rng.normal(size=(7, 10)) * 4
 _Zc = _Z.copy()
 _E = np.exp(_Z - _Z.max(axis=1, keepdims=True))
-check_close(softmax(_Z), _E / _E.sum(axis=1, keepdims=True), "softmax of random scores")
+check_close(labs.call(softmax, _Z), _E / _E.sum(axis=1, keepdims=True), "softmax of random scores")
 check(np.array_equal(_Z, _Zc), "softmax must not change its input Z in place (use Z = Z - ..., not Z -= ...).")
-check_close(softmax(_Z + 500.0), _E / _E.sum(axis=1, keepdims=True), "softmax(Z + 500)",
+check_close(labs.call(softmax, _Z + 500.0), _E / _E.sum(axis=1, keepdims=True), "softmax(Z + 500)",
             hint="Adding a constant to every score of a row must not change the probabilities.")
-check_close(softmax(np.full((1, 4), -1000.0)), [[0.25] * 4], "softmax of one row of very negative scores")
-check_close(softmax(np.array([[0.0, 2.0], [-3000.0, -2998.0]])), [[0.11920292, 0.88079708]] * 2,
+check_close(labs.call(softmax, np.full((1, 4), -1000.0)), [[0.25] * 4], "softmax of one row of very negative scores")
+check_close(labs.call(softmax, np.array([[0.0, 2.0], [-3000.0, -2998.0]])), [[0.11920292, 0.88079708]] * 2,
             "softmax of rows far apart", hint="Subtract each row's own maximum, not the batch's.")
-check(softmax(_Z.astype(np.float32)).shape == (7, 10), "softmax must work for float32 scores too.")
+check_shape(labs.call(softmax, _Z.astype(np.float32)), (7, 10), "softmax of float32 scores")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -222,6 +227,8 @@ check_close(Y, [[0, 0, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1]], "one_hot([2, 0, 1, 
             hint="Row n holds a single 1, in column y[n].")
 check_shape(labs.call(one_hot, np.arange(10)), (10, 10), "one_hot(y) with the default num_classes",
             hint="Without num_classes, use 10 classes.")
+check_shape(labs.call(one_hot, np.array([0, 1, 1]), 4), (3, 4), "one_hot([0, 1, 1], 4)",
+            hint="A batch need not hold every class: size the columns from num_classes, not from y.max() + 1.")
 print("one_hot: all visible tests passed")
 
 
@@ -261,12 +268,12 @@ print("cross_entropy: all visible tests passed")
 _rng = np.random.default_rng(5)
 _y = _rng.integers(0, 10, 50)
 _P = _rng.dirichlet(np.ones(10), size=50)
-check_close(cross_entropy(_P, _y), -np.log(_P[np.arange(50), _y]).mean(), "cross_entropy on 50 random rows",
-            hint="Only the probability of the true class counts.")
-check_close(cross_entropy(_P[:1], _y[:1]), -np.log(_P[0, _y[0]]), "cross_entropy of a batch of one")
-check_close(cross_entropy(_P.astype(np.float32), _y), -np.log(_P[np.arange(50), _y]).mean(),
+check_close(labs.call(cross_entropy, _P, _y), -np.log(_P[np.arange(50), _y]).mean(),
+            "cross_entropy on 50 random rows", hint="Only the probability of the true class counts.")
+check_close(labs.call(cross_entropy, _P[:1], _y[:1]), -np.log(_P[0, _y[0]]), "cross_entropy of a batch of one")
+check_close(labs.call(cross_entropy, _P.astype(np.float32), _y), -np.log(_P[np.arange(50), _y]).mean(),
             "cross_entropy of float32 probabilities", rtol=1e-5)
-_Y = one_hot(_y, 12)
+_Y = labs.call(one_hot, _y, 12)
 check_shape(_Y, (50, 12), "one_hot(y, 12)")
 check(np.array_equal(np.argmax(_Y, axis=1), _y) and np.all(_Y.sum(axis=1) == 1),
       "one_hot: each row needs exactly one 1, in column y[n].")
@@ -325,9 +332,14 @@ def loss_only():
     return -logP[np.arange(len(ys)), ys].mean()
 
 
-out = labs.call(logreg_gradients, Xs, ys, Ws.copy(), bs.copy(),
+labs.check_pieces("logreg_gradients", softmax=softmax, cross_entropy=cross_entropy, one_hot=one_hot)
+Ws_before, bs_before = Ws.copy(), bs.copy()
+out = labs.call(logreg_gradients, Xs, ys, Ws, bs,
                 hint="This test has 3 classes: P is (N, 3), so build the targets with one_hot(y, W.shape[1]); "
                      "one_hot(y) alone makes 10 columns. Shapes: X (N, D), W (D, C), P and Y (N, C).")
+check(np.array_equal(Ws, Ws_before) and np.array_equal(bs, bs_before), "logreg_gradients changed W or b: "
+      "it must only compute the gradients (the SGD step updates the weights later). Look for W -= ... or "
+      "W[...] = ... in it.")
 check(isinstance(out, (tuple, list)) and len(out) == 3, "logreg_gradients must return a tuple (loss, dW, db).")
 loss, dW, db = out
 check_close(loss, loss_only(), "the loss", hint="It is cross_entropy(softmax(X @ W + b), y).")
@@ -351,7 +363,7 @@ for _N, _D, _C in [(1, 3, 4), (9, 7, 5)]:
         _Z = _Z - _Z.max(axis=1, keepdims=True)
         return -(_Z - np.log(np.exp(_Z).sum(axis=1, keepdims=True)))[np.arange(_N), _y].mean()
 
-    _l, _dW, _db = logreg_gradients(_X, _y, _W, _b)
+    _l, _dW, _db = labs.call(logreg_gradients, _X, _y, _W, _b)
     check(np.array_equal(_W, _W0) and np.array_equal(_b, _b0), "logreg_gradients must not change W or b.")
     check_close(_l, _loss(), f"the loss for N={_N}, D={_D}, C={_C}")
     check_gradient(_dW, labs.numerical_gradient(_loss, _W), f"dW for N={_N}, D={_D}, C={_C}", batch_size=_N)
@@ -397,21 +409,28 @@ check(np.array_equal(seen, np.arange(10)), f"every index 0..9 must appear exactl
 order = np.concatenate(list(labs.call(minibatches, 100, 10, np.random.default_rng(0))))
 check(not np.array_equal(order, np.arange(100)), "the batches are not shuffled: the indices come out in "
       "order 0, 1, 2, ... Shuffle with rng.permutation(n) first, so that every batch mixes all classes.")
+odd = list(labs.call(minibatches, 9, 4, np.random.default_rng(0)))
+check(sorted(np.concatenate(odd).tolist()) == list(range(9)), "minibatches(9, 4, rng) must hold every index "
+      f"0..8 exactly once, got {sorted(np.concatenate(odd).tolist())}: the slices must run over range(0, n, "
+      "batch_size), up to n itself.")
+again = np.concatenate(list(labs.call(minibatches, 100, 10, np.random.default_rng(0))))
+check(np.array_equal(order, again), "two calls with the same rng seed gave different batches: shuffle with the "
+      "rng you are given (rng.permutation(n)), not np.random.permutation, so that a run can be repeated.")
 print("minibatches: all visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_minibatches_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 # Hidden tests for minibatches (1 point): they run when the notebook is graded.
 ### BEGIN HIDDEN TESTS
-_a = [np.asarray(b) for b in minibatches(12, 4, np.random.default_rng(3))]
+_a = [np.asarray(b) for b in labs.call(minibatches, 12, 4, np.random.default_rng(3))]
 check([len(b) for b in _a] == [4, 4, 4], "minibatches(12, 4): three full batches, no empty one at the end.")
-_b = [np.asarray(b) for b in minibatches(12, 4, np.random.default_rng(3))]
+_b = [np.asarray(b) for b in labs.call(minibatches, 12, 4, np.random.default_rng(3))]
 check(all(np.array_equal(u, v) for u, v in zip(_a, _b)), "the same rng seed must give the same batches: "
       "shuffle with the rng you are given, not with np.random.")
-_d = np.concatenate(list(minibatches(1000, 100, np.random.default_rng(4))))
-_e = np.concatenate(list(minibatches(1000, 100, np.random.default_rng(5))))
+_d = np.concatenate(list(labs.call(minibatches, 1000, 100, np.random.default_rng(4))))
+_e = np.concatenate(list(labs.call(minibatches, 1000, 100, np.random.default_rng(5))))
 check(not np.array_equal(_d, _e) and not np.array_equal(np.sort(_d), _d),
       "different rng seeds must give different shuffles of all 1000 indices.")
-_c = list(minibatches(5, 50, np.random.default_rng(1)))
+_c = list(labs.call(minibatches, 5, 50, np.random.default_rng(1)))
 check(len(_c) == 1 and sorted(np.asarray(_c[0]).tolist()) == [0, 1, 2, 3, 4],
       "a batch size larger than n gives one batch with everything.")
 ### END HIDDEN TESTS
@@ -520,7 +539,13 @@ loss_lib = dl.cross_entropy(dl.Tensor(Xs) @ W_lib + b_lib, ys)
 loss_lib.backward()
 loss_mine, dW_mine, db_mine = logreg_gradients(Xs, ys, W_lib.numpy(), b_lib.numpy())
 print(f"loss: yours {loss_mine:.6f}, dllab {loss_lib.item():.6f}")
-print(f"largest difference in dW: {np.abs(dW_mine - W_lib.grad).max():.1e}, in db: {np.abs(db_mine - b_lib.grad).max():.1e}")
+gap = max(np.abs(dW_mine - W_lib.grad).max(), np.abs(db_mine - b_lib.grad).max())
+size = max(np.abs(W_lib.grad).max(), np.abs(b_lib.grad).max())
+# float64 on both sides: a right gradient agrees to about 1e-15 of its size; 1e-8 leaves room for rounding
+labs.lesson("your hand-written gradient is the one automatic differentiation computes", gap <= 1e-8 * size,
+            f"largest difference {gap:.1e} against entries up to {size:.1e}"
+            + ("" if gap <= 1e-8 * size else ": more than rounding, so logreg_gradients is wrong although "
+               "training may still work (SGD forgives a gradient of the wrong size); go back to it"), run)
 
 # %% [markdown]
 # Two additions make training faster. **Momentum** keeps a running sum of past gradients, so steps
