@@ -160,13 +160,35 @@ def run_notebook(nb, folder, neighbours, threads, cell_timeout=120):
     return record
 
 
-def condition_name(r):
-    n = r["neighbours"]
-    return "quiet" if n == 0 else f"{n} busy neighbour{'s' if n > 1 else ''}"
-
-
 def _s(x):
     return "–" if x is None else f"{x:.1f}"
+
+
+def pivot(data) -> list[str]:
+    """One row per lab, one column per condition: lab total and slowest cell, in seconds."""
+    runs = data["runs"]
+    labs = list(dict.fromkeys(r["lab"] for r in runs))
+    conditions = sorted({(r["neighbours"], r["threads"]) for r in runs}, key=lambda c: (c[0], c[1] != "policy", c))
+    find = {(r["lab"], r["neighbours"], r["threads"]): r for r in runs}
+    head = [f"+{n} busy, {t}" for n, t in conditions]
+    lines = ["| lab: total (slowest cell) | " + " | ".join(head) + " |", "| --- |" + " --- |" * len(head)]
+    for lab in labs:
+        row = []
+        for n, t in conditions:
+            r = find.get((lab, n, t))
+            if r is None:
+                row.append("–")
+                continue
+            worst = max((c["seconds"] for c in r["cells"] if c["seconds"] is not None), default=0)
+            mark = "" if r["status"] == "ok" else " stopped"
+            row.append(f"{r['wall_s']:.0f} s ({worst:.0f} s){mark}")
+        lines.append(f"| {lab} | " + " | ".join(row) + " |")
+    loads = []
+    for n, t in conditions:
+        means = [r["load"]["mean"] for r in runs if r["neighbours"] == n and r["threads"] == t]
+        loads.append(f"{min(means):.1f}–{max(means):.1f}" if means else "–")
+    lines.append("| load average during the runs | " + " | ".join(loads) + " |")
+    return lines
 
 
 def markdown(data) -> str:
@@ -177,8 +199,10 @@ def markdown(data) -> str:
     when = dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
     out = [f"Measured {when} on {data['meta']['machine']}; "
            f"policy = {data['meta']['policy']}; default = DLLAB_NUM_THREADS={data['meta']['cpu_count']} "
-           "(NumPy's OpenBLAS default of one thread per core). Load: the 1-minute load average during "
-           "the run (mean, max); a quiet 2-core machine shows about 1 with a lab running.", "",
+           "(NumPy's OpenBLAS default of one thread per core). +n busy: n spinning processes added by the "
+           "benchmark. Load: the 1-minute load average during the run (mean, max), which counts every other "
+           "job on the machine too; a quiet 2-core machine shows about 1 with a lab running.", "",
+           *pivot(data), "",
            "### Per lab: wall time (kernel start to end), slowest cell", "",
            "| lab | threads | busy neighbours | load (mean, max) | lab total | slowest cell | status |",
            "| --- | --- | --- | --- | --- | --- | --- |"]
