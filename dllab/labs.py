@@ -507,8 +507,8 @@ def check_gradient(analytic, numeric, name, batch_size=None, hint="", rtol=1e-4,
     else:
         i = _where(diff)
         why = f"at index {i} it is {a[i]:.6g}, the numerical one is {n[i]:.6g}"
-    raise LabCheckError(
-        f"the gradient {name} differs from the numerical one by {worst:.1e}: {why}. {hint}".rstrip())
+    raise LabCheckError(_with_context(f"the gradient {name} differs from the numerical one by {worst:.1e}: {why}.",
+                                      hint=hint))
 
 
 # --- backprop check for lab 2 -----------------------------------------------------------------
@@ -562,7 +562,7 @@ def _mean_cross_entropy(P, y):
 
 
 _DELTA_HINTS = {
-    "3": "the output layer: δ3 = (P − Y) / N, dW3 = A2.T @ δ3, db3 = δ3 summed over the batch (axis 0)",
+    "3": "at the output layer, δ3 = (P − Y) / N, dW3 = A2.T @ δ3, db3 = δ3 summed over the batch (axis 0)",
     "2": "δ2 = (δ3 @ W3.T) * f'(Z2): check that the derivative is taken at Z2 (not A2) and multiplied "
          "elementwise",
     "1": "δ1 = (δ2 @ W2.T) * f'(Z1), dW1 = X.T @ δ1: check the derivative at Z1 and that X (the input) "
@@ -597,7 +597,7 @@ def check_backprop(backward, act="relu", sizes=(5, 7, 6, 3), batch=4, seed=0):
         right_above = [k for k in ("W3", "b3", "W2", "b2") if k[1] > layer]  # checked already, and right
         hint = _DELTA_HINTS[layer]
         if right_above:
-            hint = f"({', '.join(right_above)} are right, so look at this layer) " + hint
+            hint = f"{', '.join(right_above)} are right, so look at this layer: " + hint
         report[name] = check_gradient(grads[name], numeric, name, batch_size=batch, hint=hint)
     return report
 

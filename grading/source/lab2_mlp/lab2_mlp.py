@@ -38,7 +38,6 @@ device = "auto"   # "cpu", "gpu" or "auto" (the GPU when CuPy finds one)
 seed = 0
 
 # %%
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -108,10 +107,9 @@ def relu_grad(Z):
 # %% nbgrader={"grade": true, "grade_id": "test_activations", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Tests for the activations (2 points)
 z = np.array([-1000.0, -2.0, 0.0, 0.5, 3.0, 1000.0])
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # an overflow warning is not a mistake in itself
-    s = labs.call(sigmoid, z, hint="Work on the whole array at once with NumPy functions (np.exp, "
-                  "np.tanh, np.maximum); math.exp and if/else on an array do not work elementwise.")
+z_before = z.copy()
+s = labs.call(sigmoid, z, hint="Work on the whole array at once with NumPy functions (np.exp, "
+              "np.tanh, np.maximum); math.exp and if/else on an array do not work elementwise.")
 check_shape(s, z.shape, "sigmoid(z)", hint="Activations work elementwise: same shape in, same shape out.")
 check(np.all(np.isfinite(s)), "sigmoid gives nan or inf for z = -1000 or 1000; use the stable form "
       "0.5 * (1 + np.tanh(0.5 * z)).")
@@ -119,8 +117,12 @@ check_close(s, [0.0, 0.11920292, 0.5, 0.62245933, 0.95257413, 1.0], "sigmoid(z)"
             hint="sigmoid(z) = 1 / (1 + exp(-z)).")
 check_close(labs.call(sigmoid_grad, np.array([0.0, 2.0])), [0.25, 0.10499359], "sigmoid_grad([0, 2])",
             hint="sigmoid'(z) = sigmoid(z) * (1 - sigmoid(z)), evaluated at z.")
-check_close(labs.call(relu, np.array([-2.0, 0.0, 3.0]), hint="np.maximum(Z, 0) works elementwise; "
-                      "max(Z, 0) does not."), [0.0, 0.0, 3.0], "relu([-2, 0, 3])")
+r = np.array([-2.0, 0.0, 3.0])
+check_close(labs.call(relu, r, hint="np.maximum(Z, 0) works elementwise; max(Z, 0) does not."),
+            [0.0, 0.0, 3.0], "relu([-2, 0, 3])")
+check(np.array_equal(z, z_before) and np.array_equal(r, [-2.0, 0.0, 3.0]), "an activation changed its input: "
+      "`Z[Z < 0] = 0` or `Z *= ...` writes into the caller's array, and the forward pass still needs Z for "
+      "the backward pass. Return a new array, e.g. np.maximum(Z, 0).")
 check_close(labs.call(relu_grad, np.array([-2.0, 0.0, 3.0])), [0.0, 0.0, 1.0], "relu_grad([-2, 0, 3])",
             hint="1 where z > 0, 0 elsewhere (we take 0 at z = 0); it is not relu itself.")
 print("activations: all visible tests passed")
@@ -130,10 +132,10 @@ print("activations: all visible tests passed")
 ### BEGIN HIDDEN TESTS
 _z = np.random.default_rng(2).normal(size=(4, 6)) * 3
 _z0 = _z.copy()
-check_close(sigmoid(_z), 1 / (1 + np.exp(-_z)), "sigmoid of a (4, 6) array")
-check_close(sigmoid_grad(_z), np.exp(-_z) / (1 + np.exp(-_z)) ** 2, "sigmoid_grad of a (4, 6) array")
-check_close(relu(_z), np.where(_z > 0, _z, 0), "relu of a (4, 6) array")
-check_close(relu_grad(_z), (_z > 0) * 1.0, "relu_grad of a (4, 6) array")
+check_close(labs.call(sigmoid, _z), 1 / (1 + np.exp(-_z)), "sigmoid of a (4, 6) array")
+check_close(labs.call(sigmoid_grad, _z), np.exp(-_z) / (1 + np.exp(-_z)) ** 2, "sigmoid_grad of a (4, 6) array")
+check_close(labs.call(relu, _z), np.where(_z > 0, _z, 0), "relu of a (4, 6) array")
+check_close(labs.call(relu_grad, _z), (_z > 0) * 1.0, "relu_grad of a (4, 6) array")
 check(np.array_equal(_z, _z0), "the activations must not change their input in place.")
 ### END HIDDEN TESTS
 
@@ -339,7 +341,7 @@ for _k, _layer in zip("123", _net):
     _layer.W.data, _layer.b.data = _p["W" + _k].copy(), _p["b" + _k].copy()
 dl.cross_entropy(_net(dl.Tensor(_X)), _y).backward()
 _P, _c = labs.reference_forward(_X, _p, "relu")
-_g = backward(_X, _y, _p, _c, "relu")
+_g = labs.call(backward, _X, _y, _p, _c, "relu")
 for _k, _layer in zip("123", _net):
     check_close(_g["W" + _k], _layer.W.grad, f"dW{_k} against dllab's autograd", rtol=1e-6, atol=1e-9)
     check_close(_g["b" + _k], _layer.b.grad, f"db{_k} against dllab's autograd", rtol=1e-6, atol=1e-9)
@@ -513,6 +515,9 @@ check_close(out, A * mask, "out compared with A * mask", hint="Return the mask y
 check(abs(float(np.mean(out)) - 1) < 0.01, f"the mean activation should stay about 1, got {float(np.mean(out)):.3f}.")
 same, ones = labs.call(dropout_forward, A[:3, :4] * 2, 0.5, np.random.default_rng(0), training=False)
 check_close(same, A[:3, :4] * 2, "dropout in evaluation mode", hint="When not training, return A unchanged.")
+again, _ = labs.call(dropout_forward, A, 0.25, np.random.default_rng(0))
+check(np.array_equal(out, again), "two calls with the same rng seed gave different masks: draw the mask with "
+      "the rng you are given (rng.random(A.shape)), not np.random, so that a run can be repeated.")
 print("dropout_forward: all visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_dropout_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
@@ -520,13 +525,13 @@ print("dropout_forward: all visible tests passed")
 ### BEGIN HIDDEN TESTS
 _A = np.random.default_rng(8).normal(size=(300, 300))
 _A0 = _A.copy()
-_o1, _m1 = dropout_forward(_A, 0.6, np.random.default_rng(4))
-_o2, _m2 = dropout_forward(_A, 0.6, np.random.default_rng(4))
+_o1, _m1 = labs.call(dropout_forward, _A, 0.6, np.random.default_rng(4))
+_o2, _m2 = labs.call(dropout_forward, _A, 0.6, np.random.default_rng(4))
 check(np.array_equal(_o1, _o2), "the same rng seed must give the same mask: draw it with the rng you are given.")
 check(np.array_equal(_A, _A0), "dropout_forward must not change A in place.")
 check(abs(np.mean(_m1 == 0) - 0.6) < 0.01, "with p = 0.6, 60 % of the mask should be 0.")
 check_close(_o1, _A * _m1, "out == A * mask for p = 0.6")
-_o3, _m3 = dropout_forward(_A, 0.0, np.random.default_rng(4))
+_o3, _m3 = labs.call(dropout_forward, _A, 0.0, np.random.default_rng(4))
 check_close(_o3, _A, "dropout with p = 0")
 ### END HIDDEN TESTS
 
@@ -638,11 +643,13 @@ print("early_stopping_epoch: all visible tests passed")
 # %% nbgrader={"grade": true, "grade_id": "test_early_stopping_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 # Hidden tests for early_stopping_epoch (1 point): they run when the notebook is graded.
 ### BEGIN HIDDEN TESTS
-check(tuple(early_stopping_epoch([1.0], 1)) == (1, 1), "one epoch: best 1, stop 1.")
-check(tuple(early_stopping_epoch([1.0, 2.0, 0.5, 3.0], 1)) == (1, 2), "patience 1 stops at the first epoch "
-      "without improvement.")
-check(tuple(early_stopping_epoch([3, 2, 2.5, 1, 1.5, 1.2, 0.9], 3)) == (7, 7),
-      "the patience counter restarts after every improvement.")
+for _losses, _patience, _expected, _why in [
+        ([1.0], 1, (1, 1), "one epoch: best 1, stop 1"),
+        ([1.0, 2.0, 0.5, 3.0], 1, (1, 2), "patience 1 stops at the first epoch without improvement"),
+        ([3, 2, 2.5, 1, 1.5, 1.2, 0.9], 3, (7, 7), "the patience counter restarts after every improvement")]:
+    _got = tuple(labs.call(early_stopping_epoch, _losses, _patience))
+    check(_got == _expected, f"early_stopping_epoch({_losses}, {_patience}) returned {_got}, expected "
+          f"{_expected}: {_why}.")
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -1,0 +1,474 @@
+"""A corpus of typical wrong answers: each must fail its lab's tests with the teaching message.
+
+For every graded function of every lab, the typical mistakes attendees make (an axis, a missing
+keepdims, an in-place update, np.random instead of the given rng, a loop that stops one short, a
+transpose, ...) are put in place of the solution, and the lab's own test cells for that function
+are run. Each case asserts that a test fails with a LabCheckError (never a bare NumPy error) whose
+message says what is wrong; cases marked ``visible`` must fail in the visible test cell, so the
+attendee learns it before grading.
+
+The lab runs in-process, its cells in order in one namespace, the way nbgrader runs it (training
+shortened by NBGRADER_EXECUTION); each wrong answer is tried in a copy of the namespace taken just
+before the function's answer cell.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from conftest import load_release
+
+from dllab.labs import LabCheckError
+
+
+@dataclass
+class Wrong:
+    function: str  # the grade_id of the answer cell
+    why: str  # the mistake, for the test id
+    source: str  # the whole answer cell, with the mistake
+    message: tuple  # phrases the failure message must contain
+    visible: bool = True  # must fail in the visible test cell (not only in the hidden one)
+
+
+@dataclass
+class Noisy:
+    """A right answer that warns, writes to stderr or changes NumPy's error state: it must pass."""
+
+    function: str
+    why: str
+    source: str
+
+
+# Right answers that make noise. nbgrader scores a test cell 0 when anything reaches stderr, so
+# every one of these must pass its tests (visible and hidden) with nothing on stderr.
+NOISY = {
+    "lab1_logreg": [
+        Noisy("softmax", "np.seterr(all='raise') in the notebook", '''
+np.seterr(all="raise")
+
+
+def softmax(Z):
+    Z = Z - Z.max(axis=1, keepdims=True)
+    E = np.exp(Z)
+    return E / E.sum(axis=1, keepdims=True)
+'''),
+        Noisy("cross_entropy", "warns about log(0)", '''
+def cross_entropy(P, y):
+    import warnings
+    warnings.warn("checking P for zeros", RuntimeWarning)
+    return float(-np.log(P[np.arange(len(y)), y]).mean())
+'''),
+        Noisy("minibatches", "a progress bar on stderr", '''
+def minibatches(n, batch_size, rng):
+    import sys
+    order = rng.permutation(n)
+    print(f"shuffling {n} indices", file=sys.stderr)
+    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+'''),
+    ],
+    "lab2_mlp": [
+        Noisy("activations", "sigmoid overflows for -1000 (RuntimeWarning)", '''
+def sigmoid(Z):
+    return 1 / (1 + np.exp(-Z))
+
+
+def sigmoid_grad(Z):
+    s = sigmoid(Z)
+    return s * (1 - s)
+
+
+def relu(Z):
+    return np.maximum(Z, 0)
+
+
+def relu_grad(Z):
+    return (Z > 0).astype(Z.dtype)
+'''),
+    ],
+}
+
+
+CORPUS = {
+    "lab1_logreg": [
+        Wrong("softmax", "changes Z in place", '''
+def softmax(Z):
+    Z -= Z.max(axis=1, keepdims=True)
+    E = np.exp(Z)
+    return E / E.sum(axis=1, keepdims=True)
+''', ("changed its input Z", "Z = Z - Z.max")),
+        Wrong("softmax", "log-softmax", '''
+def softmax(Z):
+    Z = Z - Z.max(axis=1, keepdims=True)
+    return Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+''', ("log-probabilities", "without np.log")),
+        Wrong("softmax", "normalises over axis 0", '''
+def softmax(Z):
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return E / E.sum(axis=0, keepdims=True)
+''', ("must sum to 1", "axis 1")),
+        Wrong("softmax", "no max subtracted", '''
+def softmax(Z):
+    E = np.exp(Z)
+    return E / E.sum(axis=1, keepdims=True)
+''', ("overflows", "Subtract each row's maximum")),
+        Wrong("softmax", "max of the whole batch", '''
+def softmax(Z):
+    E = np.exp(Z - Z.max())
+    return E / E.sum(axis=1, keepdims=True)
+''', ("own maximum", "Z.max()")),
+        Wrong("softmax", "sum without keepdims", '''
+def softmax(Z):
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return E / E.sum(axis=1)
+''', ("softmax(Z=array (4, 3)) raised ValueError", "keepdims=True")),
+        Wrong("one_hot", "sized from y.max() + 1", '''
+def one_hot(y, num_classes=10):
+    Y = np.zeros((len(y), y.max() + 1))
+    Y[np.arange(len(y)), y] = 1.0
+    return Y
+''', ("should have shape (3, 4)", "num_classes, not from y.max() + 1")),
+        Wrong("one_hot", "labels as row indices", '''
+def one_hot(y, num_classes=10):
+    Y = np.zeros((len(y), num_classes))
+    Y[y, np.arange(len(y))] = 1.0
+    return Y
+''', ("raised IndexError", "which axis you index")),
+        Wrong("cross_entropy", "P[:, y] instead of one entry per row", '''
+def cross_entropy(P, y):
+    return float(-np.log(P[:, y]).mean())
+''', ("the loss of P[:, y]", "P[np.arange(N), y]")),
+        Wrong("cross_entropy", "missing minus sign", '''
+def cross_entropy(P, y):
+    return float(np.log(P[np.arange(len(y)), y]).mean())
+''', ("never negative", "minus sign")),
+        Wrong("cross_entropy", "sum instead of mean", '''
+def cross_entropy(P, y):
+    return float(-np.log(P[np.arange(len(y)), y]).sum())
+''', ("cross_entropy(P, [0, 2])", "a sum instead of a mean is N times too big")),
+        Wrong("logreg_gradients", "updates W in place", '''
+def logreg_gradients(X, y, W, b):
+    N = len(y)
+    P = softmax(X @ W + b)
+    loss = cross_entropy(P, y)
+    delta = (P - one_hot(y, W.shape[1])) / N
+    dW, db = X.T @ delta, delta.sum(axis=0)
+    W -= 0.1 * dW
+    return loss, dW, db
+''', ("changed W or b", "only compute the gradients")),
+        Wrong("logreg_gradients", "N times too large", '''
+def logreg_gradients(X, y, W, b):
+    P = softmax(X @ W + b)
+    delta = P - one_hot(y, W.shape[1])
+    return cross_entropy(P, y), X.T @ delta, delta.sum(axis=0)
+''', ("6× too large, exactly the batch size", "divide by N once")),
+        Wrong("logreg_gradients", "wrong sign", '''
+def logreg_gradients(X, y, W, b):
+    N = len(y)
+    P = softmax(X @ W + b)
+    delta = (one_hot(y, W.shape[1]) - P) / N
+    return cross_entropy(P, y), X.T @ delta, delta.sum(axis=0)
+''', ("wrong sign", "P − Y")),
+        Wrong("logreg_gradients", "one_hot without the number of classes", '''
+def logreg_gradients(X, y, W, b):
+    N = len(y)
+    P = softmax(X @ W + b)
+    delta = (P - one_hot(y)) / N
+    return cross_entropy(P, y), X.T @ delta, delta.sum(axis=0)
+''', ("raised ValueError", "one_hot(y, W.shape[1])")),
+        Wrong("minibatches", "stops one short (range(0, n - 1, B))", '''
+def minibatches(n, batch_size, rng):
+    order = rng.permutation(n)
+    return [order[i:i + batch_size] for i in range(0, n - 1, batch_size)]
+''', ("minibatches(9, 4, rng) must hold every index", "range(0, n, batch_size)")),
+        Wrong("minibatches", "np.random instead of the given rng", '''
+def minibatches(n, batch_size, rng):
+    order = np.random.permutation(n)
+    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+''', ("same rng seed gave different batches", "not np.random.permutation")),
+        Wrong("minibatches", "no shuffle", '''
+def minibatches(n, batch_size, rng):
+    order = np.arange(n)
+    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+''', ("not shuffled", "rng.permutation(n)")),
+        Wrong("minibatches", "drops the last partial batch", '''
+def minibatches(n, batch_size, rng):
+    order = rng.permutation(n)
+    return [order[i:i + batch_size] for i in range(0, n - batch_size + 1, batch_size)]
+''', ("sizes [4, 4, 2]", "leftover")),
+    ],
+    "lab2_mlp": [
+
+        Wrong("activations", "sigmoid_grad returns sigmoid", '''
+def sigmoid(Z):
+    return 0.5 * (1 + np.tanh(0.5 * Z))
+def sigmoid_grad(Z):
+    return sigmoid(Z)
+def relu(Z):
+    return np.maximum(Z, 0)
+def relu_grad(Z):
+    return (Z > 0).astype(Z.dtype)
+''', ("sigmoid_grad([0, 2])", "sigmoid(z) * (1 - sigmoid(z))")),
+        Wrong("activations", "relu changes Z in place", '''
+def sigmoid(Z):
+    return 0.5 * (1 + np.tanh(0.5 * Z))
+def sigmoid_grad(Z):
+    s = sigmoid(Z)
+    return s * (1 - s)
+def relu(Z):
+    Z[Z < 0] = 0
+    return Z
+def relu_grad(Z):
+    return (Z > 0).astype(Z.dtype)
+''', ("changed its input", "np.maximum(Z, 0)")),
+        Wrong("forward", "activation after the last layer", '''
+def forward(X, params, act="relu"):
+    f, _ = ACTIVATIONS[act]
+    Z1 = X @ params["W1"] + params["b1"]
+    A1 = f(Z1)
+    Z2 = A1 @ params["W2"] + params["b2"]
+    A2 = f(Z2)
+    Z3 = A2 @ params["W3"] + params["b3"]
+    return softmax(f(Z3)), {"X": X, "Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2, "Z3": Z3}
+''', ("P with relu is wrong", "no f after layer 3")),
+        Wrong("forward", "W transposed", '''
+def forward(X, params, act="relu"):
+    f, _ = ACTIVATIONS[act]
+    Z1 = X @ params["W1"] + params["b1"]
+    A1 = f(Z1)
+    Z2 = A1 @ params["W2"] + params["b2"]
+    A2 = f(Z2)
+    Z3 = A2 @ params["W3"].T + params["b3"]
+    return softmax(Z3), {"X": X, "Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2, "Z3": Z3}
+''', ("inner sizes of a matrix product", "W3 (6, 3)")),
+        Wrong("forward", "relu always", '''
+def forward(X, params, act="relu"):
+    f, _ = ACTIVATIONS["relu"]
+    Z1 = X @ params["W1"] + params["b1"]
+    A1 = f(Z1)
+    Z2 = A1 @ params["W2"] + params["b2"]
+    A2 = f(Z2)
+    Z3 = A2 @ params["W3"] + params["b3"]
+    return softmax(Z3), {"X": X, "Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2, "Z3": Z3}
+''', ("P with sigmoid is wrong", "ACTIVATIONS[act]")),
+        Wrong("backward", "untransposed W3", '''
+def backward(X, y, params, cache, act="relu"):
+    _, f_grad = ACTIVATIONS[act]
+    N = len(y)
+    P = softmax(cache["Z3"])
+    Y = np.eye(P.shape[1])[y]
+    d3 = (P - Y) / N
+    d2 = (d3 @ params["W3"]) * f_grad(cache["Z2"])
+    d1 = (d2 @ params["W2"].T) * f_grad(cache["Z1"])
+    return {"W3": cache["A2"].T @ d3, "b3": d3.sum(axis=0), "W2": cache["A1"].T @ d2, "b2": d2.sum(axis=0),
+            "W1": X.T @ d1, "b1": d1.sum(axis=0)}
+''', ("raised ValueError", "inner sizes of a matrix product")),
+        Wrong("backward", "derivative at A instead of Z", '''
+def backward(X, y, params, cache, act="relu"):
+    _, f_grad = ACTIVATIONS[act]
+    N = len(y)
+    P = softmax(cache["Z3"])
+    Y = np.eye(P.shape[1])[y]
+    d3 = (P - Y) / N
+    d2 = (d3 @ params["W3"].T) * f_grad(cache["A2"])
+    d1 = (d2 @ params["W2"].T) * f_grad(cache["A1"])
+    return {"W3": cache["A2"].T @ d3, "b3": d3.sum(axis=0), "W2": cache["A1"].T @ d2, "b2": d2.sum(axis=0),
+            "W1": X.T @ d1, "b1": d1.sum(axis=0)}
+''', ("the gradient W2", "W3, b3 are right, so look at this layer", "not A2")),
+        Wrong("backward", "no mean over the batch", '''
+def backward(X, y, params, cache, act="relu"):
+    _, f_grad = ACTIVATIONS[act]
+    P = softmax(cache["Z3"])
+    Y = np.eye(P.shape[1])[y]
+    d3 = P - Y
+    d2 = (d3 @ params["W3"].T) * f_grad(cache["Z2"])
+    d1 = (d2 @ params["W2"].T) * f_grad(cache["Z1"])
+    return {"W3": cache["A2"].T @ d3, "b3": d3.sum(axis=0), "W2": cache["A1"].T @ d2, "b2": d2.sum(axis=0),
+            "W1": X.T @ d1, "b1": d1.sum(axis=0)}
+''', ("4× too large, exactly the batch size", "δ3 = (P − Y) / N")),
+        Wrong("dropout", "no rescaling", '''
+def dropout_forward(A, p, rng, training=True):
+    if not training or p == 0:
+        return A, np.ones_like(A)
+    mask = (rng.random(A.shape) >= p).astype(float)
+    return A * mask, mask
+''', ("1/(1-p)", "scales the survivors")),
+        Wrong("dropout", "keeps with probability p", '''
+def dropout_forward(A, p, rng, training=True):
+    if not training or p == 0:
+        return A, np.ones_like(A)
+    mask = (rng.random(A.shape) < p) / p
+    return A * mask, mask
+''', ("about 25 % of the entries should be 0", "probability to drop")),
+        Wrong("dropout", "drops at evaluation too", '''
+def dropout_forward(A, p, rng, training=True):
+    mask = (rng.random(A.shape) >= p) / (1 - p)
+    return A * mask, mask
+''', ("evaluation mode", "return A unchanged")),
+        Wrong("dropout", "np.random instead of rng", '''
+def dropout_forward(A, p, rng, training=True):
+    if not training or p == 0:
+        return A, np.ones_like(A)
+    mask = (np.random.random(A.shape) >= p) / (1 - p)
+    return A * mask, mask
+''', ("same rng seed gave different masks", "not np.random")),
+        Wrong("early_stopping", "patience off by one", '''
+def early_stopping_epoch(val_losses, patience):
+    best, best_epoch, waited = None, 0, 0
+    for epoch, loss in enumerate(val_losses, start=1):
+        if best is None or loss < best:
+            best, best_epoch, waited = loss, epoch, 0
+        else:
+            waited += 1
+            if waited > patience:
+                return best_epoch, epoch
+    return best_epoch, len(val_losses)
+''', ("the answer is (3, 6), got (3, 7)", "stops after epoch 6")),
+        Wrong("early_stopping", "equal loss counts as improvement", '''
+def early_stopping_epoch(val_losses, patience):
+    best, best_epoch, waited = None, 0, 0
+    for epoch, loss in enumerate(val_losses, start=1):
+        if best is None or loss <= best:
+            best, best_epoch, waited = loss, epoch, 0
+        else:
+            waited += 1
+            if waited >= patience:
+                return best_epoch, epoch
+    return best_epoch, len(val_losses)
+''', ("an equal loss is no improvement", "got (3, 3)")),
+        Wrong("early_stopping", "0-based epochs", '''
+def early_stopping_epoch(val_losses, patience):
+    best, best_epoch, waited = None, 0, 0
+    for epoch, loss in enumerate(val_losses):
+        if best is None or loss < best:
+            best, best_epoch, waited = loss, epoch, 0
+        else:
+            waited += 1
+            if waited >= patience:
+                return best_epoch, epoch
+    return best_epoch, len(val_losses) - 1
+''', ("got (2, 5)", "counting from 1")),
+    ],
+}
+
+
+# --- running a lab's cells ------------------------------------------------------------------
+
+
+def _cells(lab):
+    """(kind, grade_id, source) of each code cell: kind is answer, visible, hidden or code."""
+    out = []
+    for cell in load_release().notebook(lab).cells:
+        if cell.cell_type != "code":
+            continue
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            kind = "answer"
+        elif meta.get("grade"):
+            kind = "hidden" if "BEGIN HIDDEN TESTS" in cell.source else "visible"
+        else:
+            kind = "code"
+        out.append((kind, meta.get("grade_id"), cell.source))
+    return out
+
+
+def _run(source, ns, name, stderr=None):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(stderr or io.StringIO()):
+        exec(compile(source, name, "exec"), ns)  # noqa: S102 - the lab's own cells
+
+
+def _failure(answer, tests, ns, lab):
+    """Run an answer and its test cells in a copy of ``ns``.
+
+    Returns (kind of the cell that failed or None, the error or None, what the test cells wrote to
+    stderr). NumPy's error state is restored afterwards, whatever the answer set.
+    """
+    trial, stderr = dict(ns), io.StringIO()
+    with np.errstate():
+        _run(answer.source, trial, f"<{lab}: {answer.why}>")
+        for kind, grade_id, source in tests:
+            try:
+                _run(source, trial, f"<{lab}: {grade_id}>", stderr)
+            except Exception as error:  # noqa: BLE001 - which error it is, is what the test checks
+                return kind, error, stderr.getvalue()
+    return None, None, stderr.getvalue()
+
+
+@pytest.fixture(scope="module")
+def graded_env():
+    """The environment nbgrader grades in: shortened training, CPU, no progress bars, no display."""
+    saved = dict(os.environ)
+    os.environ.update(NBGRADER_EXECUTION="autograde", DLLAB_DEVICE="cpu", CI="true", MPLBACKEND="Agg")
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def _results(lab):
+    """Run ``lab`` once, trying each of its corpus cases at its function's answer cell."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    cells = _cells(lab)
+    cases = CORPUS.get(lab, []) + NOISY.get(lab, [])
+    ns = {"__name__": "__main__"}
+    results = {}
+    answers = [i for i, (kind, _, _) in enumerate(cells) if kind == "answer"]
+    for position, (kind, grade_id, source) in enumerate(cells):
+        if kind == "answer":
+            # the test cells of this answer: the graded cells up to the next answer cell
+            nxt = next((i for i in answers if i > position), len(cells))
+            tests = [c for c in cells[position + 1:nxt] if c[0] in ("visible", "hidden")]
+            for case in cases:
+                if case.function == grade_id:
+                    results[case.why] = _failure(case, tests, ns, lab)
+            if all(case.why in results for case in cases):
+                return results
+        _run(source, ns, f"<{lab}: cell {position} {grade_id or ''}>")
+        import matplotlib.pyplot as plt
+
+        plt.close("all")
+    return results
+
+
+_CACHE = {}
+
+
+@pytest.mark.parametrize("lab, case", [(lab, case) for lab, cases in CORPUS.items() for case in cases],
+                         ids=lambda v: v if isinstance(v, str) else f"{v.function}: {v.why}")
+def test_wrong_answer_fails_with_its_lesson(lab, case, graded_env):
+    if lab not in _CACHE:
+        _CACHE[lab] = _results(lab)
+    assert case.why in _CACHE[lab], f"{lab} has no answer cell {case.function!r}"
+    kind, error, _ = _CACHE[lab][case.why]
+    assert error is not None, f"the wrong answer ({case.why}) passes every test of {case.function}"
+    assert isinstance(error, LabCheckError), \
+        f"the wrong answer ({case.why}) fails with a bare {type(error).__name__}: {error}"
+    message = str(error)
+    for phrase in case.message:
+        assert phrase in message, f"the message for '{case.why}' does not say {phrase!r}:\n{message}"
+    if case.visible:
+        assert kind == "visible", f"'{case.why}' is caught only by the hidden tests:\n{message}"
+
+
+@pytest.mark.parametrize("lab, case", [(lab, case) for lab, cases in NOISY.items() for case in cases],
+                         ids=lambda v: v if isinstance(v, str) else f"{v.function}: {v.why}")
+def test_right_answer_that_makes_noise_passes_with_nothing_on_stderr(lab, case, graded_env):
+    if lab not in _CACHE:
+        _CACHE[lab] = _results(lab)
+    kind, error, stderr = _CACHE[lab][case.why]
+    assert error is None, f"a right answer ({case.why}) fails in a {kind} test cell: {error}"
+    assert stderr == "", f"a right answer ({case.why}) puts this on stderr (nbgrader would score 0):\n{stderr}"
+
+
+def test_every_graded_function_has_a_wrong_answer_case():
+    missing = []
+    for lab in load_release().all_labs():
+        functions = {grade_id for kind, grade_id, _ in _cells(lab) if kind == "answer"}
+        covered = {case.function for case in CORPUS.get(lab, [])}
+        missing += [f"{lab}: {f}" for f in sorted(functions - covered)]
+    assert not missing, "graded functions without a wrong-answer case: " + ", ".join(missing)
