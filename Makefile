@@ -22,7 +22,7 @@ $(VENV)/bin/python:
 # binder/requirements.txt constrains the versions, so the tests, the labs and Binder run the same
 # JupyterLab, nbgrader, ipywidgets and numpy.
 $(STAMP): pyproject.toml binder/requirements.txt | $(VENV)/bin/python
-	$(PY) -m pip install -q -e ".[dev,bench]" -c binder/requirements.txt
+	$(PY) -m pip install -q -e ".[dev,bench,hub]" -c binder/requirements.txt
 	touch $@ $(LABSTAMP)
 
 # The labs need no PyTorch: make lab installs dllab with JupyterLab and nbgrader only.
@@ -53,6 +53,30 @@ chromium:
 	      || echo "could not install chromium: the browser test will be skipped"; \
 	  else echo "chromium not found (install it as root: apt-get install chromium): the browser test will be skipped"; fi; \
 	} || true
+
+# A class hub on this machine (deploy/jupyterhub/README.md): JupyterHub, its proxy from npm in a local
+# folder, the formgrader, attendees' servers in deploy/jupyterhub/state. Settings: DLLAB_HUB_* variables.
+HUBDIR   = deploy/jupyterhub
+HUBPROXY = $(HUBDIR)/node_modules/.bin/configurable-http-proxy
+HUBSTAMP = $(VENV)/.installed-hub
+
+$(HUBSTAMP): pyproject.toml binder/requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install -q -e ".[dev,hub]" -c binder/requirements.txt
+	touch $@
+
+$(HUBPROXY):
+	npm install --no-save --no-package-lock --no-audit --no-fund --prefix $(HUBDIR) configurable-http-proxy@5.3.0
+
+hub: $(HUBSTAMP) $(HUBPROXY)
+	$(VENV)/bin/jupyterhub -f $(HUBDIR)/jupyterhub_config.py
+
+.PHONY: hub hub-proxy
+
+# the tests need the proxy too; without npm, tests/test_hub.py skips and says why
+test: hub-proxy
+hub-proxy:
+	@test -x $(HUBPROXY) || { command -v npm >/dev/null 2>&1 && $(MAKE) --no-print-directory $(HUBPROXY); } \
+	  || echo "could not install configurable-http-proxy with npm: the hub test will be skipped"
 
 doctor: $(LABSTAMP)
 	$(PY) -m dllab.cli doctor
