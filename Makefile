@@ -12,7 +12,7 @@ LABSTAMP = $(VENV)/.installed-lab
 # JupyterLab refuses to start as root unless told; cloud GPU machines and containers often are root
 ROOTFLAG = $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: demo test lab chromium bench accuracy doctor lint clean
+.PHONY: demo test lab chromium bubblewrap bench accuracy doctor lint clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,7 @@ demo: $(LABSTAMP)
 
 # One BLAS thread: on a busy 2-core machine OpenBLAS's threads fight the notebook kernels the
 # tests start; speed is measured by benchmarks/, never by tests.
-test: $(STAMP) chromium
+test: $(STAMP) chromium bubblewrap
 	OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -q -p no:cacheprovider
 
 # JupyterLab on labs/ with the nbgrader and widget extensions (they come with the Python packages),
@@ -52,6 +52,16 @@ chromium:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	      || echo "could not install chromium: the browser test will be skipped"; \
 	  else echo "chromium not found (install it as root: apt-get install chromium): the browser test will be skipped"; fi; \
+	} || true
+
+# Autograding executes each hand-in in a bubblewrap sandbox (grading/sandbox.py). Installed when we
+# are root and have apt-get; without it the grading tests skip and say why.
+bubblewrap:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null) \
+	      || echo "could not install bubblewrap: the grading tests will be skipped"; \
+	  else echo "bwrap not found (install it as root: apt-get install bubblewrap): the grading tests will be skipped"; fi; \
 	} || true
 
 # A class hub on this machine (deploy/jupyterhub/README.md): JupyterHub, its proxy from npm in a local

@@ -10,23 +10,32 @@ See README.md in this folder for the instructor's commands.
 """
 
 import os
+import sys
 from pathlib import Path
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.api import MissingEntry
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
+    AssignLatePenalties,
     CheckCellMetadata,
-    ClearHiddenTests,
     ClearOutput,
-    DeduplicateIds,
     GetGrades,
-    OverwriteCells,
+    IgnorePattern,
     OverwriteKernelspec,
+    SaveAutoGrades,
 )
 
 c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # integrity.py and sandbox.py, next to this file
+from integrity import (  # noqa: E402
+    HideHiddenTests,
+    IntegrityCsvExport,
+    LimitOutputChars,
+    ReportEditedCells,
+    RestoreMetadata,
+)
+from sandbox import SandboxedExecute  # noqa: E402
 
 c.CourseDirectory.course_id = "dllab"
 c.CourseDirectory.root = str(HERE)
@@ -40,9 +49,31 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # Per-cell time limit while autograding. Graded cells test small functions in well under a
 # second, and nbgrader runs the training cells shortened (dllab.labs.setup sees
 # NBGRADER_EXECUTION), so a cell that hits this limit is stuck: it is interrupted and the
-# rest of the notebook is still graded.
+# rest of the notebook is still graded. A kernel that ignores the interrupt is stopped.
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
+
+# Every hand-in runs in a throwaway bubblewrap sandbox (sandbox.py): no course files, no
+# gradebook, no network, its own user id and limits. Without bwrap, grading refuses to run
+# (grade.py --unsafe-no-sandbox turns this off, for notebooks you trust).
+c.SandboxedExecute.notebook_timeout = 600       # seconds for a whole notebook
+c.SandboxedExecute.memory_limit_mb = 4096       # address space per sandboxed process
+c.SandboxedExecute.max_processes = 256          # processes + threads of the sandbox's user (root only)
+c.SandboxedExecute.max_output_chars = 100_000   # per cell, as the output arrives
+c.LimitOutput.max_lines = 1000
+c.LimitOutputChars.max_chars = 100_000
+
+# Sanitising (before execution): nbgrader metadata rebuilt from the gradebook (edited flags and ids
+# restored, duplicates repaired: the first copy is the original), read-only cells restored and
+# missing graded cells put back. Then execution in the sandbox, and nbgrader's own scoring.
+c.OverwriteCells.add_missing_cells = True
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput, RestoreMetadata, OverwriteKernelspec, ReportEditedCells, CheckCellMetadata,
+]
+c.Autograde.autograde_preprocessors = [
+    SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutputChars, SaveAutoGrades,
+    AssignLatePenalties, CheckCellMetadata,
+]
 
 # Collecting hand-ins without a JupyterHub exchange: put each attendee's notebook (or a zip of
 # it) in downloaded/<lab>/archive/<attendee>/, or name a zip <attendee>.zip; the first folder
@@ -53,72 +84,8 @@ c.FileNameCollectorPlugin.named_regexp = (
 )
 
 
-def _without_hidden_tests(source):
-    """A cell's source as released: the ### BEGIN/END HIDDEN TESTS region cut out."""
-    kept, inside = [], False
-    for line in source.split("\n"):
-        if "BEGIN HIDDEN TESTS" in line:
-            inside = True
-        elif "END HIDDEN TESTS" in line:
-            inside = False
-        elif not inside:
-            kept.append(line)
-    return "\n".join(kept)
-
-
-class ReportEditedCells(OverwriteCells):
-    """OverwriteCells that names the attendee when it restores an edited read-only cell.
-
-    nbgrader always puts back the original source of a locked cell (tests, given code) before
-    grading, so an edited test cannot earn points; this makes the log line say who did it. A
-    test cell that differs from the gradebook only by its hidden tests (cut from the release) is
-    not an edit.
-    """
-
-    def preprocess(self, nb, resources):
-        self._student = resources.get("nbgrader", {}).get("student", "?")
-        return super().preprocess(nb, resources)
-
-    def preprocess_cell(self, cell, resources, index):
-        self._as_released = False
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id is not None:
-            try:
-                original = self.gradebook.find_source_cell(grade_id, self.notebook_id, self.assignment_id)
-            except MissingEntry:
-                pass
-            else:
-                self._as_released = cell.source == _without_hidden_tests(original.source)
-        return super().preprocess_cell(cell, resources, index)
-
-    def report_change(self, name, attr, old, new):
-        if attr != "checksum":
-            super().report_change(name, attr, old, new)
-        elif not self._as_released:
-            self.log.warning("EDITED READ-ONLY CELL: student %r, notebook %r, cell %r: the original was "
-                             "restored before grading", self._student, self.notebook_id, name)
-
-
-c.Autograde.sanitize_preprocessors = [
-    ClearOutput, DeduplicateIds, OverwriteKernelspec, ReportEditedCells, CheckCellMetadata,
-]
-
-
-class HideHiddenTests(ClearHiddenTests):
-    """Keep hidden tests out of the feedback: drop their source, and shorten their errors.
-
-    A failing hidden test keeps only its message (``LabCheckError: ...``), which says what was
-    wrong; the traceback would quote the test's code.
-    """
-
-    def preprocess_cell(self, cell, resources, index):
-        had_hidden = self.begin_test_delimeter in cell.source
-        cell, resources = super().preprocess_cell(cell, resources, index)
-        if had_hidden and cell.cell_type == "code":
-            for output in cell.get("outputs", []):
-                if output.get("output_type") == "error":
-                    output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
-        return cell, resources
-
-
+# Feedback: hidden tests are cut from the cells and scrubbed from every output.
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+
+# Export: grades.csv gets the integrity report's verdict on every row (see grade.py report).
+c.ExportApp.plugin_class = IntegrityCsvExport

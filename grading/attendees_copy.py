@@ -1,0 +1,136 @@
+"""Build the attendees' copy of the workshop: everything attendees get, and no solution.
+
+    python grading/attendees_copy.py                     # -> build/attendees/ (from the repository root)
+    python grading/attendees_copy.py --out DIR           # somewhere else
+    python grading/attendees_copy.py --check DIR         # exit 1 if DIR holds a solution or hidden test
+
+The repository holds the instructor's lab sources (``grading/source``: solutions, hidden tests),
+so it must never be what attendees get. This copies, from the files git tracks, only what
+attendees need: ``labs/`` (the released notebooks), ``dllab/``, ``assets/``, ``binder/``,
+``pyproject.toml``, the Makefile (for ``make lab``), the licence and the attendees' docs, plus a
+short README. Binder, a class's ``make lab`` and the JupyterHub image are built from this copy
+(push it to its own repository or branch; see grading/README.md).
+
+It then checks the copy: no ``### BEGIN SOLUTION`` / ``### BEGIN HIDDEN TESTS`` marker and no
+line of any solution or hidden test of any lab source may appear in any file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+INCLUDE = ("labs/", "dllab/", "assets/", "binder/", "pyproject.toml", "Makefile", "LICENSE", "docs/data.md",
+           "docs/gpu.md")
+README = """# dllab — deep-learning workshop (attendees' copy)
+
+Open the labs:
+
+    make lab
+
+(creates `.venv`, installs dllab with JupyterLab and nbgrader, opens JupyterLab on `labs/`).
+`labs/README.md` says how to work through a lab and what to hand in.
+"""
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+MIN_LINE = 25  # shorter lines (`return Y`, `N = len(y)`) are too common to mean a leak
+
+
+def tracked_files(root=ROOT):
+    out = subprocess.run(["git", "ls-files", "-z"], cwd=root, check=True, capture_output=True).stdout
+    return [name for name in out.decode().split("\0") if name]
+
+
+def build(out, root=ROOT):
+    out = Path(out)
+    if out.exists():
+        shutil.rmtree(out)
+    for name in tracked_files(root):
+        if name.startswith(INCLUDE) or name in INCLUDE:
+            src = root / name
+            if src.is_file():
+                dest = out / name
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, dest)
+    (out / "README.md").write_text(README)
+    return out
+
+
+def secret_lines(root=ROOT):
+    """Lines of the solutions and hidden tests of every lab source (stripped, long enough to be telling).
+
+    A line that a released notebook shows as given code (lab 2 hands out the softmax that lab 1
+    asks for) is not a secret.
+    """
+    import release
+
+    lines = set()
+    for lab in release.all_labs(root / "grading"):
+        for cell in release.notebook(lab, root / "grading").cells:
+            inside = False
+            for line in cell.source.splitlines():
+                if "BEGIN SOLUTION" in line or "BEGIN HIDDEN TESTS" in line:
+                    inside = True
+                elif "END SOLUTION" in line or "END HIDDEN TESTS" in line:
+                    inside = False
+                elif inside and len(line.strip()) >= MIN_LINE and not line.strip().startswith("#"):
+                    lines.add(line.strip())
+    released = set()
+    for path in (root / "labs").glob("*/*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            released |= {line.strip() for line in cell.source.splitlines()}
+    return lines - released
+
+
+def leaks(folder, root=ROOT):
+    """[(file, what)] for every solution marker or solution/hidden-test line found in ``folder``."""
+    secrets = secret_lines(root)
+    found = []
+    for path in sorted(Path(folder).rglob("*")):
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_text()
+        except (UnicodeDecodeError, OSError):
+            continue
+        rel = path.relative_to(folder)
+        for marker in MARKERS:
+            if f"### {marker}" in text:
+                found.append((str(rel), f"marker '### {marker}'"))
+        if path.suffix == ".ipynb":  # JSON: compare the lines of the cells and their outputs
+            nb = nbformat.reads(text, as_version=4)
+            text = "\n".join([c.source for c in nb.cells] + [o.get("text", "") for c in nb.cells
+                                                              for o in c.get("outputs", [])
+                                                              if isinstance(o.get("text", ""), str)])
+        stripped = {line.strip() for line in text.splitlines()}
+        for line in sorted(secrets & stripped):
+            found.append((str(rel), f"line {line!r}"))
+    return found
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Build the attendees' copy (no solutions, no hidden tests).")
+    parser.add_argument("--out", default=str(ROOT / "build" / "attendees"))
+    parser.add_argument("--check", metavar="DIR", help="only check an existing copy")
+    args = parser.parse_args(argv)
+    folder = Path(args.check) if args.check else build(args.out)
+    found = leaks(folder)
+    for name, what in found[:50]:
+        print(f"LEAK {name}: {what}")
+    if found:
+        print(f"{len(found)} solution or hidden-test lines in {folder}: do not hand it out")
+        return 1
+    print(f"attendees' copy in {folder}: no solution, no hidden test")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,388 @@
+"""Collect, autograde and report on a lab's hand-ins, one student at a time, in sandboxes.
+
+    python grade.py collect lab1_logreg                 # check the archives, then nbgrader zip_collect
+    python grade.py autograde lab1_logreg --workers 4   # every hand-in in its own sandbox, N at a time
+    python grade.py report lab1_logreg                  # the integrity report (again, after feedback)
+
+Run from this folder (the course root) with the repository's virtual environment active.
+
+``autograde`` runs nbgrader's own ``autograde`` once per student, as a separate process with its
+own time limit, ``--workers`` of them at a time. Each executes the hand-in in a bubblewrap sandbox
+(``sandbox.py``, configured in ``nbgrader_config.py``); nbgrader records the scores on the host.
+A student whose grading fails, crashes or runs out of time is reported and never stops the
+others; the next run grades again every student whose last run did not finish (``--force``:
+everyone). Before grading, a lone notebook with a near name (``lab1_logreg (1).ipynb``) is
+taken as the lab's notebook, and every hand-in is scanned for code that tampers with grading.
+
+``report`` writes ``reports/<lab>/report.md`` and ``report.json``: per student the score and
+everything that deserves a look (cells not run, kernel deaths, time-outs, repaired metadata,
+tampering repaired in the kernel, scan flags, missing feedback pages). ``nbgrader export``
+copies its verdict into grades.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import hashlib
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+import zipfile
+from pathlib import Path
+
+import nbformat
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import integrity  # noqa: E402
+import sandbox  # noqa: E402
+
+MAX_ARCHIVE_BYTES = 200 * 2**20  # uncompressed
+MAX_ARCHIVE_MEMBERS = 2000
+# events that do not by themselves make a result doubtful
+INFO_EVENTS = {"output_capped"}
+
+
+def tool_env(**extra):
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env.update(extra)
+    return env
+
+
+def nbgrader(args, course, timeout=None, **env):
+    """Run one nbgrader command in its own process group; (exit code or 'timeout', output)."""
+    proc = subprocess.Popen([sys.executable, "-m", "nbgrader", *args], cwd=course, env=tool_env(**env),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        return proc.returncode, out
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        return "timeout", out
+
+
+def load_config(course):
+    from traitlets.config import PyFileConfigLoader
+
+    return PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+
+
+# ---- collect -------------------------------------------------------------------------------------
+def archive_problem(path):
+    """Why an archive is unsafe or broken, or None if it may be extracted."""
+    try:
+        if path.suffix == ".zip":
+            if not zipfile.is_zipfile(path):
+                return "not a valid zip file"
+            with zipfile.ZipFile(path) as z:
+                members = z.infolist()
+                bad = z.testzip()
+                if bad is not None:
+                    return f"corrupt member {bad!r}"
+                names = [(m.filename, (m.external_attr >> 16) & 0o170000 == 0o120000, m.file_size) for m in members]
+        elif path.name.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")):
+            with tarfile.open(path) as t:
+                members = t.getmembers()
+                if any(not (m.isfile() or m.isdir()) for m in members):
+                    return "holds links or special files"
+                names = [(m.name, False, m.size) for m in members]
+        else:
+            return None
+    except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError, ValueError) as err:
+        return f"cannot be read ({err})"
+    if len(names) > MAX_ARCHIVE_MEMBERS:
+        return f"{len(names)} members (more than {MAX_ARCHIVE_MEMBERS})"
+    if sum(size for _, _, size in names) > MAX_ARCHIVE_BYTES:
+        return f"unpacks to more than {MAX_ARCHIVE_BYTES // 2**20} MiB"
+    for name, is_link, _ in names:
+        parts = Path(name.replace("\\", "/")).parts
+        if name.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
+            return f"member {name!r} points outside the archive"
+        if is_link:
+            return f"member {name!r} is a symbolic link"
+    return None
+
+
+def collect(lab, course=HERE):
+    archive = course / "downloaded" / lab / "archive"
+    rejected_dir = course / "downloaded" / lab / "rejected"
+    rejected = {}
+    for path in sorted(p for p in archive.rglob("*") if p.is_file()) if archive.is_dir() else []:
+        problem = archive_problem(path)
+        if problem:
+            rejected_dir.mkdir(parents=True, exist_ok=True)
+            target = rejected_dir / path.relative_to(archive).as_posix().replace("/", "__")
+            shutil.move(str(path), target)
+            rejected[str(path.relative_to(archive))] = problem
+            print(f"REJECTED {path.relative_to(archive)}: {problem} (moved to {target.relative_to(course)})")
+    code, out = nbgrader(["zip_collect", lab, "--force"], course)
+    report_dir = course / "reports" / lab
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "collect.json").write_text(json.dumps({"rejected": rejected}, indent=1))
+    if code != 0:
+        print(out[-4000:])
+        print(f"nbgrader zip_collect failed (exit {code})")
+        return 1
+    submitted = course / "submitted"
+    students = sorted(p.name for p in submitted.iterdir() if (p / lab).is_dir()) if submitted.is_dir() else []
+    print(f"collected {len(students)} hand-ins of {lab}" + (f"; {len(rejected)} archives rejected" if rejected else ""))
+    return 0
+
+
+# ---- autograde -----------------------------------------------------------------------------------
+def notebook_names(lab, course):
+    with _gradebook(course) as gb:
+        return [nb.name for nb in gb.find_assignment(lab).notebooks]
+
+
+def _gradebook(course):
+    from nbgrader.api import Gradebook
+
+    return Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id=load_config(course).CourseDirectory.course_id)
+
+
+def normalise_names(folder, names):
+    """A lone notebook with another name is taken as the lab's notebook; returns notes."""
+    notes = []
+    present = sorted(p.name for p in folder.glob("*.ipynb"))
+    missing = [n for n in names if f"{n}.ipynb" not in present]
+    others = [p for p in present if p[:-6] not in names]
+    if len(names) == 1 and missing and len(others) == 1:
+        shutil.copyfile(folder / others[0], folder / f"{names[0]}.ipynb")
+        notes.append(f"notebook handed in as {others[0]!r}, graded as {names[0]}.ipynb")
+    elif missing:
+        notes.append(f"no notebook {', '.join(n + '.ipynb' for n in missing)} (found: {', '.join(present) or 'none'})")
+    extra = sorted(p.name for p in folder.iterdir() if not p.name.endswith(".ipynb"))
+    if extra:
+        notes.append(f"files handed in beside the notebook (not used): {', '.join(extra[:8])}")
+    return notes
+
+
+def digest(folder):
+    h = hashlib.sha256()
+    for p in sorted(folder.glob("*.ipynb")):
+        h.update(p.name.encode() + p.read_bytes())
+    return h.hexdigest()
+
+
+def scan_hand_in(folder, names, given):
+    flags = []
+    for name in names:
+        path = folder / f"{name}.ipynb"
+        if not path.exists():
+            continue
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except Exception as err:  # not JSON, not a notebook
+            flags.append([name, "unreadable notebook", str(err)[:120]])
+            continue
+        flags += [list(f) for f in integrity.scan(nb, skip_locked_sources=given)]
+    return flags
+
+
+def given_sources(lab, course, names):
+    """Texts of the lab's own code cells (they are not scanned)."""
+    texts = set()
+    for name in names:
+        release = course / load_config(course).CourseDirectory.release_directory / lab / f"{name}.ipynb"
+        if release.exists():
+            texts |= {c.source for c in nbformat.read(release, as_version=4).cells if c.cell_type == "code"}
+    return texts
+
+
+def autograde(lab, course=HERE, workers=1, force=False, students=None, unsafe=False, cell_timeout=None,
+              notebook_timeout=None):
+    if not unsafe and not sandbox.bwrap_path():
+        print("bubblewrap (bwrap) is not installed: hand-ins cannot be executed in a sandbox, so grading stops "
+              "here. Install it (as root: apt-get install bubblewrap), or add --unsafe-no-sandbox to run "
+              "the hand-ins with your own rights (only for notebooks you trust).", file=sys.stderr)
+        return 2
+    config = load_config(course)
+    nb_limit = notebook_timeout or config.SandboxedExecute.get("notebook_timeout", 600)
+    names = notebook_names(lab, course)
+    given = given_sources(lab, course, names)
+    submitted = course / "submitted"
+    everyone = sorted(p.name for p in submitted.iterdir() if (p / lab).is_dir()) if submitted.is_dir() else []
+    todo = [s for s in everyone if not students or s in students]
+    runs = course / "reports" / lab / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+
+    jobs = []
+    for student in todo:
+        folder = submitted / student / lab
+        record_path = runs / f"{student}.json"
+        previous = json.loads(record_path.read_text()) if record_path.exists() else {}
+        notes = normalise_names(folder, names)
+        state = digest(folder)
+        if not force and previous.get("status") == "graded" and previous.get("digest") == state:
+            continue
+        record = {"student": student, "status": "running", "digest": state, "notes": notes,
+                  "scan": scan_hand_in(folder, names, given)}
+        record_path.write_text(json.dumps(record, indent=1))
+        jobs.append(record)
+    if not jobs:
+        print(f"nothing to grade: every hand-in of {lab} was graded by an earlier run (add --force to regrade)")
+        return write_report(lab, course)
+
+    slots = queue.Queue()
+    for i in range(max(1, workers)):
+        slots.put(i)
+    extra = []
+    if unsafe:
+        extra.append("--SandboxedExecute.sandbox=False")
+    if cell_timeout:
+        extra.append(f"--Execute.timeout={cell_timeout}")
+    if notebook_timeout:
+        extra.append(f"--SandboxedExecute.notebook_timeout={notebook_timeout}")
+    limit = nb_limit * len(names) + 120  # the notebooks' own limits, plus start-up and saving
+
+    def grade_one(record):
+        slot = slots.get()
+        try:
+            start = time.monotonic()
+            for attempt in range(3):
+                code, out = nbgrader(["autograde", lab, f"--student={record['student']}", "--force", *extra],
+                                     course, timeout=limit, DLLAB_GRADING_SLOT=str(slot))
+                if code == 0 or "database is locked" not in out:
+                    break
+                time.sleep(1 + attempt)
+            record["seconds"] = round(time.monotonic() - start, 1)
+            if code == 0:
+                record["status"] = "graded"
+            else:
+                record["status"] = "failed"
+                record["error"] = ("grading ran past its limit of %d s and was stopped" % limit if code == "timeout"
+                                   else _last_error(out))
+                dest = course / "autograded" / record["student"] / lab
+                shutil.rmtree(dest, ignore_errors=True)  # never leave a half-graded notebook behind
+            (runs / f"{record['student']}.json").write_text(json.dumps(record, indent=1))
+            print(f"  {record['student']}: {record['status']} in {record['seconds']} s"
+                  + (f" ({record['error']})" if record["status"] != "graded" else ""), flush=True)
+            return record
+        finally:
+            slots.put(slot)
+
+    print(f"grading {len(jobs)} hand-ins of {lab} with {workers} worker(s)"
+          + (" WITHOUT the sandbox" if unsafe else " in sandboxes"), flush=True)
+    start = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max(1, workers)) as pool:
+        list(pool.map(grade_one, jobs))
+    elapsed = time.monotonic() - start
+    print(f"graded {len(jobs)} notebooks in {elapsed:.0f} s ({60 * len(jobs) / max(elapsed, 1e-9):.1f} per minute)")
+    return write_report(lab, course)
+
+
+def _last_error(out):
+    lines = [line for line in out.splitlines() if "ERROR" in line or "Error" in line]
+    return (lines[-1] if lines else out.strip().splitlines()[-1] if out.strip() else "no output")[-300:]
+
+
+# ---- report --------------------------------------------------------------------------------------
+def write_report(lab, course=HERE):
+    from nbgrader.api import MissingEntry
+
+    runs = course / "reports" / lab / "runs"
+    records = {p.stem: json.loads(p.read_text()) for p in sorted(runs.glob("*.json"))} if runs.is_dir() else {}
+    names = notebook_names(lab, course)
+    collected = course / "reports" / lab / "collect.json"
+    rejected = json.loads(collected.read_text())["rejected"] if collected.exists() else {}
+    feedback_made = (course / "feedback").is_dir() and any((course / "feedback").glob(f"*/{lab}"))
+    students = {}
+    with _gradebook(course) as gb:
+        max_score = gb.find_assignment(lab).max_score
+        for student, record in records.items():
+            notes = list(record.get("notes", []))
+            score = None
+            if record.get("status") == "graded":
+                try:
+                    score = gb.find_submission(lab, student).score
+                except MissingEntry:
+                    notes.append("no score in the gradebook")
+            elif record.get("status") == "running":
+                notes.append("grading did not finish (interrupted); run grade.py autograde again")
+            else:
+                notes.append(f"NOT GRADED: {record.get('error', 'unknown error')}")
+            for name in names:
+                log = integrity.EventLog(course / "reports" / lab / "events" / student / f"{name}.jsonl")
+                for event in log.read():
+                    notes.append(f"{event['kind']}: {event['detail']}")
+                graded = course / "autograded" / student / lab / f"{name}.ipynb"
+                if record.get("status") == "graded" and graded.exists():
+                    nb = nbformat.read(graded, as_version=4)
+                    not_run = [c.metadata.get("nbgrader", {}).get("grade_id") or f"cell {i + 1}"
+                               for i, c in enumerate(nb.cells) if c.cell_type == "code"
+                               and any(o.get("ename") == "NotRun" for o in c.get("outputs", []))]
+                    if not_run:
+                        notes.append(f"cells not run: {len(not_run)} ({', '.join(not_run[:6])}"
+                                     + (", ..." if len(not_run) > 6 else "") + ")")
+                page = course / "feedback" / student / lab / f"{name}.html"
+                if feedback_made and record.get("status") == "graded" and not page.exists():
+                    notes.append(f"missing feedback page feedback/{student}/{lab}/{name}.html")
+            for where, what, line in record.get("scan", []):
+                notes.append(f"scan: {what} in {where}: {line}")
+            serious = [n for n in notes if n.split(":")[0] not in INFO_EVENTS]
+            verdict = "not graded" if record.get("status") != "graded" else ("check" if serious else "ok")
+            students[student] = {"verdict": verdict, "score": score, "max_score": max_score,
+                                 "seconds": record.get("seconds"), "notes": notes}
+    report = {"lab": lab, "time": time.strftime("%Y-%m-%d %H:%M:%S"), "feedback_generated": feedback_made,
+              "rejected_archives": rejected, "students": students}
+    out = course / "reports" / lab
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=1))
+    lines = [f"# Integrity report: {lab} ({report['time']})", ""]
+    flagged = {s: e for s, e in students.items() if e["verdict"] != "ok"}
+    lines.append(f"{len(students)} hand-ins: {len(students) - len(flagged)} ok, {len(flagged)} to look at"
+                 + ("" if feedback_made else "; feedback not generated yet"))
+    for name, problem in rejected.items():
+        lines.append(f"- archive {name} REJECTED: {problem}")
+    lines += ["", "| student | verdict | score | notes |", "| --- | --- | --- | --- |"]
+    for student, entry in students.items():
+        score = "-" if entry["score"] is None else f"{entry['score']:g} / {entry['max_score']:g}"
+        notes = "<br>".join(n.replace("|", "\\|") for n in entry["notes"]) or ""
+        lines.append(f"| {student} | {entry['verdict']} | {score} | {notes} |")
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines[:3]))
+    for student, entry in flagged.items():
+        print(f"  {student}: {entry['verdict']}: " + "; ".join(entry["notes"])[:400])
+    print(f"report: {(out / 'report.md').relative_to(course)}")
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("collect", help="check the archives in downloaded/<lab>/archive, then collect them")
+    p.add_argument("lab")
+    p = sub.add_parser("autograde", help="grade every hand-in in its own sandbox, then report")
+    p.add_argument("lab")
+    p.add_argument("--workers", type=int, default=1, help="hand-ins graded at the same time (default 1)")
+    p.add_argument("--force", action="store_true", help="regrade every student, not only new or failed ones")
+    p.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    p.add_argument("--cell-timeout", type=int, help="seconds per cell (default: nbgrader_config.py)")
+    p.add_argument("--notebook-timeout", type=int, help="seconds per notebook (default: nbgrader_config.py)")
+    p.add_argument("--unsafe-no-sandbox", action="store_true",
+                   help="execute hand-ins with your own rights, outside any sandbox (trusted notebooks only)")
+    p = sub.add_parser("report", help="write the integrity report (run again after generate_feedback)")
+    p.add_argument("lab")
+    args = parser.parse_args(argv)
+    if args.command == "collect":
+        return collect(args.lab)
+    if args.command == "autograde":
+        return autograde(args.lab, workers=args.workers, force=args.force, students=args.student,
+                         unsafe=args.unsafe_no_sandbox, cell_timeout=args.cell_timeout,
+                         notebook_timeout=args.notebook_timeout)
+    return write_report(args.lab)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,456 @@
+"""Execute a hand-in in a throwaway bubblewrap sandbox while nbgrader grades it on the host.
+
+nbgrader's ``autograde`` stays in charge: it sanitises the hand-in, executes it, reads the
+scores from the executed cells and writes them to the gradebook, on the host.
+``SandboxedExecute`` replaces only its *Execute* step (``nbgrader_config.py`` puts it in
+``Autograde.autograde_preprocessors``): the kernel, and with it every line the attendee wrote,
+runs inside ``bwrap``:
+
+* the filesystem is an allow-list, read-only: the system (``/usr``, ``/etc``), the Python
+  environment, the ``dllab`` package and the lab data; nothing else exists in there — not the
+  course folder, the gradebook, the lab sources, other hand-ins or files handed in next to the
+  notebook (a shadow ``dllab/`` package), nor the instructor's home;
+* a private, empty, writable working folder (the kernel's cwd and ``$HOME``) and ``/tmp``,
+  thrown away afterwards;
+* no network, its own PID/IPC/UTS namespaces (it cannot see or signal the grader), and it dies
+  with the grader (``--die-with-parent``);
+* when grading as root: a separate unprivileged user id per sandbox (``setpriv``), with limits on
+  processes, address space (memory), file size and CPU time (``prlimit``);
+* the kernel talks to the host over Unix sockets in its working folder (ZMQ ``ipc`` transport);
+  the notebook file itself never enters the sandbox, only one cell at a time.
+
+On the host, per notebook: a wall-time limit for the whole notebook (``notebook_timeout``) on top
+of nbgrader's per-cell ``timeout``; a kernel that ignores the interrupt after a time-out is killed;
+after a kernel death (``exit()``, ``os._exit``, a segfault, the memory limit) the cells that had run
+keep their outputs (so their points) and the remaining cells are marked "not run"; outputs are
+capped in characters as they arrive; each graded test cell is preceded by the kernel guard
+(``kernel_guard.py``: fresh helpers, NumPy and IPython restored) and ends with a random per-run
+marker that the host requires in its output, so a test that did not run to its end (an input
+transformer or swallowed exception) earns nothing. Every event goes to the integrity log
+(``integrity.record``).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import os
+import pwd
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from queue import Empty
+
+import integrity
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import ensure_async, run_sync
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.v4 import new_output
+from nbgrader import utils
+from nbgrader.preprocessors import Execute
+from traitlets import Bool, Instance, Integer, List, Unicode
+
+HERE = Path(__file__).resolve().parent
+GUARD_SOURCE = (HERE / "kernel_guard.py").read_text()
+
+# environment variables passed into the sandbox (everything else is dropped)
+PASSED_ENV = ("LANG", "LC_ALL", "TZ", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+              "NBGRADER_EXECUTION", "MPLBACKEND", "CI", "PYDEVD_DISABLE_FILE_VALIDATION")
+
+
+class SandboxUnavailable(RuntimeError):
+    """bwrap is missing or does not work here, and unsandboxed grading was not allowed."""
+
+
+def bwrap_path():
+    return shutil.which("bwrap")
+
+
+def module_dir(name):
+    """The folder of an installed package, found without importing it."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0]).resolve()
+
+
+def default_read_only_paths():
+    """What a lab's kernel needs to read: the Python installation, the environment, dllab, the data."""
+    paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parents[1]}
+    dllab = module_dir("dllab")
+    if dllab is not None:
+        paths.add(dllab)
+        from dllab.data import data_dir  # the lab data, read where dllab reads it
+
+        paths.add(Path(data_dir()).resolve())
+    return sorted(p for p in paths if p.exists())
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernel starts inside bwrap and talks over ipc sockets in ``workdir``."""
+
+    executor = Instance("sandbox.SandboxedExecute", allow_none=True)
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        ex = self.executor
+        if ex is not None and ex.sandbox:
+            kernel_cmd, env = ex.sandbox_command(kernel_cmd)
+            kw["env"] = env
+            kw["cwd"] = str(ex.workdir)
+            if ex.sandbox_uid is not None:  # the kernel, as that uid, reads its connection file
+                os.chown(self.connection_file, ex.sandbox_uid, ex.sandbox_uid)
+        return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's Execute, with the kernel in a bubblewrap sandbox and the host checks above."""
+
+    sandbox = Bool(True, help="Run the kernel in bwrap. False only with grade.py --unsafe-no-sandbox.").tag(
+        config=True)
+    notebook_timeout = Integer(600, help="Wall-time limit for the whole notebook, in seconds.").tag(config=True)
+    memory_limit_mb = Integer(4096, help="Address-space limit of each sandboxed process (MiB).").tag(config=True)
+    max_processes = Integer(256, help="Processes and threads of the sandbox's user (root only).").tag(config=True)
+    max_file_mb = Integer(256, help="Largest file the kernel may write in its working folder (MiB).").tag(
+        config=True)
+    max_output_chars = Integer(100_000, help="Characters of output kept per cell; the rest is dropped.").tag(
+        config=True)
+    max_notebook_output_chars = Integer(1_000_000, help="Characters of output kept per notebook.").tag(
+        config=True)
+    unresponsive_grace = Integer(10, help="Seconds a kernel has to answer after an interrupt before it "
+                                 "is killed.").tag(config=True)
+    uid_base = Integer(61000, help="Sandboxes run as uid uid_base + slot when grading as root.").tag(config=True)
+    extra_read_only_paths = List(Unicode(), help="More host folders the kernel may read.").tag(config=True)
+    helper_preload = List(Unicode(), ["numpy", "dllab", "dllab.labs"],
+                          help="Modules the guard imports and snapshots before the hand-in runs.").tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        kwargs["kernel_manager_class"] = SandboxKernelManager
+        super().__init__(*args, **kwargs)
+
+    # ---- the sandbox -------------------------------------------------------------------------
+    def sandbox_command(self, kernel_cmd):
+        """bwrap + setpriv + prlimit around ``kernel_cmd``, and the kernel's clean environment."""
+        bwrap = bwrap_path()
+        work = str(self.workdir)
+        env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
+        env.update({"HOME": work, "TMPDIR": "/tmp", "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+                    "JUPYTER_RUNTIME_DIR": work, "IPYTHONDIR": f"{work}/.ipython", "MPLCONFIGDIR": f"{work}/.mpl",
+                    "DLLAB_CACHE": str(self.cache_dir) if self.cache_dir else f"{work}/.cache",
+                    "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "DLLAB_SANDBOX": "1"})
+        cmd = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+               "--die-with-parent", "--hostname", "sandbox", "--proc", "/proc", "--dev", "/dev",
+               "--tmpfs", "/tmp", "--clearenv"]
+        if os.getuid() != 0:
+            cmd.insert(1, "--unshare-user")
+        made = {"/", "/tmp", "/proc", "/dev"}
+
+        def parents(path):
+            for parent in reversed(Path(path).parents):
+                p = str(parent)
+                if p not in made:
+                    made.add(p)
+                    cmd.extend(["--perms", "0755", "--dir", p])
+
+        for system in ("/usr", "/etc", "/opt"):
+            if os.path.isdir(system):
+                cmd.extend(["--ro-bind", system, system])
+                made.add(system)
+        for link in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
+            if os.path.islink(link):
+                cmd.extend(["--symlink", os.readlink(link), link])
+            elif os.path.isdir(link):
+                cmd.extend(["--ro-bind", link, link])
+        read_only = default_read_only_paths() + [Path(p) for p in self.extra_read_only_paths]
+        if self.cache_dir:
+            read_only.append(self.cache_dir)
+        for path in sorted(set(read_only), key=lambda p: len(p.parts)):
+            if any(str(path).startswith(s + "/") for s in ("/usr", "/etc", "/opt")):
+                continue
+            parents(path)
+            cmd.extend(["--ro-bind", str(path), str(path)])
+            made.add(str(path))
+        parents(work)
+        cmd.extend(["--bind", work, work, "--chdir", work])
+        for k, v in env.items():
+            cmd.extend(["--setenv", k, v])
+        inner = []
+        if self.sandbox_uid is not None:
+            inner += ["setpriv", f"--reuid={self.sandbox_uid}", f"--regid={self.sandbox_uid}", "--clear-groups",
+                      "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"]
+        limits = [f"--as={self.memory_limit_mb * 2**20}", f"--fsize={self.max_file_mb * 2**20}",
+                  f"--cpu={self.notebook_timeout + 60}", "--core=0"]
+        if self.sandbox_uid is not None:
+            limits.append(f"--nproc={self.max_processes}")
+        inner += ["prlimit", *limits, "--"]
+        return cmd + ["--"] + inner + list(kernel_cmd), env
+
+    def _make_workdir(self):
+        self.workdir = Path(tempfile.mkdtemp(prefix="dllab-sandbox-"))
+        os.chmod(self.workdir, 0o700)
+        self.sandbox_uid = None
+        if self.sandbox and os.getuid() == 0:
+            slot = int(os.environ.get("DLLAB_GRADING_SLOT", os.getpid() % 1000))
+            self.sandbox_uid = self.uid_base + slot
+            os.chown(self.workdir, self.sandbox_uid, self.sandbox_uid)
+
+    def _prepare_cache(self):
+        """A read-only copy of the host's parsed-data cache, readable by the sandbox's uid."""
+        self.cache_dir = None
+        try:
+            from dllab.data import cache_dir
+        except ImportError:
+            return
+        source = Path(cache_dir())
+        if not source.is_dir():
+            return
+        target = Path(tempfile.gettempdir()) / f"dllab-grading-cache-{os.getuid()}"
+        target.mkdir(mode=0o755, exist_ok=True)
+        for f in source.glob("*.npz"):
+            dest = target / f.name
+            if not dest.exists() or dest.stat().st_size != f.stat().st_size:
+                tmp = target / (f.name + ".part")
+                shutil.copyfile(f, tmp)
+                os.chmod(tmp, 0o644)
+                os.replace(tmp, dest)
+        self.cache_dir = target
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        km.executor = self
+        if self.sandbox:
+            km.transport = "ipc"
+            km.ip = str(self.workdir / "kernel")
+            km.connection_file = str(self.workdir / "kernel.json")
+        return km
+
+    # ---- the notebook ------------------------------------------------------------------------
+    def preprocess(self, nb, resources=None, km=None):
+        if self.sandbox and not bwrap_path():
+            raise SandboxUnavailable(
+                "bubblewrap (bwrap) is not installed, so hand-ins cannot be executed in a sandbox. Install it "
+                "(as root: apt-get install bubblewrap) or, only for notebooks you trust, grade with "
+                "`python grade.py <lab> --unsafe-no-sandbox`.")
+        self.resources_ = resources
+        self.events = integrity.EventLog.for_resources(resources, self)
+        if not self.sandbox:
+            self.events.add("unsandboxed", "executed WITHOUT the sandbox (--unsafe-no-sandbox)")
+        self._make_workdir()
+        self._prepare_cache() if self.sandbox else setattr(self, "cache_dir", None)
+        self._started = time.monotonic()
+        self._stopped = None  # why the remaining cells are not run
+        self._guard = None
+        self._notebook_chars = 0
+        self.helper_names = helper_names(nb)
+        # hidden tests leave no trace in the kernel's history (In, _ih, _i)
+        self._hidden = {i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "BEGIN HIDDEN TESTS" in c.source}
+        try:
+            nb, resources = super().preprocess(nb, resources, km)
+        except DeadKernelError:
+            # the kernel died while starting or during the info request
+            self.events.add("kernel_death", "the kernel died before the first cell")
+            self._stop_all(nb, "the kernel died before this cell ran")
+        finally:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        return nb, resources
+
+    def _get_timeout(self, cell):
+        timeout = super()._get_timeout(cell)
+        left = self.notebook_timeout - (time.monotonic() - self._started)
+        left = max(1, int(left))
+        return left if timeout is None else min(timeout, left)
+
+    def _stop_all(self, nb, why):
+        for cell in nb.cells:
+            if cell.cell_type == "code" and not cell.get("outputs") and cell.source.strip():
+                not_run(cell, why)
+
+    def _setup_guard(self):
+        """Install the kernel guard before any cell of the hand-in runs (see kernel_guard.py)."""
+        token = "_dllab_guard_" + uuid.uuid4().hex
+        expression = (f"(lambda g: exec(compile({GUARD_SOURCE!r}, '<guard>', 'exec'), g) or "
+                      f"g['install']({token!r}, {list(self.helper_preload)!r}))({{'__name__': '_guard'}})")
+        reply = self._user_expression(expression)
+        if reply == "installed":
+            self._guard = token
+        else:
+            self.events.add("guard_failed", f"the kernel guard could not be installed: {reply}")
+
+    def _user_expression(self, expression):
+        """Evaluate one expression in the kernel (no cell, no history) and return its text value."""
+        msg_id = self.kc.execute("", silent=True, store_history=False, user_expressions={"r": expression})
+        reply = self.wait_for_reply(msg_id)
+        if reply is None:
+            return "no reply"
+        result = reply["content"].get("user_expressions", {}).get("r", {})
+        if result.get("status") != "ok":
+            return f"{result.get('ename')}: {result.get('evalue')}"
+        return ast.literal_eval(result["data"].get("text/plain", "None"))
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code" or not cell.source.strip():
+            return cell, resources
+        if self._guard is None and index == self._first_code_index():
+            self._setup_guard()
+        if self._stopped:
+            not_run(cell, self._stopped)
+            return cell, resources
+        if time.monotonic() - self._started >= self.notebook_timeout:
+            self._stop(f"the notebook's time limit of {self.notebook_timeout} s was reached before this cell")
+            self.events.add("notebook_timeout", f"time limit of {self.notebook_timeout} s reached")
+            not_run(cell, self._stopped)
+            return cell, resources
+
+        graded_test = utils.is_grade(cell) and not utils.is_solution(cell)
+        name = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}")
+        original, marker = cell.source, None
+        if graded_test:
+            if self._guard:
+                repaired = self._user_expression(f"__import__('sys').{self._guard}({sorted(self.helper_names)!r})")
+                if isinstance(repaired, list):
+                    if repaired:
+                        repaired = ", ".join(sorted(set(repaired))[:20])
+                        self.events.add("tampering_repaired", f"before {name}: {repaired}")
+                else:
+                    self.events.add("guard_failed", f"before {name}: {repaired}")
+            marker = "dllab-grading-" + uuid.uuid4().hex
+            cell.source = original + f"\nprint({marker!r})\n"
+        self._cell_chars, self._dropped = 0, 0
+        try:
+            super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self.events.add("kernel_death", f"the kernel died while running {name}")
+            cell.outputs.append(error_output("KernelDied", "the kernel died while this cell ran (exit(), a crash "
+                                             "or the memory limit); the cells after it were not run"))
+            self._stop(f"not run: the kernel died in an earlier cell ({name})")
+        except CellTimeoutError:
+            self.events.add("timeout", f"{name} ran past its time limit")
+            cell.outputs.append(error_output("CellTimeoutError", "the cell ran past its time limit"))
+        finally:
+            cell.source = original
+        if self._dropped:
+            cell.outputs.append(new_output("stream", name="stdout", text=(
+                f"\n... output truncated: {self._dropped} characters dropped (limit {self.max_output_chars} "
+                "per cell) ...\n")))
+            self.events.add("output_capped", f"{name}: {self._dropped} characters of output dropped")
+        timed_out = any(o.get("ename") == "CellTimeoutError" for o in cell.outputs if o.output_type == "error")
+        if timed_out and not self._stopped:
+            self.events.add("timeout", f"{name} ran past its time limit and was interrupted")
+            if not self._responsive():
+                self.events.add("unresponsive", f"the kernel ignored the interrupt in {name} and was stopped")
+                self._stop(f"not run: the kernel stopped answering in an earlier cell ({name})")
+        if marker is not None:
+            self._check_marker(cell, marker, name)
+        return cell, resources
+
+    def execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        return super().execute_cell(cell, cell_index, execution_count,
+                                    store_history=store_history and cell_index not in self._hidden)
+
+    def _first_code_index(self):
+        return next(i for i, c in enumerate(self.nb.cells) if c.cell_type == "code" and c.source.strip())
+
+    async def _async_responsive(self):
+        """After an interrupt: does the kernel run a trivial cell within the grace period?"""
+        try:
+            msg_id = self.kc.execute("pass", silent=True, store_history=False)
+        except Exception:
+            return False
+        deadline = time.monotonic() + self.unresponsive_grace
+        while time.monotonic() < deadline:
+            try:
+                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=1))
+            except Empty:
+                continue
+            except Exception:
+                return False
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return True
+        return False
+
+    _responsive = run_sync(_async_responsive)
+
+    def _stop(self, why):
+        self._stopped = why
+        try:
+            if self.km is not None:
+                self.km.shutdown_kernel(now=True)
+        except Exception as err:  # already dead
+            self.log.debug("kernel shutdown: %s", err)
+
+    def _check_marker(self, cell, marker, name):
+        """A graded test earns points only if its last line ran: the marker must be in its output."""
+        seen = False
+        for output in cell.outputs:
+            if output.output_type == "stream" and marker in output.text:
+                seen = True
+                output.text = output.text.replace(marker + "\n", "").replace(marker, "")
+        cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and not o.text)]
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        if not seen and not errors:
+            self.events.add("test_not_completed", f"{name} did not run to its end, yet raised no error")
+            cell.outputs.append(error_output("TestNotCompleted", "this test did not run to its end; no points"))
+        elif seen and not errors:
+            # a warning printed by the attendee's code is not a failed test (nbgrader counts stderr as one)
+            for output in cell.outputs:
+                if output.output_type == "stream" and output.name == "stderr":
+                    output.name = "stdout"
+
+    # ---- output caps, as the messages arrive ---------------------------------------------------
+    def output(self, outs, msg, display_id, cell_index):
+        size = message_chars(msg)
+        budget = min(self.max_output_chars - self._cell_chars,
+                     self.max_notebook_output_chars - self._notebook_chars)
+        if size > budget:
+            content = msg.get("content", {})
+            if msg["msg_type"] == "stream" and budget > 0:
+                self._dropped += size - budget
+                content["text"] = content["text"][:budget]
+                size = budget
+            elif msg["msg_type"] != "error":
+                self._dropped += size
+                return None
+        self._cell_chars += size
+        self._notebook_chars += size
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def message_chars(msg):
+    content = msg.get("content", {})
+    if msg["msg_type"] == "stream":
+        return len(content.get("text", ""))
+    if msg["msg_type"] == "error":
+        return len(content.get("evalue", "")) + sum(len(t) for t in content.get("traceback", []))
+    return sum(len(v) if isinstance(v, str) else len(str(v)) for v in content.get("data", {}).values())
+
+
+def error_output(ename, evalue):
+    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+def not_run(cell, why):
+    cell.outputs = [error_output("NotRun", why)]
+
+
+def helper_names(nb):
+    """Names the graded test cells read that the attendee does not define: the helpers to re-bind."""
+    used, defined = set(), set()
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        if utils.is_grade(cell) and not utils.is_solution(cell):
+            used |= names
+        elif utils.is_solution(cell):
+            defined |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    return used - defined
+
+
+def current_user():
+    return pwd.getpwuid(os.getuid()).pw_name

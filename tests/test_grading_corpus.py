@@ -1,0 +1,218 @@
+"""A class of hostile and broken hand-ins, graded by grading/README.md's own commands, in sandboxes.
+
+The corpus (tests/handins) has one hand-in per class of attack or accident: input transformers,
+patched helpers and NumPy, a replaced ``dllab.labs``, a silenced traceback, edited and deleted
+tests, writes to the gradebook and the config, a detached process, signals to the grader, forks,
+a leak of the hidden tests through ``In`` and ``linecache``; duplicated cells, edited metadata,
+``exit()``, ``os._exit``, a segfault, a memory hog, a loop that ignores the interrupt, a 50 MB
+output line, a misnamed notebook, a shadow ``dllab`` package, a corrupt zip and a zip slip. The
+first twelve are a class of 6 honest and 6 hostile attendees; the report must name exactly the 6.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import time
+import zipfile
+from pathlib import Path
+
+import handins
+import nbformat
+import pytest
+from grading_course import (
+    GRADING,
+    make_course,
+    readme_commands,
+    release_and_source,
+    run_readme,
+    solutions_of,
+    text_of,
+)
+
+pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None,
+                                reason="bubblewrap (bwrap) is not installed: `make test` installs it as root "
+                                       "(apt-get install bubblewrap); grading refuses to run without it")
+LAB = handins.LAB
+WORKERS = 2
+EXTRA = {"autograde": ["--workers", str(WORKERS), "--cell-timeout", "10", "--notebook-timeout", "150"]}
+
+
+def instructor_files(course):
+    return {p.relative_to(course).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in course.rglob("*") if p.is_file() and p.suffix in (".py", ".toml")}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("corpus")
+    course, env = make_course(tmp, [LAB])
+    steps = readme_commands()
+    run_readme(steps["release"], course, env)
+    release, source = release_and_source(course, LAB)
+    items = handins.corpus(release, solutions_of(source), course)
+    if os.getuid() != 0:  # without a uid of its own, a sandbox has no process limit
+        items = {k: v for k, v in items.items() if not v.root_only}
+    archive = course / "downloaded" / LAB / "archive"
+    archive.mkdir(parents=True)
+    for name, h in items.items():
+        if h.how == "raw_zip":
+            (archive / f"{name}.zip").write_bytes(h.raw)
+        elif h.how == "zip":
+            with zipfile.ZipFile(archive / f"{name}.zip", "w") as z:
+                z.writestr(f"{LAB}.ipynb", nbformat.writes(h.nb))
+                for extra, text in h.extra_files.items():
+                    z.writestr(extra, text)
+        else:
+            (archive / name).mkdir()
+            filename = f"{LAB} (1).ipynb" if h.how == "misnamed" else f"{LAB}.ipynb"
+            nbformat.write(h.nb, archive / name / filename)
+    before = instructor_files(course)
+    timings = {}
+    for step in ("collect", "autograde", "feedback", "report", "export"):
+        start = time.monotonic()
+        timings[step] = (run_readme(steps[step], course, env, extra=EXTRA.get(step, [])), time.monotonic() - start)
+    return {"course": course, "items": items, "before": before, "source": source, "timings": timings}
+
+
+def scores(course):
+    from nbgrader.api import Gradebook
+
+    out = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="dllab") as gb:
+        for student in gb.students:
+            try:
+                nb = gb.find_submission_notebook(LAB, LAB, student.id)
+            except Exception:
+                continue
+            out[student.id] = sum(g.auto_score or 0 for g in nb.grades if g.cell.cell_type == "code")
+    return out
+
+
+def test_no_handin_earns_what_it_should_not_and_honest_work_is_kept(graded):
+    course, items = graded["course"], graded["items"]
+    got = scores(course)
+    report = json.loads((course / "reports" / LAB / "report.json").read_text())["students"]
+    problems = []
+    for name, h in items.items():
+        if h.how == "raw_zip":
+            continue
+        if name not in got:
+            problems.append(f"{name}: not graded ({report.get(name, {}).get('notes')})")
+            continue
+        if not h.min_points <= got[name] <= h.max_points:
+            problems.append(f"{name}: {got[name]} points, expected {h.min_points}..{h.max_points}; "
+                            f"report: {report.get(name, {}).get('notes')}")
+        if h.flagged is not None and (report[name]["verdict"] != "ok") != h.flagged:
+            problems.append(f"{name}: verdict {report[name]['verdict']!r}, notes {report[name]['notes']}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_batch_completes_and_bad_archives_are_reported(graded):
+    course, items = graded["course"], graded["items"]
+    report = json.loads((course / "reports" / LAB / "report.json").read_text())
+    graded_names = {n for n, h in items.items() if h.how != "raw_zip"}
+    assert set(report["students"]) == graded_names
+    assert all(e["verdict"] != "not graded" for e in report["students"].values()), report["students"]
+    assert set(report["rejected_archives"]) == {"broken_corrupt_zip.zip", "broken_zip_slip.zip"}
+    assert not list(course.parent.rglob("zip_slip.txt"))
+
+
+def test_no_handin_touches_the_instructors_files(graded):
+    course = graded["course"]
+    time.sleep(max(0.0, 10 - graded["timings"]["export"][1]))  # the detached process would have struck by now
+    assert not (course / "PWNED").exists()
+    assert instructor_files(course) == graded["before"]
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="dllab") as gb:
+        assert all((g.auto_score or 0) <= g.max_score for s in gb.assignments[0].submissions
+                   for nb in s.notebooks for g in nb.grades)
+
+
+def test_no_hidden_test_in_any_feedback(graded):
+    course = graded["course"]
+    from grading_course import hidden_lines
+
+    secrets = hidden_lines(graded["source"])
+    assert len(secrets) > 10
+    pages = list((course / "feedback").glob(f"*/{LAB}/{LAB}.html"))
+    assert len(pages) == len([h for h in graded["items"].values() if h.how != "raw_zip"])
+    for page in pages:
+        text = text_of(page.read_text())
+        leaked = [line for line in secrets if line in text]
+        assert not leaked, f"{page.parts[-3]}: {leaked[:2]}"
+    size = max(p.stat().st_size for p in course.glob(f"autograded/*/{LAB}/{LAB}.ipynb"))
+    assert size < 5_000_000, f"an autograded notebook of {size} bytes: output caps failed"
+
+
+def test_class_of_twelve_report_names_the_six(graded):
+    report = json.loads((graded["course"] / "reports" / LAB / "report.json").read_text())["students"]
+    flagged = {s for s in handins.CLASS_HONEST + handins.CLASS_HOSTILE if report[s]["verdict"] != "ok"}
+    assert flagged == set(handins.CLASS_HOSTILE)
+    with open(graded["course"] / "grades.csv") as f:
+        rows = {row["student_id"]: row for row in csv.DictReader(f)}
+    for s in handins.CLASS_HOSTILE:
+        assert rows[s]["integrity"] == "check" and rows[s]["integrity_notes"], rows[s]
+    for s in handins.CLASS_HONEST:
+        assert rows[s]["integrity"] == "ok", rows[s]
+    seconds = graded["timings"]["autograde"][1]
+    n = len(report)
+    print(f"\ncorpus: {n} hand-ins graded in {seconds:.0f} s with {WORKERS} workers "
+          f"({60 * n / seconds:.1f} notebooks/minute)")
+
+
+def test_refuses_to_grade_without_the_sandbox(tmp_path):
+    import subprocess
+    import sys
+
+    course, env = make_course(tmp_path, [])
+    env["PATH"] = str(Path(sys.executable).parent)  # no bwrap on this PATH
+    result = subprocess.run([sys.executable, "grade.py", "autograde", LAB], cwd=course, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "--unsafe-no-sandbox" in result.stderr, result.stderr
+
+
+def test_lab3_transformer_scores_nothing(tmp_path):
+    """One lab-3 hand-in: the blank release with a try/except input transformer earns no point."""
+    lab = "lab3_cnn"
+    course, env = make_course(tmp_path, [lab])
+    steps = readme_commands()
+    run_readme(steps["release"].replace("release.py", f"release.py {lab}"), course, env)
+    release, source = release_and_source(course, lab)
+    nb = handins.insert_at(release, handins.import_index(release), handins.TRANSFORMER)
+    (course / "submitted" / "evil" / lab).mkdir(parents=True)
+    nbformat.write(nb, course / "submitted" / "evil" / lab / f"{lab}.ipynb")
+    run_readme(steps["autograde"].replace(LAB, lab), course, env, extra=["--cell-timeout", "20"])
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="dllab") as gb:
+        assert gb.find_submission(lab, "evil").score == 0
+    report = json.loads((course / "reports" / lab / "report.json").read_text())["students"]["evil"]
+    assert report["verdict"] == "check" and any("transformer" in n for n in report["notes"]), report
+
+
+def test_attendees_copy_has_no_solution(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(GRADING))
+    import attendees_copy
+
+    out = attendees_copy.build(tmp_path / "attendees")
+    assert (out / "labs" / LAB / f"{LAB}.ipynb").exists() and (out / "dllab" / "__init__.py").exists()
+    assert not (out / "grading").exists() and not (out / "tests").exists()
+    found = attendees_copy.leaks(out)
+    # Known, reported: dllab.labs.reference_forward is lab 2's forward pass (used by its checks), and the
+    # Trainer's batching loop is the library's own; neither is a hidden test. Any other line fails.
+    known = {'Z1 = X @ params["W1"] + params["b1"]', 'Z2 = A1 @ params["W2"] + params["b2"]',
+             'Z3 = A2 @ params["W3"] + params["b3"]', "for i in range(0, len(x), batch_size):"}
+    unexpected = [(f, what) for f, what in found if what[len("line "):].strip("'\"") not in known]
+    assert not unexpected, unexpected[:10]
+    # the check itself finds a planted solution line and a marker
+    planted = out / "labs" / "notes.py"
+    secret = sorted(attendees_copy.secret_lines())[0]
+    planted.write_text(f"# ### BEGIN SOLUTION\n{secret}\n")
+    assert {f for f, _ in attendees_copy.leaks(out)} >= {"labs/notes.py"}
