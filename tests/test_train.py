@@ -480,3 +480,17 @@ def test_a_checkpoint_that_cannot_be_written_during_training_is_named(tmp_path, 
     monkeypatch.setattr(dl.Module, "save", disk_full)
     with pytest.raises(OSError, match=r"could not write checkpoint='.*best.npz' after epoch 1: No space left"):
         dl.Trainer(dl.Dense(3)).fit((x, y), epochs=2, checkpoint=tmp_path / "best.npz", verbose=False)
+
+
+def test_callbacks_may_be_plain_objects_with_some_hooks_but_not_anything():
+    x, y = blobs()
+    seen = []
+
+    class OnlyEpochs:  # no dllab.Callback base: the hooks it has are called
+        def on_epoch_end(self, trainer, epoch, logs):
+            seen.append(epoch)
+
+    dl.Trainer(dl.Dense(3)).fit((x, y), epochs=2, callbacks=[OnlyEpochs()], verbose=False)
+    assert seen == [0, 1]
+    with pytest.raises(TypeError, match="callbacks must be objects with hooks such as on_epoch_end"):
+        dl.Trainer(dl.Dense(3)).fit((x, y), epochs=1, callbacks=[print], verbose=False)

@@ -72,6 +72,9 @@ class History(dict):
         return f"History({self.epochs} epochs: {body})"
 
 
+HOOKS = ("on_train_begin", "on_epoch_begin", "on_loss", "on_before_update", "on_step_end", "on_epoch_end",
+         "on_interrupt", "on_train_end")
+
 LOSSES = {"cross_entropy": F.cross_entropy, "mse": F.mse, "binary_cross_entropy": F.binary_cross_entropy}
 
 
@@ -153,7 +156,7 @@ class Trainer:
         self.epoch = 0
         self.fit_epochs = None       # epochs asked of the fit() running now (callbacks read these)
         self.steps_per_epoch = None  # its batches per epoch
-        self.callbacks = []
+        self._use_callbacks([])
 
     # --- data --------------------------------------------------------------------
     @staticmethod
@@ -180,8 +183,16 @@ class Trainer:
             return [fn(out, yb) for fn in self._batch_metrics]
 
     def _emit(self, hook, *args):
-        for cb in self.callbacks:
-            getattr(cb, hook)(self, *args)
+        for fn in self._hooks.get(hook, ()):
+            fn(self, *args)
+
+    def _use_callbacks(self, callbacks):
+        """Each hook's methods, in the callbacks' order; the base class's empty ones are left out."""
+        self.callbacks = callbacks
+        self._hooks = {}
+        for hook in HOOKS:
+            self._hooks[hook] = [getattr(cb, hook) for cb in callbacks
+                                 if getattr(type(cb), hook, None) not in (None, getattr(Callback, hook))]
 
     # --- training ----------------------------------------------------------------------
     def fit(self, train, epochs=1, batch_size=64, validation=None, shuffle=True, seed=0, transform=None,
@@ -200,7 +211,7 @@ class Trainer:
         """
         batches = self._fit_setup(train, epochs, batch_size, shuffle, seed, transform, checkpoint)
         history = self.history = History()
-        self.callbacks = self._fit_callbacks(validation, early_stopping, checkpoint, callbacks, verbose)
+        self._use_callbacks(self._fit_callbacks(validation, early_stopping, checkpoint, callbacks, verbose))
         self.stop_training = False
         start = self.epoch
         try:
@@ -228,7 +239,8 @@ class Trainer:
         finally:
             self.updating = False
             for cb in self.callbacks:
-                cb.close()
+                if hasattr(cb, "close"):
+                    cb.close()
         self._emit("on_train_end", history)
         return history
 
@@ -302,9 +314,10 @@ class Trainer:
             own.append(Checkpoint(checkpoint, best))
         callbacks = list(callbacks)
         for cb in callbacks:
-            if not isinstance(cb, Callback):
-                raise TypeError(f"fit: callbacks must be dllab.Callback objects, got {cb!r}")
-        if verbose and not any(cb.shows_progress for cb in callbacks):  # a dashboard replaces the bar
+            if not any(hasattr(cb, hook) for hook in HOOKS):
+                raise TypeError(f"fit: callbacks must be objects with hooks such as on_epoch_end (subclasses of "
+                                f"dllab.Callback), got {cb!r}")
+        if verbose and not any(getattr(cb, "shows_progress", False) for cb in callbacks):  # a dashboard replaces it
             own.append(ProgressLog())
         return own + callbacks + [SafeInterrupt()]  # last: the others see the step or epoch first
 
