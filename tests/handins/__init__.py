@@ -219,7 +219,7 @@ def corpus(release, solutions, course):
         elif m.get("grade_id") == "softmax":
             m["grade_id"] = "my_softmax"
     out["broken_metadata"] = Handin(meta_edit, min_points=FULL, flagged=True)
-    out["broken_exit_end"] = Handin(append(perfect, "exit()"), min_points=FULL, flagged=True)
+    out["broken_exit_end"] = Handin(append(perfect, "exit()"), min_points=FULL)
     out["broken_os_exit"] = Handin(insert_after(perfect, "test_logreg_gradients_hidden", OS_EXIT),
                                    min_points=11, max_points=11, flagged=True)
     out["broken_segfault"] = Handin(append(perfect, SEGFAULT), min_points=FULL, flagged=True)
