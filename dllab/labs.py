@@ -56,6 +56,8 @@ __all__ = [
     "lesson",
     "max_pool_reference",
     "numerical_gradient",
+    "reference_sgd_epoch",
+    "sgd_epoch_mistakes",
     "progress",
     "seeds_table",
     "setup",
@@ -378,7 +380,11 @@ def _piece_inputs():
     Z = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, -1.0]])
     P = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
     y = np.array([0, 2])
+    z = np.array([-3.0, 0.0, 2.0])
+    p, t = np.array([0.9, 0.2]), np.array([1.0, 0.0])
     return {
+        "sigmoid": ((z,), 1 / (1 + np.exp(-z))),
+        "binary_cross_entropy": ((p, t), -(np.log(0.9) + np.log(0.8)) / 2),
         "softmax": ((Z,), _softmax(Z)),
         "one_hot": ((np.array([2, 0]), 4), np.eye(4)[[2, 0]]),
         "cross_entropy": ((P, y), -np.log(P[[0, 1], y]).mean()),
@@ -389,9 +395,9 @@ def check_pieces(user, **pieces):
     """Check the attendee's earlier functions that ``user`` builds on, before ``user`` is judged.
 
     When logreg_gradients calls a softmax that is wrong, its gradient is wrong too, and a test of
-    the gradient alone would blame a correct gradient formula. Each piece (by name: softmax,
-    one_hot, cross_entropy) is run on a small input and compared with the right answer; a wrong
-    piece fails here with a message that names it and says to fix it first.
+    the gradient alone would blame a correct gradient formula. Each piece (by name: sigmoid,
+    binary_cross_entropy, softmax, one_hot, cross_entropy) is run on a small input and compared with
+    the right answer; a wrong piece fails here with a message that names it and says to fix it first.
     """
     __tracebackhide__ = True
     known = _piece_inputs()
@@ -413,6 +419,52 @@ def check_pieces(user, **pieces):
                 f"{user} builds on your {name}, which is not right yet: {name}({_arguments(fn, args, {})}) "
                 f"returned {got_text}, expected {_show(expected) or expected}. Fix {name} first (its test cell "
                 f"above says what is wrong): this test would otherwise blame {user} for {name}'s mistake.")
+
+
+def _logreg_step_gradients(X, y, W, b):
+    P = _softmax(X @ W + b)
+    N = len(y)
+    loss = float(-np.log(P[np.arange(N), y]).mean())
+    delta = P.copy()
+    delta[np.arange(N), y] -= 1
+    delta /= N
+    return loss, X.T @ delta, delta.sum(axis=0)
+
+
+def reference_sgd_epoch(X, y, W, b, lr, batch_size, rng, *, gradients=_logreg_step_gradients,
+                        full_batch=False, step_b=True, sign=-1.0):
+    """Lab 1's epoch of minibatch SGD for softmax regression, as the lab describes it: (W, b, losses).
+
+    The keyword arguments make the usual mistakes on purpose (see :func:`sgd_epoch_mistakes`).
+    """
+    losses = []
+    order = rng.permutation(len(X))
+    for i in range(0, len(X), batch_size):
+        idx = order[i:i + batch_size]
+        Xb, yb = (X, y) if full_batch else (X[idx], y[idx])
+        loss, dW, db = gradients(Xb, yb, W, b)
+        W = W + sign * lr * dW
+        if step_b:
+            b = b + sign * lr * db
+        losses.append(loss)
+    return W, b, losses
+
+
+def sgd_epoch_mistakes(X, y, W, b, lr, batch_size, rng):
+    """What an epoch gives with each usual mistake, by the mistake's description (for sgd_epoch's test)."""
+    state = rng.bit_generator.state
+    out = {}
+    for why, options in [
+        ("it steps up the gradient (W + lr * dW): the loss then grows. Step against it, W = W - lr * dW",
+         {"sign": 1.0}),
+        ("each step uses the gradient of all the images, not of its batch: call logreg_gradients on X[idx], "
+         "y[idx]", {"full_batch": True}),
+        ("b never moves: each step also needs b = b - lr * db", {"step_b": False}),
+    ]:
+        rng.bit_generator.state = state
+        out[why] = reference_sgd_epoch(X, y, W, b, lr, batch_size, rng, **options)
+    rng.bit_generator.state = state
+    return out
 
 
 def check_shape(value, shape, name, hint=""):

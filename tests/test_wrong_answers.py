@@ -93,8 +93,141 @@ def relu_grad(Z):
 }
 
 
+# right answers that other functions of an answer cell are combined with
+NEURON_OK_SIG = '''
+def sigmoid(z):
+    return 0.5 * (1 + np.tanh(0.5 * z))
+'''
+NEURON_OK_BCE = '''
+def binary_cross_entropy(p, t):
+    p = np.clip(p, 1e-12, 1 - 1e-12)
+    return float(-(t * np.log(p) + (1 - t) * np.log(1 - p)).mean())
+'''
+NEURON_OK_GRAD = '''
+def neuron_gradients(X, t, w, b):
+    p = sigmoid(X @ w + b)
+    delta = (p - t) / len(t)
+    return binary_cross_entropy(p, t), X.T @ delta, float(delta.sum())
+'''
+SGD_OK_ACC = '''
+def accuracy(X, y, W, b):
+    return float(np.mean((X @ W + b).argmax(axis=1) == y))
+'''
+CM_OK = '''
+def confusion_matrix(y_true, y_pred, num_classes=10):
+    cm = np.zeros((num_classes, num_classes), dtype=np.int64)
+    for a, b in zip(y_true, y_pred):
+        cm[a, b] += 1
+    return cm
+'''
+MC_OK = '''
+def most_confused(cm):
+    m = cm.copy()
+    np.fill_diagonal(m, 0)
+    i, j = np.unravel_index(m.argmax(), m.shape)
+    return int(i), int(j)
+'''
+
+
 CORPUS = {
     "lab1_logreg": [
+
+        Wrong("neuron", "sigmoid with the wrong sign", '''
+def sigmoid(z):
+    return 1 / (1 + np.exp(z))
+''' + NEURON_OK_BCE + NEURON_OK_GRAD, ("sigmoid([-1000, -2, 0, 2, 1000]) is wrong", "near 1 for large z")),
+        Wrong("neuron", "binary cross-entropy without clipping", NEURON_OK_SIG + '''
+def binary_cross_entropy(p, t):
+    return float(-(t * np.log(p) + (1 - t) * np.log(1 - p)).mean())
+''' + NEURON_OK_GRAD, ("large and finite", "Clip p to [1e-12, 1 - 1e-12]")),
+        Wrong("neuron", "binary cross-entropy summed", NEURON_OK_SIG + '''
+def binary_cross_entropy(p, t):
+    p = np.clip(p, 1e-12, 1 - 1e-12)
+    return float(-(t * np.log(p) + (1 - t) * np.log(1 - p)).sum())
+''' + NEURON_OK_GRAD, ("binary_cross_entropy([0.9, 0.2, 0.6], [1, 0, 0]) is", "the mean over the batch, not the sum")),
+        Wrong("neuron", "clips p in place", NEURON_OK_SIG + '''
+def binary_cross_entropy(p, t):
+    np.clip(p, 1e-12, 1 - 1e-12, out=p)
+    return float(-(t * np.log(p) + (1 - t) * np.log(1 - p)).mean())
+''' + NEURON_OK_GRAD, ("changed its input p", "p = np.clip(p, ...)")),
+        Wrong("neuron", "gradient without dividing by N", NEURON_OK_SIG + NEURON_OK_BCE + '''
+def neuron_gradients(X, t, w, b):
+    p = sigmoid(X @ w + b)
+    delta = p - t
+    return binary_cross_entropy(p, t), X.T @ delta, float(delta.sum())
+''', ("5× too large, exactly the batch size", "dw = X.T @ (p - t) / N")),
+        Wrong("neuron", "db as a vector", NEURON_OK_SIG + NEURON_OK_BCE + '''
+def neuron_gradients(X, t, w, b):
+    p = sigmoid(X @ w + b)
+    delta = (p - t) / len(t)
+    return binary_cross_entropy(p, t), X.T @ delta, delta
+''', ("db must be one number", "sum delta over the batch")),
+        Wrong("sgd_epoch", "steps up the gradient", SGD_OK_ACC + '''
+def sgd_epoch(X, y, W, b, lr, batch_size, rng):
+    losses = []
+    for idx in minibatches(len(X), batch_size, rng):
+        loss, dW, db = logreg_gradients(X[idx], y[idx], W, b)
+        W = W + lr * dW
+        b = b + lr * db
+        losses.append(loss)
+    return W, b, losses
+''', ("steps up the gradient", "W = W - lr * dW")),
+        Wrong("sgd_epoch", "gradient of all images at every step", SGD_OK_ACC + '''
+def sgd_epoch(X, y, W, b, lr, batch_size, rng):
+    losses = []
+    for idx in minibatches(len(X), batch_size, rng):
+        loss, dW, db = logreg_gradients(X, y, W, b)
+        W = W - lr * dW
+        b = b - lr * db
+        losses.append(loss)
+    return W, b, losses
+''', ("the gradient of all the images", "X[idx], y[idx]")),
+        Wrong("sgd_epoch", "b never moves", SGD_OK_ACC + '''
+def sgd_epoch(X, y, W, b, lr, batch_size, rng):
+    losses = []
+    for idx in minibatches(len(X), batch_size, rng):
+        loss, dW, db = logreg_gradients(X[idx], y[idx], W, b)
+        W = W - lr * dW
+        losses.append(loss)
+    return W, b, losses
+''', ("b never moves", "b = b - lr * db")),
+        Wrong("sgd_epoch", "a new rng instead of the given one", SGD_OK_ACC + '''
+def sgd_epoch(X, y, W, b, lr, batch_size, rng):
+    losses = []
+    for idx in minibatches(len(X), batch_size, np.random.default_rng()):
+        loss, dW, db = logreg_gradients(X[idx], y[idx], W, b)
+        W = W - lr * dW
+        b = b - lr * db
+        losses.append(loss)
+    return W, b, losses
+''', ("with the rng it is given", "minibatches(len(X), batch_size, rng)")),
+        Wrong("sgd_epoch", "accuracy over the wrong axis", '''
+def accuracy(X, y, W, b):
+    return float(np.mean((X @ W + b).argmax(axis=0) == y))
+
+def sgd_epoch(X, y, W, b, lr, batch_size, rng):
+    return W, b, []
+''', ("accuracy(X=array (4, 2)", "argmax(axis=1)")),
+        Wrong("confusion", "rows and columns swapped", '''
+def confusion_matrix(y_true, y_pred, num_classes=10):
+    cm = np.zeros((num_classes, num_classes), dtype=np.int64)
+    for a, b in zip(y_true, y_pred):
+        cm[b, a] += 1
+    return cm
+''' + MC_OK, ("confusion_matrix for 6 samples is wrong", "cm[true, predicted] += 1")),
+        Wrong("confusion", "sized from the labels", '''
+def confusion_matrix(y_true, y_pred, num_classes=10):
+    n = max(y_true.max(), y_pred.max()) + 1
+    cm = np.zeros((n, n), dtype=np.int64)
+    for a, b in zip(y_true, y_pred):
+        cm[a, b] += 1
+    return cm
+''' + MC_OK, ("should have shape (4, 4)", "from num_classes")),
+        Wrong("confusion", "most_confused counts the right answers", CM_OK + '''
+def most_confused(cm):
+    i, j = np.unravel_index(cm.argmax(), cm.shape)
+    return int(i), int(j)
+''', ("right answers, not confusions", "got (1, 1)")),
         Wrong("softmax", "changes Z in place", '''
 def softmax(Z):
     Z -= Z.max(axis=1, keepdims=True)

@@ -18,9 +18,12 @@
 # A first classifier for handwritten digits, built from the ground up. You will
 #
 # 1. look at the data,
-# 2. write **softmax**, the **cross-entropy** loss and its **gradient** yourself, in NumPy,
-# 3. train the model with **minibatch stochastic gradient descent** (SGD),
-# 4. then do the same again in three lines of `dllab`, and reach **at least 92 %** test accuracy.
+# 2. build **one neuron** (sigmoid, binary cross-entropy and its gradient) that tells zeros from the
+#    other digits,
+# 3. write **softmax**, the **cross-entropy** loss and its **gradient** yourself, in NumPy, for all ten
+#    digits,
+# 4. train the model with **minibatch stochastic gradient descent** (SGD), written by you,
+# 5. then do the same again in three lines of `dllab`, and reach **at least 92 %** test accuracy.
 #
 # **How this notebook works.** Run the cells from top to bottom (Shift+Enter). Cells that say
 # `# YOUR CODE HERE` are yours: replace `raise NotImplementedError()` with your code. The cell
@@ -57,7 +60,9 @@ run
 #
 # MNIST holds 70 000 handwritten digits, each a 28 × 28 grey image: 60 000 for training and 10 000
 # for testing. `dl.data.mnist(flatten=True)` reads them from the repository (nothing is downloaded)
-# and gives each image as a row of 784 numbers between 0 (white) and 1 (black), with its label 0–9.
+# and gives each image as a row of 784 numbers between 0 (no ink: the background) and 1 (full ink),
+# with its label 0–9. MNIST draws them as light ink on a dark background, and so does every figure
+# and the drawing pad in these labs: a pixel's value is how much ink it holds.
 
 # %%
 train, test = dl.data.mnist(subset=run.subset, flatten=True)
@@ -81,7 +86,172 @@ labs.show_digits(np.stack([train.x[train.y == k].mean(axis=0) for k in range(10)
 
 
 # %% [markdown]
-# ## 2. A score per class, and softmax
+# ## 2. One neuron: is it a zero?
+#
+# Before ten classes, one yes-or-no question: *is this image a 0?* A single **neuron** scores an
+# image with a weighted sum of its 784 pixels plus a bias, $z = x \cdot w + b$, and squashes the
+# score into a probability with the **sigmoid**
+#
+# $$\sigma(z) = \frac{1}{1 + e^{-z}} \in (0, 1).$$
+#
+# For a batch stacked in the rows of $X$ ($N \times 784$), $z = Xw + b$ gives one score per image.
+# The target is $t_n = 1$ for a zero and $0$ otherwise. The **binary cross-entropy** is small when
+# the probability of the right answer is high:
+#
+# $$L = -\frac{1}{N}\sum_{n=1}^{N} \big(t_n \log p_n + (1 - t_n) \log(1 - p_n)\big), \qquad p = \sigma(z).$$
+#
+# Its gradient is as simple as a gradient gets: since $\sigma'(z) = \sigma(z)(1 - \sigma(z))$, the
+# chain rule cancels the logarithm's $1/p$ and leaves $\partial L / \partial z_n = (p_n - t_n) / N$, so
+#
+# $$\frac{\partial L}{\partial w} = X^\top (p - t) / N, \qquad \frac{\partial L}{\partial b} = \sum_n (p_n - t_n) / N.$$
+#
+# **Your turn.** Write the three functions. Two traps: $e^{-z}$ overflows for $z = -1000$ (the
+# same function written $\tfrac12\big(1 + \tanh(z/2)\big)$ never does), and $\log 0 = -\infty$
+# (clip $p$ to $[10^{-12}, 1 - 10^{-12}]$ first, so that a sure but wrong answer costs a large,
+# finite loss).
+
+# %% nbgrader={"grade": false, "grade_id": "neuron", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def sigmoid(z):
+    """1 / (1 + exp(-z)), elementwise, for any real z (no overflow)."""
+    ### BEGIN SOLUTION
+    return 0.5 * (1 + np.tanh(0.5 * z))
+    ### END SOLUTION
+
+
+def binary_cross_entropy(p, t):
+    """Mean binary cross-entropy of probabilities p (N,) for targets t (N,) of 0 and 1: one float."""
+    ### BEGIN SOLUTION
+    p = np.clip(p, 1e-12, 1 - 1e-12)  # a new array: the caller's p is not changed
+    losses = t * np.log(p) + (1 - t) * np.log(1 - p)
+    return float(-losses.mean())
+    ### END SOLUTION
+
+
+def neuron_gradients(X, t, w, b):
+    """Loss and gradients of one sigmoid neuron on a batch.
+
+    X: (N, D) inputs, t: (N,) targets of 0 and 1, w: (D,) weights, b: the bias (a float).
+    Returns (loss, dw, db): the mean binary cross-entropy, dw (D,) and db (a float).
+    """
+    ### BEGIN SOLUTION
+    z = X @ w + b
+    p = sigmoid(z)
+    loss = binary_cross_entropy(p, t)
+    delta = (p - t) / len(t)  # dL/dz
+    dw = X.T @ delta
+    db = float(delta.sum())
+    return loss, dw, db
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_neuron", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Tests for sigmoid, binary_cross_entropy and neuron_gradients (2 points)
+z = np.array([-1000.0, -2.0, 0.0, 2.0, 1000.0])
+z_before = z.copy()
+s = labs.call(sigmoid, z, hint="Work on the whole array with NumPy (np.tanh or np.exp), not math.exp.")
+check_shape(s, z.shape, "sigmoid(z)", hint="sigmoid works elementwise: one probability per score.")
+check(np.array_equal(z, z_before), "sigmoid changed its input z: return a new array.")
+check(np.all(np.isfinite(s)), "sigmoid gives nan or inf for z = -1000 or 1000: e**1000 overflows. "
+      "Use the form 0.5 * (1 + np.tanh(0.5 * z)), which is the same function.")
+check_close(s, [0.0, 0.11920292, 0.5, 0.88079708, 1.0], "sigmoid([-1000, -2, 0, 2, 1000])",
+            hint="sigmoid(z) = 1 / (1 + exp(-z)): 0.5 at 0, near 1 for large z.")
+p, t = np.array([0.9, 0.2, 0.6]), np.array([1.0, 0.0, 0.0])
+p_before = p.copy()
+L = labs.call(binary_cross_entropy, p, t)
+check(np.ndim(L) == 0, f"binary_cross_entropy must return one number (the mean), got shape {np.shape(L)}.")
+check(np.array_equal(p, p_before), "binary_cross_entropy changed its input p (np.clip(p, ..., out=p) or "
+      "p[...] = ...): write p = np.clip(p, ...), which makes a new array.")
+check(float(L) >= 0, f"binary_cross_entropy gave {float(L):.4g}, but the loss is never negative: is the "
+      "minus sign missing?")
+check_close(L, -(np.log(0.9) + np.log(0.8) + np.log(0.4)) / 3, "binary_cross_entropy([0.9, 0.2, 0.6], [1, 0, 0])",
+            hint="For t = 1 the loss is -log p, for t = 0 it is -log(1 - p); then the mean over the batch, "
+                 "not the sum.")
+p_sure = np.array([1.0, 0.0])
+sure = labs.call(binary_cross_entropy, p_sure, np.array([0.0, 1.0]))
+check(np.array_equal(p_sure, [1.0, 0.0]), "binary_cross_entropy changed its input p (np.clip(p, ..., out=p) "
+      "or p[...] = ...): write p = np.clip(p, ...), which makes a new array.")
+check(np.isfinite(sure) and sure > 20, f"two sure but wrong answers (p = 1 for t = 0, p = 0 for t = 1) gave "
+      f"{float(sure):.4g}: it should be large and finite (about 27.6). Clip p to [1e-12, 1 - 1e-12] before np.log.")
+labs.check_pieces("neuron_gradients", sigmoid=sigmoid, binary_cross_entropy=binary_cross_entropy)
+rng = np.random.default_rng(3)
+Xn, tn = rng.normal(size=(5, 4)), np.array([1.0, 0.0, 0.0, 1.0, 0.0])
+wn, bn = rng.normal(size=4) * 0.5, 0.1
+wn_before = wn.copy()
+
+
+def neuron_loss():
+    """The loss for the current wn, bn, computed without your functions."""
+    pn = 1 / (1 + np.exp(-(Xn @ wn + bn)))
+    return -np.mean(tn * np.log(pn) + (1 - tn) * np.log(1 - pn))
+
+
+out = labs.call(neuron_gradients, Xn, tn, wn, bn, hint="Shapes: X (N, D), w (D,), so z = X @ w + b is (N,).")
+check(isinstance(out, (tuple, list)) and len(out) == 3, "neuron_gradients must return (loss, dw, db).")
+check(np.array_equal(wn, wn_before), "neuron_gradients changed w: it must only compute the gradients.")
+loss, dw, db = out
+check_close(loss, neuron_loss(), "the neuron's loss", hint="It is binary_cross_entropy(sigmoid(X @ w + b), t).")
+check(np.ndim(db) == 0, f"db must be one number (the bias is one number), got shape {np.shape(db)}: "
+      "sum delta over the batch.")
+check_gradient(dw, labs.numerical_gradient(neuron_loss, wn), "dw", batch_size=5, hint="dw = X.T @ (p - t) / N.")
+bn_box = np.array([bn])
+
+
+def neuron_loss_b():
+    pn = 1 / (1 + np.exp(-(Xn @ wn + bn_box[0])))
+    return -np.mean(tn * np.log(pn) + (1 - tn) * np.log(1 - pn))
+
+
+check_gradient(np.array([db]), labs.numerical_gradient(neuron_loss_b, bn_box), "db", batch_size=5,
+               hint="db = (p - t) / N summed over the batch.")
+print("neuron: all visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "test_neuron_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests for the neuron (2 points): they run when the notebook is graded.
+### BEGIN HIDDEN TESTS
+_rng = np.random.default_rng(17)
+_z = _rng.normal(size=(3, 4)) * 30
+check_close(labs.call(sigmoid, _z), np.where(_z >= 0, 1 / (1 + np.exp(-np.abs(_z))),
+                                             np.exp(-np.abs(_z)) / (1 + np.exp(-np.abs(_z)))),
+            "sigmoid of a (3, 4) array of large scores")
+_p, _t = _rng.uniform(0.01, 0.99, size=40), (_rng.uniform(size=40) < 0.5).astype(float)
+check_close(labs.call(binary_cross_entropy, _p, _t), -np.mean(_t * np.log(_p) + (1 - _t) * np.log(1 - _p)),
+            "binary_cross_entropy of 40 random probabilities")
+for _N, _D in [(1, 3), (12, 6)]:
+    _X, _tt = _rng.normal(size=(_N, _D)), (_rng.uniform(size=_N) < 0.5).astype(float)
+    _w, _b = _rng.normal(size=_D), float(_rng.normal())
+    _l, _dw, _db = labs.call(neuron_gradients, _X, _tt, _w, _b)
+    _pp = 1 / (1 + np.exp(-(_X @ _w + _b)))
+    check_close(_l, -np.mean(_tt * np.log(_pp) + (1 - _tt) * np.log(1 - _pp)), f"the loss for N={_N}, D={_D}")
+    check_close(_dw, _X.T @ (_pp - _tt) / _N, f"dw for N={_N}, D={_D}")
+    check_close(_db, np.sum(_pp - _tt) / _N, f"db for N={_N}, D={_D}")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Train the neuron with plain gradient descent on all the training images at once: each step moves
+# $w$ and $b$ a little against their gradients. Nine images in ten are *not* zeros, so a model that
+# always answers "no" is already right 90 % of the time: the neuron must beat that.
+
+# %%
+is_zero = (train.y == 0).astype(float)
+w, b = np.zeros(784), 0.0
+for _ in range(100):
+    loss, dw, db = neuron_gradients(train.x, is_zero, w, b)
+    w, b = w - 1.0 * dw, b - 1.0 * db
+said_yes = sigmoid(test.x @ w + b) > 0.5
+neuron_acc = float(np.mean(said_yes == (test.y == 0)))
+always_no = float(np.mean(test.y != 0))
+print(f"loss after 100 steps: {loss:.4f}")
+labs.lesson("one trained neuron beats always answering 'not a zero'", neuron_acc > always_no + 0.05,
+            f"the neuron is right on {neuron_acc:.2%} of the test images, 'always no' on {always_no:.2%}", run)
+labs.show_templates(w[:, None], title="the neuron's weights: red pixels say 'zero', blue ones say 'not zero'")
+
+# %% [markdown]
+# Ten classes need ten such neurons, one score per class, and a way to turn ten scores into ten
+# probabilities that sum to 1. That is softmax; for two classes with scores $(z, 0)$ it gives back
+# the sigmoid, $e^z / (e^z + e^0) = \sigma(z)$.
+
+# %% [markdown]
+# ## 3. Ten classes: a score per class, and softmax
 #
 # The model gives each class $k$ a score: a weighted sum of the 784 pixels plus a bias — one
 # *neuron* per class. For a batch of $N$ images stacked in the rows of $X$ (shape $N \times 784$),
@@ -182,7 +352,7 @@ axes[0].set_ylabel("probability")
 plt.show()
 
 # %% [markdown]
-# ## 3. One-hot labels and the cross-entropy loss
+# ## 4. One-hot labels and the cross-entropy loss
 #
 # A label $y_n \in \{0, \dots, 9\}$ is written as a **one-hot** row $Y_n$: all zeros except a 1 in
 # column $y_n$. The **cross-entropy** loss is the average, over the batch, of minus the log of the
@@ -280,7 +450,7 @@ check(np.array_equal(np.argmax(_Y, axis=1), _y) and np.all(_Y.sum(axis=1) == 1),
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## 4. The gradient
+# ## 5. The gradient
 #
 # To lower the loss we need its gradient with respect to $W$ and $b$. Softmax and cross-entropy
 # together have a famously simple derivative: for one image, $\partial(-\log p_y)/\partial z_k =
@@ -371,7 +541,7 @@ for _N, _D, _C in [(1, 3, 4), (9, 7, 5)]:
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## 5. Minibatch stochastic gradient descent
+# ## 6. Minibatch stochastic gradient descent
 #
 # Gradient descent steps against the gradient, with a **learning rate** $\eta$:
 #
@@ -436,25 +606,102 @@ check(len(_c) == 1 and sorted(np.asarray(_c[0]).tolist()) == [0, 1, 2, 3, 4],
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Now train: start from zero weights and take one SGD step per minibatch. The figure updates while it
-# trains: the loss of every step (faint), its running mean, and the accuracy after each epoch on the
-# training images and on the test images the model never trains on.
+# Now the training loop itself. One **epoch** of minibatch SGD: cut the images into shuffled batches
+# with your `minibatches`, and for each batch compute the loss and gradients with your
+# `logreg_gradients` on that batch only, then step: $W \leftarrow W - \eta\, dW$,
+# $b \leftarrow b - \eta\, db$. Also write `accuracy`: the fraction of images whose highest score
+# is their label.
+#
+# **Your turn.** Write `accuracy` and `sgd_epoch`.
+
+# %% nbgrader={"grade": false, "grade_id": "sgd_epoch", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def accuracy(X, y, W, b):
+    """The fraction (a float in [0, 1]) of the rows of X whose highest score X @ W + b is at their label y."""
+    ### BEGIN SOLUTION
+    predictions = (X @ W + b).argmax(axis=1)
+    return float(np.mean(predictions == y))
+    ### END SOLUTION
+
+
+def sgd_epoch(X, y, W, b, lr, batch_size, rng):
+    """One epoch of minibatch SGD for softmax regression.
+
+    For each batch of minibatches(len(X), batch_size, rng), in order: the loss and gradients of
+    logreg_gradients on that batch, then W <- W - lr * dW and b <- b - lr * db.
+    Returns (W, b, losses): the weights after the epoch and the list of the batch losses, in order.
+    """
+    ### BEGIN SOLUTION
+    losses = []
+    for idx in minibatches(len(X), batch_size, rng):
+        Xb, yb = X[idx], y[idx]
+        loss, dW, db = logreg_gradients(Xb, yb, W, b)
+        W = W - lr * dW
+        b = b - lr * db
+        losses.append(loss)
+    return W, b, losses
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_sgd_epoch", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Tests for accuracy and sgd_epoch (2 points)
+Xa, ya = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, 0.0]]), np.array([0, 1, 0, 0])
+Wa, ba = np.array([[2.0, 0.0], [0.0, 1.0]]), np.array([0.0, 0.5])
+acc = labs.call(accuracy, Xa, ya, Wa, ba, hint="(X @ W + b).argmax(axis=1) is each row's predicted class.")
+check(np.ndim(acc) == 0, f"accuracy must return one number, got shape {np.shape(acc)}.")
+check_close(acc, 0.75, "accuracy on 4 rows (scores [2, 0.5], [0, 1.5], [2, 1.5], [-2, 0.5], labels 0, 1, 0, 0)",
+            hint="The predicted classes are the argmax over axis 1 (the classes): 0, 1, 0, 1. Against the "
+                 "labels 0, 1, 0, 0 that is 3 right of 4: the mean of (predictions == y).")
+check(0 <= acc <= 1, f"accuracy is a fraction between 0 and 1, got {float(acc):.4g}.")
+labs.check_pieces("sgd_epoch", softmax=softmax, one_hot=one_hot, cross_entropy=cross_entropy)
+rng = np.random.default_rng(4)
+Xs, ys = rng.normal(size=(10, 4)), np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 0])
+Ws, bs = rng.normal(size=(4, 3)) * 0.1, np.zeros(3)
+given = np.random.default_rng(7)
+W1, b1, losses = labs.call(sgd_epoch, Xs, ys, Ws.copy(), bs.copy(), 0.5, 4, given,
+                           hint="for idx in minibatches(len(X), batch_size, rng): one logreg_gradients call on "
+                                "X[idx], y[idx], then the step.")
+used = np.random.default_rng(7)
+used.permutation(10)
+check(given.bit_generator.state == used.bit_generator.state, "sgd_epoch must shuffle once, with the rng it is "
+      "given: minibatches(len(X), batch_size, rng), so that the same seed repeats the same epoch.")
+expected = labs.reference_sgd_epoch(Xs, ys, Ws, bs, 0.5, 4, np.random.default_rng(7))
+check(len(losses) == 3, f"10 images in batches of 4 make 3 steps (4, 4 and 2 images), so 3 losses, got "
+      f"{len(losses)}: one step, and one loss, per batch.")
+for name, variant in labs.sgd_epoch_mistakes(Xs, ys, Ws, bs, 0.5, 4, np.random.default_rng(7)).items():
+    check(not (np.allclose(W1, variant[0]) and np.allclose(b1, variant[1])), f"sgd_epoch: {name}.")
+check_close(losses, expected[2], "the batch losses", hint="Append each batch's loss, before its step, in order.")
+check_close(W1, expected[0], "W after one epoch", hint="Each step: W = W - lr * dW with dW from this batch only.")
+check_close(b1, expected[1], "b after one epoch", hint="Each step also moves b: b = b - lr * db.")
+print("sgd_epoch: all visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "test_sgd_epoch_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests for accuracy and sgd_epoch (2 points): they run when the notebook is graded.
+### BEGIN HIDDEN TESTS
+_rng = np.random.default_rng(29)
+_X, _y = _rng.normal(size=(23, 5)), _rng.integers(0, 4, 23)
+_W, _b = _rng.normal(size=(5, 4)) * 0.1, _rng.normal(size=4) * 0.1
+check_close(labs.call(accuracy, _X, _y, _W, _b), np.mean((_X @ _W + _b).argmax(axis=1) == _y),
+            "accuracy on 23 random rows")
+_got = labs.call(sgd_epoch, _X, _y, _W.copy(), _b.copy(), 0.1, 5, np.random.default_rng(30))
+_want = labs.reference_sgd_epoch(_X, _y, _W, _b, 0.1, 5, np.random.default_rng(30))
+check_close(_got[2], _want[2], "the 5 batch losses of 23 images in batches of 5")
+check_close(_got[0], _want[0], "W after an epoch of 23 images in batches of 5")
+check_close(_got[1], _want[1], "b after an epoch of 23 images in batches of 5")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Now train: start from zero weights and run your epochs. The figure updates after each epoch: the
+# loss of every step (faint), its running mean, and the accuracy on the training images and on the
+# test images the model never trains on.
 
 # %%
-def accuracy(X, y, W, b):
-    return float(np.mean((X @ W + b).argmax(axis=1) == y))
-
-
 lr = 0.5
 rng = np.random.default_rng(run.seed)
 W, b = np.zeros((784, 10)), np.zeros(10)
 live = labs.LiveCurves("logistic regression, written by hand")
-for epoch in range(run.quick_epochs):
-    batches = minibatches(len(train.x), 100, rng)
-    for step, idx in enumerate(labs.progress(batches, desc=f"epoch {epoch + 1}")):
-        loss, dW, db = logreg_gradients(train.x[idx], train.y[idx], W, b)
-        W -= lr * dW
-        b -= lr * db
+for epoch in labs.progress(range(run.quick_epochs), desc="epochs"):
+    W, b, losses = sgd_epoch(train.x, train.y, W, b, lr, 100, rng)
+    for step, loss in enumerate(losses):
         live.step(loss, epoch, step)
     live.epoch(epoch, accuracy=accuracy(train.x, train.y, W, b),
                val_accuracy=accuracy(test.x, test.y, W, b))
@@ -470,16 +717,81 @@ print(f"test accuracy after {run.quick_epochs} epochs: {accuracy(test.x, test.y,
 # %%
 labs.show_templates(W)
 
+# %% [markdown]
+# Which digits does it mix up? A **confusion matrix** counts, for every true class $i$ and
+# predicted class $j$, the test images of class $i$ the model called $j$: the diagonal holds the
+# right answers, everything else a mistake.
+#
+# **Your turn.** Write `confusion_matrix`, and `most_confused`: the (true, predicted) pair of two
+# different classes with the largest count.
+
+# %% nbgrader={"grade": false, "grade_id": "confusion", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def confusion_matrix(y_true, y_pred, num_classes=10):
+    """(num_classes, num_classes) int64 counts: entry [i, j] counts the samples of class i predicted as j."""
+    ### BEGIN SOLUTION
+    cm = np.zeros((num_classes, num_classes), dtype=np.int64)
+    for true, predicted in zip(y_true, y_pred):
+        cm[true, predicted] += 1
+    return cm
+    ### END SOLUTION
+
+
+def most_confused(cm):
+    """The pair (i, j) of two different classes with the largest cm[i, j], as two ints."""
+    ### BEGIN SOLUTION
+    mistakes = cm.copy()
+    np.fill_diagonal(mistakes, 0)  # the right answers are not confusions
+    i, j = np.unravel_index(mistakes.argmax(), mistakes.shape)
+    return int(i), int(j)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_confusion", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# Tests for confusion_matrix and most_confused (1 point)
+cm = labs.call(confusion_matrix, np.array([0, 0, 1, 2, 2, 2]), np.array([0, 1, 1, 2, 0, 0]), 4,
+               hint="Start from np.zeros((num_classes, num_classes), dtype=np.int64) and add 1 per sample.")
+check_shape(cm, (4, 4), "confusion_matrix(y_true, y_pred, 4)",
+            hint="One row and one column per class, from num_classes (class 3 never occurs here).")
+check(np.asarray(cm).sum() == 6, f"the counts must add up to the 6 samples, got {np.asarray(cm).sum()}.")
+check_close(cm, [[1, 1, 0, 0], [0, 1, 0, 0], [2, 0, 1, 0], [0, 0, 0, 0]], "confusion_matrix for 6 samples",
+            hint="Rows are the true classes, columns the predicted ones: cm[true, predicted] += 1. Two samples "
+                 "of class 2 were predicted as 0, so cm[2, 0] is 2 (and cm[0, 2] is 0).")
+check(np.issubdtype(np.asarray(cm).dtype, np.integer), f"counts are integers: use dtype=np.int64, got "
+      f"{np.asarray(cm).dtype}.")
+pair = labs.call(most_confused, np.array([[5, 1, 0], [3, 9, 2], [0, 4, 7]]),
+                 hint="Set the diagonal to 0 on a copy (np.fill_diagonal), then np.unravel_index of the argmax.")
+check(tuple(np.asarray(pair).tolist()) == (2, 1), f"most_confused of [[5, 1, 0], [3, 9, 2], [0, 4, 7]] is "
+      f"(2, 1): 4 samples of class 2 predicted as 1 (the diagonal's 9 are right answers, not confusions), "
+      f"got {pair}.")
+print("confusion: all visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "test_confusion_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests for confusion_matrix and most_confused (1 point): they run when the notebook is graded.
+### BEGIN HIDDEN TESTS
+_rng = np.random.default_rng(44)
+_t, _p = _rng.integers(0, 7, 300), _rng.integers(0, 7, 300)
+_want = np.zeros((7, 7), dtype=np.int64)
+np.add.at(_want, (_t, _p), 1)
+check_close(labs.call(confusion_matrix, _t, _p, 7), _want, "confusion_matrix of 300 random labels")
+_cm = np.diag([50, 40, 30, 20]) + np.eye(4, k=1, dtype=int)[::-1] * 3
+_cm[0, 3] = 9
+check(tuple(np.asarray(labs.call(most_confused, _cm)).tolist()) == (0, 3), "most_confused of a matrix whose "
+      "largest off-diagonal count is at [0, 3].")
+### END HIDDEN TESTS
+
 # %%
 pred = (test.x @ W + b).argmax(axis=1)
+cm = confusion_matrix(test.y, pred)
+labs.show_confusion(cm)
+i, j = most_confused(cm)
+print(f"the model most often takes a {i} for a {j} ({cm[i, j]} of the {cm[i].sum()} test images of {i})")
 wrong = np.flatnonzero(pred != test.y)[:20]
-labs.show_confusion(dl.metrics.confusion_matrix(test.y, pred, num_classes=10))
 
 # %%
 labs.show_digits(test.x[wrong], test.y[wrong], pred[wrong])  # true → predicted
 
 # %% [markdown]
-# ## 6. The learning rate
+# ## 7. The learning rate
 #
 # The learning rate is the most important setting of SGD. The next cell trains one epoch from zero
 # with four learning rates and draws the loss of every step (smoothed).
@@ -523,7 +835,7 @@ LossSurfaceExplorer()
 # small enough that the gradient still describes the loss over the distance moved.
 
 # %% [markdown]
-# ## 7. The same in three lines of dllab
+# ## 8. The same in three lines of dllab
 #
 # Everything above is in the library: `dl.Dense(10)` computes $XW + b$; `dl.cross_entropy` is softmax
 # and cross-entropy in one op whose backward pass is exactly your $(P - Y)/N$; automatic
