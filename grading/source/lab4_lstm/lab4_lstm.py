@@ -512,6 +512,11 @@ for name, value in test_scores.items():
 best_baseline = min(test_scores["persistence"], test_scores["mean"])
 labs.check_target("the morning LSTM against the better baseline", 1 - test_scores["LSTM reading the morning"]
                   / best_baseline, 0.30, run, what="lower MSE on the test days")
+lstm_mse = test_scores["LSTM reading the morning"]
+labs.lesson("the LSTM that reads the morning beats both naive baselines",
+            lstm_mse < test_scores["persistence"] and lstm_mse < test_scores["mean"],
+            f"test MSE {lstm_mse:.5f} against persistence {test_scores['persistence']:.5f} and mean "
+            f"{test_scores['mean']:.5f}", run)
 
 # %% [markdown]
 # **Question (2 points).** The morning LSTM beats both baselines by far. What does it know that they
