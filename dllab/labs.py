@@ -56,6 +56,8 @@ __all__ = [
     "lesson",
     "max_pool_reference",
     "numerical_gradient",
+    "optimizer_mistakes",
+    "optimizer_steps",
     "reference_sgd_epoch",
     "sgd_epoch_mistakes",
     "progress",
@@ -464,6 +466,76 @@ def sgd_epoch_mistakes(X, y, W, b, lr, batch_size, rng):
         rng.bit_generator.state = state
         out[why] = reference_sgd_epoch(X, y, W, b, lr, batch_size, rng, **options)
     rng.bit_generator.state = state
+    return out
+
+
+def optimizer_steps(optimizer, w0, grads, **options):
+    """The weights after each step of a dllab optimizer (class ``optimizer``, with ``options``) that
+    starts from ``w0`` and is given ``grads`` one after the other: a list of arrays (float64)."""
+    from .autograd import Tensor
+
+    w = Tensor(np.array(w0, dtype=np.float64), requires_grad=True)
+    opt = optimizer([w], **options)
+    out = []
+    for g in grads:
+        w.grad = np.array(g, dtype=np.float64)
+        opt.step()
+        out.append(np.array(_raw(w), dtype=np.float64))
+    return out
+
+
+def _rule_steps(rule, w, grads, lr, momentum=0.0, weight_decay=0.0, l1=0.0, rho=0.9, betas=(0.9, 0.999),
+                eps=1e-8, *, keep_state=True, l2_sign=1.0, l1_of=np.sign, no_sqrt=False, no_correction=False):
+    """Lab 2's update rules with one mistake switched on at a time (see optimizer_mistakes)."""
+    b1, b2 = betas
+    state, out = {}, []
+    for g in grads:
+        if not keep_state:
+            state = {}
+        if rule == "sgd_step":
+            g = g + l2_sign * weight_decay * w + l1 * l1_of(w)
+            state["v"] = momentum * state.get("v", 0.0) + g
+            w = w - lr * state["v"]
+        elif rule == "rmsprop_step":
+            state["s"] = rho * state.get("s", 0.0) + (1 - rho) * g ** 2
+            w = w - lr * g / ((state["s"] if no_sqrt else np.sqrt(state["s"])) + eps)
+        else:
+            t = state["t"] = state.get("t", 0) + 1
+            state["m"] = b1 * state.get("m", 0.0) + (1 - b1) * g
+            state["v"] = b2 * state.get("v", 0.0) + (1 - b2) * g ** 2
+            m, v = state["m"], state["v"]
+            if not no_correction:
+                m, v = m / (1 - b1 ** t), v / (1 - b2 ** t)
+            w = w - lr * m / (np.sqrt(v) + eps)
+        out.append(w)
+    return out
+
+
+_RULE_MISTAKES = {
+    "sgd_step": [("the velocity is not kept between steps: store it, state['v'] = v, and start from "
+                  "state.get('v', 0.0)", {"keep_state": False}),
+                 ("L2 must pull the weights towards 0: add + weight_decay * w to the gradient",
+                  {"l2_sign": -1.0}),
+                 ("L1 adds l1 * np.sign(w) to the gradient (the slope of |w|), not l1 * w",
+                  {"l1_of": lambda w: w})],
+    "rmsprop_step": [("s is not kept between steps: store it in state['s']", {"keep_state": False}),
+                     ("divide by the square root of s: g / (np.sqrt(s) + eps)", {"no_sqrt": True})],
+    "adam_step": [("m, v and t are not kept between steps: store them in state", {"keep_state": False}),
+                  ("the running means need their bias correction, m / (1 - beta1**t) and v / (1 - beta2**t), "
+                   "with t counting the steps from 1", {"no_correction": True})],
+}
+
+
+def optimizer_mistakes(rule, w0, grads, **options):
+    """What lab 2's update rule ``rule`` ("sgd_step", "rmsprop_step" or "adam_step") gives after
+    ``grads`` with each usual mistake, by the mistake's description; a mistake that changes nothing
+    for these options (no momentum, no L1, ...) is left out."""
+    right = _rule_steps(rule, np.array(w0, dtype=np.float64), grads, **options)[-1]
+    out = {}
+    for why, mistake in _RULE_MISTAKES[rule]:
+        wrong = _rule_steps(rule, np.array(w0, dtype=np.float64), grads, **options, **mistake)
+        if not np.allclose(wrong[-1], right, rtol=1e-4, atol=1e-8):
+            out[why] = wrong
     return out
 
 

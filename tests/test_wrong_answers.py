@@ -129,6 +129,29 @@ def most_confused(cm):
 '''
 
 
+RMS_OK = '''
+def rmsprop_step(w, g, state, lr, rho=0.9, eps=1e-8):
+    s = rho * state.get("s", 0.0) + (1 - rho) * g ** 2
+    state["s"] = s
+    return w - lr * g / (np.sqrt(s) + eps)
+'''
+ADAM_OK = '''
+def adam_step(w, g, state, lr, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    t = state.get("t", 0) + 1
+    m = b1 * state.get("m", 0.0) + (1 - b1) * g
+    v = b2 * state.get("v", 0.0) + (1 - b2) * g ** 2
+    state.update(t=t, m=m, v=v)
+    return w - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
+'''
+SGD_OK = '''
+def sgd_step(w, g, state, lr, momentum=0.0, weight_decay=0.0, l1=0.0):
+    g = g + weight_decay * w + l1 * np.sign(w)
+    state["v"] = momentum * state.get("v", 0.0) + g
+    return w - lr * state["v"]
+'''
+
+
 CORPUS = {
     "lab1_logreg": [
 
@@ -335,6 +358,94 @@ def minibatches(n, batch_size, rng):
 ''', ("sizes [4, 4, 2]", "leftover")),
     ],
     "lab2_mlp": [
+        Wrong("update_rules", "momentum velocity not kept", '''
+def sgd_step(w, g, state, lr, momentum=0.0, weight_decay=0.0, l1=0.0):
+    g = g + weight_decay * w + l1 * np.sign(w)
+    v = momentum * state.get("v", 0.0) + g
+    return w - lr * v
+''' + RMS_OK + ADAM_OK, ("after step 2", "the velocity is not kept between steps")),
+        Wrong("update_rules", "L1 with w instead of sign(w)", '''
+def sgd_step(w, g, state, lr, momentum=0.0, weight_decay=0.0, l1=0.0):
+    g = g + weight_decay * w + l1 * w
+    state["v"] = momentum * state.get("v", 0.0) + g
+    return w - lr * state["v"]
+''' + RMS_OK + ADAM_OK, ("L1 adds l1 * np.sign(w)",)),
+        Wrong("update_rules", "updates w in place", '''
+def sgd_step(w, g, state, lr, momentum=0.0, weight_decay=0.0, l1=0.0):
+    g = g + weight_decay * w + l1 * np.sign(w)
+    state["v"] = momentum * state.get("v", 0.0) + g
+    w -= lr * state["v"]
+    return w
+''' + RMS_OK + ADAM_OK, ("changed w in place", "a new array")),
+        Wrong("update_rules", "RMSProp without the square root", SGD_OK + '''
+def rmsprop_step(w, g, state, lr, rho=0.9, eps=1e-8):
+    s = rho * state.get("s", 0.0) + (1 - rho) * g ** 2
+    state["s"] = s
+    return w - lr * g / (s + eps)
+''' + ADAM_OK, ("rmsprop_step", "square root of s")),
+        Wrong("update_rules", "Adam without bias correction", SGD_OK + RMS_OK + '''
+def adam_step(w, g, state, lr, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    m = b1 * state.get("m", 0.0) + (1 - b1) * g
+    v = b2 * state.get("v", 0.0) + (1 - b2) * g ** 2
+    state.update(m=m, v=v)
+    return w - lr * m / (np.sqrt(v) + eps)
+''', ("adam_step(lr=0.01) after step 1", "bias correction")),
+        Wrong("update_rules", "Adam's step count starts at 0", SGD_OK + RMS_OK + '''
+def adam_step(w, g, state, lr, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    t = state.get("t", 1)
+    m = b1 * state.get("m", 0.0) + (1 - b1) * g
+    v = b2 * state.get("v", 0.0) + (1 - b2) * g ** 2
+    state.update(t=t + 1, m=m, v=v)
+    return w - lr * (m / (1 - b1 ** (t + 1))) / (np.sqrt(v / (1 - b2 ** (t + 1))) + eps)
+''', ("adam_step(lr=0.01) after step 1 is wrong", "t counts the steps from 1")),
+        Wrong("make_mlp", "returns only the last layer", '''
+def make_mlp(sizes=(400, 400, 10), activation=dl.relu, dropout=0.0):
+    model = dl.Flatten()
+    for units in sizes[:-1]:
+        model >> dl.Dense(units, activation=activation)
+    return dl.Dense(sizes[-1])
+''', ("a dl.Sequential), got Dense", "last layer only")),
+        Wrong("make_mlp", "activation on the output layer", '''
+def make_mlp(sizes=(400, 400, 10), activation=dl.relu, dropout=0.0):
+    model = dl.Flatten()
+    for units in sizes[:-1]:
+        model = model >> dl.Dense(units, activation=activation)
+        if dropout:
+            model = model >> dl.Dropout(dropout)
+    return model >> dl.Dense(sizes[-1], activation=activation)
+''', ("no activation", "the loss applies softmax")),
+        Wrong("make_mlp", "one layer too many", '''
+def make_mlp(sizes=(400, 400, 10), activation=dl.relu, dropout=0.0):
+    model = dl.Flatten()
+    for units in sizes:
+        model = model >> dl.Dense(units, activation=activation)
+        if dropout:
+            model = model >> dl.Dropout(dropout)
+    return model >> dl.Dense(sizes[-1])
+''', ("should chain Flatten, Dense, Dropout, Dense, Dropout, Dense",)),
+        Wrong("clip_by_global_norm", "one norm per gradient", '''
+def clip_by_global_norm(grads, max_norm):
+    out = {}
+    for k, g in grads.items():
+        n = np.sqrt(np.sum(g ** 2))
+        out[k] = g * min(1.0, max_norm / n) if n > 0 else g
+    return out, float(np.sqrt(sum(np.sum(g ** 2) for g in grads.values())))
+''', ("clipped W is wrong", "max_norm / norm")),
+        Wrong("clip_by_global_norm", "always rescales to max_norm", '''
+def clip_by_global_norm(grads, max_norm):
+    norm = float(np.sqrt(sum(np.sum(g ** 2) for g in grads.values())))
+    return {k: g * max_norm / norm for k, g in grads.items()}, norm
+''', ("above the norm", "scale only when norm > max_norm")),
+        Wrong("clip_by_global_norm", "scales in place", '''
+def clip_by_global_norm(grads, max_norm):
+    norm = float(np.sqrt(sum(np.sum(g ** 2) for g in grads.values())))
+    if norm > max_norm:
+        for g in grads.values():
+            g *= max_norm / norm
+    return grads, norm
+''', ("grads['W'] after the call is wrong", "changes the caller's gradients")),
 
         Wrong("activations", "sigmoid_grad returns sigmoid", '''
 def sigmoid(Z):
