@@ -675,12 +675,12 @@ def net_fixture(sizes=(5, 7, 6, 3), batch=4, seed=0):
 def reference_forward(X, params, act="relu"):
     """The 2-hidden-layer forward pass with the cache layout the lab uses."""
     f = _act(act)
-    Z1 = X @ params["W1"] + params["b1"]
-    A1 = f(Z1)
-    Z2 = A1 @ params["W2"] + params["b2"]
-    A2 = f(Z2)
-    Z3 = A2 @ params["W3"] + params["b3"]
-    return _softmax(Z3), {"X": X, "Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2, "Z3": Z3}
+    cache, A = {"X": X}, X
+    for k in ("1", "2", "3"):
+        cache["Z" + k] = A @ params["W" + k] + params["b" + k]
+        if k != "3":  # no activation on the class scores: softmax follows
+            cache["A" + k] = A = f(cache["Z" + k])
+    return _softmax(cache["Z3"]), cache
 
 
 def _mean_cross_entropy(P, y):
