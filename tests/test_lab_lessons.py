@@ -63,7 +63,7 @@ def test_default_run_shows_the_lesson(lab, tmp_path, kernel_env):  # noqa: F811
 
 # --- lab 5's shipped source network -----------------------------------------------------------
 
-WEIGHTS = ROOT / "assets" / "models" / "lenet-digits-0-4" / "lenet_digits_0-4.npz"
+WEIGHTS = ROOT / "assets" / "data" / "lenet-digits-0-4" / "lenet_digits_0-4.npz"
 
 
 def test_lab5_source_weights_match_their_checksum():

@@ -146,9 +146,9 @@ print("label -> digit in the target task:", dict(enumerate(target_test.classes))
 # LeNet with five outputs learns the digits 0–4 with lab 3's recipe (SGD with momentum 0.9, learning
 # rate 0.03 on a cosine schedule, weight decay $5 \cdot 10^{-4}$, batches of 64), 3 epochs on all the
 # training digits 0–4. That takes minutes on a CPU, so unless `full = True` the next cell loads the
-# weights this training gave, shipped in `assets/models/lenet-digits-0-4/` (`make_weights.py` there
-# made them, byte for byte). Their SHA-256 is checked first, as for the data sets: a damaged file
-# fails loudly instead of giving a poor source network.
+# weights this training gave, shipped with the data in `assets/data/lenet-digits-0-4/`
+# (`make_weights.py` there made them, byte for byte). Their SHA-256 is checked first, as for the data
+# sets: a damaged file fails loudly instead of giving a poor source network.
 
 # %%
 def fit(model, data, epochs, lr=0.01, optimizer=None, batch_size=10, validation=None, live=None, name="train"):
@@ -167,17 +167,17 @@ def fit(model, data, epochs, lr=0.01, optimizer=None, batch_size=10, validation=
     return trainer
 
 
-SOURCE_WEIGHTS = dl.data.files.DEFAULT_DATA_DIR.parent / "models" / "lenet-digits-0-4" / "lenet_digits_0-4.npz"
+SOURCE_WEIGHTS = dl.data.data_dir() / "lenet-digits-0-4" / "lenet_digits_0-4.npz"
 SOURCE_SHA256 = "05108bf8270c0f94765e2be2073ba58637e2fa08c347e1c3a59b10c77572a289"
 
 
 def load_checked(model, path, sha256):
     """model.load(path) once the file's SHA-256 is the expected one."""
-    check(path.is_file(), f"the trained weights {path} are missing: restore them (git checkout -- "
-          "assets/models) or set full = True in the parameters cell to train the source network here.")
+    check(path.is_file(), f"the trained weights {path} are missing: restore them (git checkout -- assets/data; "
+          "a DLLAB_DATA folder needs them too) or set full = True to train the source network here.")
     found = dl.data.files.sha256_file(path)
     check(found == sha256, f"{path} is damaged or not the shipped file: its SHA-256 is {found}, expected "
-          f"{sha256}. Restore it (git checkout -- assets/models), rebuild it with make_weights.py in its "
+          f"{sha256}. Restore it (git checkout -- assets/data), rebuild it with make_weights.py in its "
           "folder, or set full = True to train the source network here.")
     return model.load(path)
 

@@ -1,7 +1,7 @@
 """Train the source network of lab 5 and write its weights, byte for byte the same on every run.
 
-    python assets/models/lenet-digits-0-4/make_weights.py            # writes lenet_digits_0-4.npz here
-    python assets/models/lenet-digits-0-4/make_weights.py --check    # retrains; exit 1 unless it matches
+    python assets/data/lenet-digits-0-4/make_weights.py            # writes lenet_digits_0-4.npz here
+    python assets/data/lenet-digits-0-4/make_weights.py --check    # retrains; exit 1 unless it matches
 
 The recipe is lab 5's full-size source run (``full = True``): LeNet with 5 outputs
 (``dllab.models.lenet(classes=5)``) on all 30 596 MNIST training images of the digits 0-4, 3 epochs
