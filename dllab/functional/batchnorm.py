@@ -12,7 +12,9 @@ Training also updates the running statistics in place, as PyTorch does:
     running_mean = (1 - momentum) * running_mean + momentum * mu
     running_var  = (1 - momentum) * running_var  + momentum * var * M / (M - 1)   (unbiased)
 
-Evaluation uses the running statistics instead of the batch's.
+Evaluation uses the running statistics instead of the batch's. The backward below uses the
+simplified closed form; the chain rule step by step is the reference
+``dllab.functional.reference.batch_norm`` (tests/test_reference.py compares the two).
 """
 
 from __future__ import annotations

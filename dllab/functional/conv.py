@@ -29,6 +29,9 @@ innermost. Then a receptive-field row of one channel is a contiguous run of
 W_out*N numbers, so the im2col copy and the col2im sums move long runs instead of
 5-number snippets (about 5x faster on a CPU). NumPy treats the view like any other
 array: only speed depends on the layout, never values.
+
+The formula read line by line, one output position at a time, is the reference
+``dllab.functional.reference.conv2d``; tests/test_reference.py checks this module against it.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ pixels, channels or images: ``x[:, :, i::s, j::s]`` is one strided view that hol
 offset (i, j) of every window at once. In the common non-overlapping case
 (stride == kernel, no padding) these views split x into disjoint pieces, so the
 forward pass makes no copy of x and the backward pass assigns instead of adding.
-Outputs keep the memory order of the input (see dllab.functional.conv).
+Outputs keep the memory order of the input (see dllab.functional.conv). Max pooling's
+reference, an argmax and a scatter as in the formula, is ``dllab.functional.reference.max_pool2d``.
 """
 
 from __future__ import annotations

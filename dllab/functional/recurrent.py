@@ -16,6 +16,9 @@ per-step Python work small:
   the big arrays come from a small pool instead of fresh allocations (see
   ``_Recurrence`` and ``_BufferPool``). benchmarks/results/lstm.md has the timings.
 
+The LSTM's formula, one equation per line, is its reference ``dllab.functional.reference.lstm``
+(tests/test_reference.py runs the two side by side); GRU and RNN give theirs in their docstrings.
+
 Weight layout (H = hidden size, gate blocks of H columns, left to right):
 
 ========  ==============  ==============  ===========================  ==========
@@ -229,23 +232,27 @@ class _Recurrence(Function):
 
 
 class LSTMSequence(_Recurrence):
-    """Long short-term memory over a whole sequence (gates i, f, g, o).
+    """Long short-term memory over a whole sequence (gates i, f, g, o): the fast twin.
 
-    Per step, with z = x_t W_x + h_{t-1} W_h + b split into four blocks of H::
+    The formula, one line per equation with (N, H) states, is the reference
+    ``dllab.functional.reference.lstm`` (``lstm_step_forward`` / ``lstm_step_backward``);
+    ``tests/test_reference.py`` checks this class against it. The same values are computed here
+    in another order:
 
-        i = sigmoid(z_i)   f = sigmoid(z_f)   g = tanh(z_g)   o = sigmoid(z_o)
-        c_t = f * c_{t-1} + i * g
-        h_t = o * tanh(c_t)
+    * states and gate pre-activations are stored transposed, h: (H, N), z: (4H, N), so that each
+      gate is a contiguous block of rows; the recurrent product is W_h^T h;
+    * (NumPy) the i, f, o rows of xw (= x_t W_x + b for every step, computed before the loop) and
+      of W_h^T are negated once, so the loop's z holds -z for those gates and one ``exp`` gives e^-z:
+      sigmoid = 1 / (1 + e^-z) as exp, +1, reciprocal in place (e^-z = inf is right: 1/inf = 0);
+    * backward first computes, for all steps at once, the factors each gate's dz is made of,
+      p = [g i(1-i), c_{t-1} f(1-f), i (1-g^2), tanh(c_t) o(1-o)] and o (1 - tanh(c_t)^2);
+      the step loop is then dc += dh * that, dz_ifg = dc * p_ifg, dz_o = dh * p_o, dc *= f,
+      dh = W_h dz; dx, dW_x, dW_h and db are matrix products over all steps after the loop;
+    * the big arrays come from a pool (``_BufferPool``) and are written in place (``out=``).
 
     x: (N, T, F), W_x: (F, 4H), W_h: (H, 4H), b: (4H,), h0, c0: (N, H) or None (zeros)
     -> (N, T, H) all hidden states, or (N, H) the last one.
-
-    Backward through time, from dh = dL/dh_t and dc = dL/dc_t::
-
-        dc += dh * o * (1 - tanh(c_t)^2)
-        dz_i = dc * g * i(1-i)    dz_f = dc * c_{t-1} * f(1-f)
-        dz_g = dc * i * (1-g^2)   dz_o = dh * tanh(c_t) * o(1-o)
-        dh_{t-1} = dz W_h^T,      dc_{t-1} = dc * f
+    On a GPU one fused CUDA kernel does a step's elementwise work (kernels/lstm.cu).
     """
 
     gates = 4

@@ -1,21 +1,15 @@
-"""Reference implementations: each op written line by line from its formula, for reading.
+"""Max pooling, read against its formula: every window side by side, an argmax and a scatter.
 
-The ops that training runs (``dllab.functional.pool.max_pool2d`` and the others) are fast
-twins of these: they compute the same values in another order (masks instead of an argmax,
-strided views, CUDA kernels). Each fast twin is tested against its reference here
-(``tests/test_reference.py``), as the CUDA kernels are tested against NumPy. A reference
-takes and returns the same things as its twin, so either can be used in a model.
-
-So far: max pooling. (Convolution's reference is the loop in ``tests/test_conv.py``.)
+The fast twin, ``dllab.functional.pool.max_pool2d``, keeps masks instead of an argmax.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function
-from ..backend import array_module
-from .conv import output_size, pair
+from ...autograd import Function
+from ...backend import array_module
+from ..conv import output_size, pair
 
 
 def windows(xpad, k, s, out_hw):
