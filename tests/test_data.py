@@ -270,6 +270,24 @@ def test_cache_is_written_used_and_rebuilt_when_corrupt(tmp_path, monkeypatch, f
         assert npz["x_train"].shape == (60000, 28, 28)
 
 
+def test_a_damaged_file_fails_even_when_a_cache_of_the_good_one_exists(tmp_path, monkeypatch, fresh_memo):
+    """The checksums are checked before the cache is trusted: a valid cache must not hide a bad file."""
+    folder = copy_dataset(tmp_path, "mnist")
+    monkeypatch.setenv("DLLAB_DATA", str(tmp_path / "data"))
+    data.mnist(subset=10)
+    assert mnist_module.cache_path("mnist").is_file()
+    damaged = folder / "train-images-idx3-ubyte.gz"
+    content = bytearray(damaged.read_bytes())
+    content[-10] ^= 0xFF
+    damaged.write_bytes(bytes(content))
+    monkeypatch.setattr(mnist_module, "_MEMO", {})
+    with pytest.raises(DataError, match=r"train-images-idx3-ubyte.gz: SHA-256 mismatch"):
+        data.mnist(subset=10)
+    damaged.unlink()
+    with pytest.raises(DataError, match=r"train-images-idx3-ubyte.gz: file is missing"):
+        data.mnist(subset=10)
+
+
 def test_memo_returns_read_only_raw_arrays_and_fresh_float_copies():
     raw = mnist_module.load_arrays("mnist")
     assert raw is mnist_module.load_arrays("mnist")

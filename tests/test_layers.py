@@ -20,6 +20,18 @@ def test_dense_infers_input_size_and_inits(rng):
     assert np.abs(layer.W.data).max() <= limit
 
 
+@pytest.mark.parametrize("fan_in, fan_out", [(500, 2000), (784, 10)])
+def test_glorot_init_has_the_glorot_scale(fan_in, fan_out):
+    """U(-l, l) with l = sqrt(6 / (fan_in + fan_out)): std l / sqrt(3), the extremes near +-l."""
+    layer = Dense(fan_out, in_features=fan_in)
+    assert layer.init == "glorot"
+    w = layer.W.data
+    limit = np.sqrt(6 / (fan_in + fan_out))
+    assert np.std(w) == pytest.approx(limit / np.sqrt(3), rel=0.03)
+    assert np.abs(w).max() <= limit and np.abs(w).max() > 0.99 * limit
+    assert abs(np.mean(w)) < 0.05 * limit
+
+
 def test_he_init_for_relu():
     layer = Dense(2000, activation=dl.relu, in_features=500)
     assert layer.init == "he"

@@ -157,6 +157,19 @@ def test_sigmoid_does_not_overflow():
     np.testing.assert_allclose(s, [0, 0.5, 1])
 
 
+def test_max_splits_the_gradient_evenly_between_tied_maxima():
+    """The docstring's promise: ties share the gradient (their sum is the gradient of the max)."""
+    a = dl.Tensor(np.array([[1.0, 3.0, 3.0, 0.0], [2.0, 2.0, 2.0, 2.0], [5.0, 1.0, 4.0, 5.0]]), requires_grad=True)
+    (a.max(axis=1) * dl.Tensor(np.array([1.0, 2.0, 3.0]))).sum().backward()
+    np.testing.assert_allclose(a.grad, [[0, 0.5, 0.5, 0], [0.5, 0.5, 0.5, 0.5], [1.5, 0, 0, 1.5]])
+    b = dl.Tensor(np.array([[7.0, 1.0], [7.0, 7.0]]), requires_grad=True)
+    b.max().backward()
+    np.testing.assert_allclose(b.grad, [[1 / 3, 0], [1 / 3, 1 / 3]])
+    c = dl.Tensor(np.array([[4.0, 4.0], [1.0, 4.0]]), requires_grad=True)
+    c.max(axis=0, keepdims=True).sum().backward()
+    np.testing.assert_allclose(c.grad, [[1, 0.5], [0, 0.5]])
+
+
 torch = pytest.importorskip("torch")
 
 

@@ -101,6 +101,28 @@ def test_lazy_module_binding_and_errors(rng):
     assert isinstance(optim.get("adam", lr=0.1), optim.Adam)
 
 
+
+def adam_by_the_formula(w0, grads, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    """Adam as its docstring writes it, with both bias corrections spelled out (no folding)."""
+    w, m, v = w0.copy(), np.zeros_like(w0), np.zeros_like(w0)
+    for t, g in enumerate(grads, start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g**2
+        m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+        w = w - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return w
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-9])
+def test_adam_follows_its_formula_even_for_gradients_near_eps(scale, rng):
+    """Folding both bias corrections into the step size must rescale eps by sqrt(1 - b2^t) too:
+    with gradients near eps an unscaled eps changes the steps by a large factor."""
+    w0 = rng.standard_normal((3, 4))
+    grads = [scale * rng.standard_normal((3, 4)) for _ in range(5)]
+    ours = run_dllab(lambda p: optim.Adam(p, lr=0.01), w0, grads)
+    np.testing.assert_allclose(ours - w0, adam_by_the_formula(w0, grads, lr=0.01) - w0, rtol=1e-9)
+
+
 # --- messages that name the argument, what it got and what it expects -------------------------
 
 
