@@ -1,68 +1,21 @@
 """conv2d, im2col/col2im and the Conv2D layer.
 
-The fast im2col version is checked against a naive loop implementation written
-straight from the formula, by central differences, and against PyTorch.
+The fast im2col version is checked against the reference written straight from the
+formula (dllab.functional.reference.conv2d; random shapes in tests/test_reference.py),
+by central differences, and against PyTorch.
 """
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import dllab as dl
 from dllab.autograd import Tensor
+from dllab.functional import reference
 from dllab.functional.conv import col2im, conv2d, im2col
 from dllab.gradcheck import gradcheck
 from dllab.layers.conv import Conv2D
 from dllab.layers.core import Dense, Flatten, ShapeError
 from dllab.models import lenet
-
-# --- the naive reference: loops straight from the formula ------------------------------
-
-
-def naive_conv2d(x, w, b, stride=1, padding=0, dilation=1):
-    """out[n,o,y,x] = b[o] + sum_{c,i,j} w[o,c,i,j] * xpad[n, c, s*y + d*i, s*x + d*j]."""
-    N, C, H, W = x.shape
-    O, _, kh, kw = w.shape
-    xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    Ho = (H + 2 * padding - dilation * (kh - 1) - 1) // stride + 1
-    Wo = (W + 2 * padding - dilation * (kw - 1) - 1) // stride + 1
-    out = np.zeros((N, O, Ho, Wo))
-    for n in range(N):
-        for o in range(O):
-            for y in range(Ho):
-                for xx in range(Wo):
-                    total = 0.0 if b is None else b[o]
-                    for c in range(C):
-                        for i in range(kh):
-                            for j in range(kw):
-                                total += w[o, c, i, j] * xpad[n, c, stride * y + dilation * i,
-                                                              stride * xx + dilation * j]
-                    out[n, o, y, xx] = total
-    return out
-
-
-def naive_conv2d_backward(x, w, g, stride=1, padding=0, dilation=1):
-    """Gradients by the same loops: every product w*x sends g back to both factors."""
-    N, C, H, W = x.shape
-    O, _, kh, kw = w.shape
-    xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    gxpad, gw = np.zeros_like(xpad), np.zeros_like(w)
-    gb = np.zeros(O)
-    for n in range(N):
-        for o in range(O):
-            for y in range(g.shape[2]):
-                for xx in range(g.shape[3]):
-                    gb[o] += g[n, o, y, xx]
-                    for c in range(C):
-                        for i in range(kh):
-                            for j in range(kw):
-                                r, s = stride * y + dilation * i, stride * xx + dilation * j
-                                gw[o, c, i, j] += g[n, o, y, xx] * xpad[n, c, r, s]
-                                gxpad[n, c, r, s] += g[n, o, y, xx] * w[o, c, i, j]
-    gx = gxpad[:, :, padding : padding + H, padding : padding + W]
-    return gx, gw, gb
-
 
 # shapes: (N, C, H, W, C_out, kH, kW, stride, padding, dilation), all awkward on purpose
 CASES = [
@@ -87,43 +40,21 @@ def _run(x, w, b, stride, padding, dilation, g):
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_fast_conv_matches_naive_forward_and_backward(case, rng):
+def test_fast_conv_matches_the_reference_forward_and_backward(case, rng):
+    """The awkward cases above, fast im2col against the reference (one sum per output position);
+    tests/test_reference.py does the same on random shapes."""
     N, C, H, W, O, kh, kw, s, p, d = case
     x, w = rng.standard_normal((N, C, H, W)), rng.standard_normal((O, C, kh, kw))
     b = rng.standard_normal(O)
-    ref = naive_conv2d(x, w, b, s, p, d)
+    X, Wt, B = (Tensor(a, requires_grad=True) for a in (x, w, b))
+    ref = reference.conv2d(X, Wt, B, stride=s, padding=p, dilation=d)
     g = rng.standard_normal(ref.shape)
+    ref.backward(g)
     out, gx, gw, gb = _run(x, w, b, s, p, d, g)
-    np.testing.assert_allclose(out, ref, rtol=1e-10, atol=1e-10)
-    rgx, rgw, rgb = naive_conv2d_backward(x, w, g, s, p, d)
-    np.testing.assert_allclose(gx, rgx, rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(gw, rgw, rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(gb, rgb, rtol=1e-10, atol=1e-10)
-
-
-@settings(max_examples=25, deadline=None)
-@given(
-    n=st.integers(1, 3), c=st.integers(1, 3), o=st.integers(1, 3), kh=st.integers(1, 3),
-    kw=st.integers(1, 3), stride=st.integers(1, 3), padding=st.integers(0, 2),
-    dilation=st.integers(1, 2), extra_h=st.integers(0, 3), extra_w=st.integers(0, 3),
-    rest_h=st.integers(0, 2), rest_w=st.integers(0, 2), seed=st.integers(0, 2**16),
-)
-def test_fast_conv_matches_naive_on_random_shapes(n, c, o, kh, kw, stride, padding, dilation,
-                                                  extra_h, extra_w, rest_h, rest_w, seed):
-    rng = np.random.default_rng(seed)
-    # windows tile the padded input, then rest_h/rest_w rows and columns that no window reaches
-    H = dilation * (kh - 1) + 1 + stride * extra_h - 2 * padding + rest_h % stride
-    W = dilation * (kw - 1) + 1 + stride * extra_w - 2 * padding + rest_w % stride
-    if H < 1 or W < 1:
-        return
-    x, w, b = rng.standard_normal((n, c, H, W)), rng.standard_normal((o, c, kh, kw)), rng.standard_normal(o)
-    ref = naive_conv2d(x, w, b, stride, padding, dilation)
-    g = rng.standard_normal(ref.shape)
-    out, gx, gw, _ = _run(x, w, b, stride, padding, dilation, g)
-    np.testing.assert_allclose(out, ref, atol=1e-10)
-    rgx, rgw, _ = naive_conv2d_backward(x, w, g, stride, padding, dilation)
-    np.testing.assert_allclose(gx, rgx, atol=1e-10)
-    np.testing.assert_allclose(gw, rgw, atol=1e-10)
+    np.testing.assert_allclose(out, ref.data, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(gx, X.grad, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(gw, Wt.grad, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(gb, B.grad, rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("case", CASES[:6])
@@ -202,7 +133,7 @@ def test_same_and_valid_padding(rng):
     w = rng.standard_normal((3, 2, 3, 5))
     assert conv2d(x, w, padding="same").shape == (1, 3, 7, 6)
     assert conv2d(x, w, padding="valid").shape == (1, 3, 5, 2)
-    ref = naive_conv2d(x, w, None, 1, 0, 1)
+    ref = reference.conv2d(x, w).data
     np.testing.assert_allclose(conv2d(x, w, padding="valid").numpy(), ref, atol=1e-12)
 
 
