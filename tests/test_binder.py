@@ -145,3 +145,52 @@ def test_clean_venv_from_binder_requirements_runs_lab1(tmp_path):
                          env=dict(env, CI="true", MPLBACKEND="Agg"), capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, f"lab 1's first cells failed in the Binder environment:\n{run.stderr[-4000:]}"
     assert f"from {ROOT / 'dllab'}" in run.stdout, run.stdout  # the checkout's dllab, as on Binder
+
+
+def _repo2docker():
+    exe = Path(sys.executable).parent / "jupyter-repo2docker"
+    if not exe.exists():
+        pytest.skip("jupyter-repo2docker is not installed: `make test` installs the [hub] extra")
+    return exe
+
+
+def test_repo2docker_reads_the_attendees_copy_as_intended(tmp_path):
+    """What Binder and the class hub's image build from: repo2docker's Dockerfile, without Docker.
+
+    `jupyter-repo2docker --no-build --debug` prints the Dockerfile it would build from the attendees'
+    copy (grading/attendees_copy.py): Python from runtime.txt, binder/requirements.txt, postBuild, files
+    owned by the attendee's uid, and a jupyterhub-singleuser that the Kubernetes hub speaks to. The
+    options are those of deploy/jupyterhub/README.md's image build (--target-repo-dir keeps the
+    repository out of /home/jovyan, where Kubernetes mounts the attendee's volume).
+    """
+    sys.path.insert(0, str(ROOT / "grading"))
+    try:
+        import attendees_copy
+    finally:
+        sys.path.remove(str(ROOT / "grading"))
+    copy = attendees_copy.build(tmp_path / "attendees")
+    run = subprocess.run([str(_repo2docker()), "--no-build", "--no-run", "--debug", "--user-id", "1000",
+                          "--user-name", "jovyan", "--target-repo-dir", "/srv/repo", str(copy)],
+                         check=False, capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"))
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, f"repo2docker could not read binder/:\n{out[-3000:]}"
+    python = (BINDER / "runtime.txt").read_text().strip().removeprefix("python-")
+    assert f"Building conda environment for python={python}" in out, out[:2000]
+    assert 'pip install --no-cache-dir -r "binder/requirements.txt"' in out, "binder/requirements.txt is not used"
+    assert "RUN ./binder/postBuild" in out, "binder/postBuild is not run"
+    assert "COPY --chown=1000:1000 " in out, "the image's files should belong to the attendee's uid 1000"
+
+    # the image's jupyterhub-singleuser (repo2docker's base environment; binder/ must not replace it)
+    # speaks to the Kubernetes hub: same major version as the chart's JupyterHub (deploy/jupyterhub/config.yaml)
+    assert "jupyterhub" not in _binder_pins(), "binder/requirements.txt must not pin jupyterhub (see config.yaml)"
+    # the lock file of repo2docker's base environment, as the Dockerfile names it (an escaped path)
+    lock = re.search(r"COPY --chown=\S+ build_script_files/(\S+)-[0-9a-f]{6} /tmp/env/environment.lock", out)
+    assert lock, "repo2docker's Dockerfile no longer names its environment lock file"
+    lock_path = Path(re.sub(r"-([0-9a-f]{2})", lambda m: chr(int(m.group(1), 16)), lock.group(1)))
+    assert lock_path.is_file(), lock_path
+    singleuser = re.search(r"/jupyterhub-singleuser-(\d+)\.(\d+)\.(\d+)-", lock_path.read_text())
+    chart = re.search(r"JupyterHub (\d+)\.(\d+)\.(\d+)", (ROOT / "deploy" / "jupyterhub" / "config.yaml").read_text())
+    assert singleuser and chart, "cannot tell the image's or the chart's JupyterHub version"
+    assert singleuser.group(1) == chart.group(1), \
+        f"the image has jupyterhub-singleuser {singleuser.group(0)}, the chart JupyterHub {chart.group(0)}"

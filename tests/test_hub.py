@@ -6,13 +6,16 @@ attendees are created through the REST API and their servers started a few at a 
 what JupyterLab's Assignments panel does, through its own server's REST endpoints: list the
 course's assignments, fetch lab 1, save the notebook through the contents API (half of them with
 the solutions, half as handed out), submit. The instructor releases lab 1 into the exchange,
-collects, autogrades and exports. Then: every grade is checked (full marks or nothing for the
-autograded cells), every submission is filed under its own attendee, the formgrader answers an
-instructor and refuses an attendee, and after the hub is stopped none of its processes is left.
+collects, autogrades (grading/grade.py: each hand-in in its own sandbox, two at a time) and
+exports. Then: every grade is checked (full marks or nothing for the autograded cells), every
+submission is filed under its own attendee, the formgrader answers an instructor and refuses an
+attendee, and after the hub is stopped none of its processes is left.
 
 Figures (hub start, server starts, fetch/save/submit latency, memory per attendee, grading time)
-are printed, and written as JSON to $DLLAB_HUB_FIGURES when that is set (deploy/jupyterhub/
-measured.json comes from there).
+are printed, and written as JSON to $DLLAB_HUB_FIGURES when that is set
+(deploy/jupyterhub/measured-hub.json comes from there; deploy/jupyterhub/sizing.py reads it).
+The Kubernetes values (deploy/jupyterhub/config.yaml) are checked against the chart's schema, the
+attendees' configuration and the sizing figures.
 
 Without configurable-http-proxy (``make test`` installs it with npm into
 deploy/jupyterhub/node_modules) the hub tests skip and say so.
@@ -52,6 +55,7 @@ ATTENDEES = [f"attendee{i:02d}" for i in range(1, 13)]
 SOLVED = set(ATTENDEES[::2])  # half hand in the solutions, half the notebook as fetched
 INSTRUCTOR = "teacher"
 AT_ONCE = 4  # servers starting (and attendees acting) at once: the machine has 2 cores, shared
+GRADING_WORKERS = 2  # grading/grade.py --workers: one per core
 HTTP_TIMEOUT = 120
 
 
@@ -257,12 +261,33 @@ def course_copy(course: Path):
                     shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
 
 
+def run_bounded(argv, cwd, env, timeout):
+    """Run a command to its end or its time limit; at the limit, it and everything it started is killed (by PID)."""
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        return proc.returncode, out
+    except subprocess.TimeoutExpired:
+        try:
+            family = psutil.Process(proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            family = []
+        proc.kill()
+        for p in family:
+            try:
+                p.kill()
+            except psutil.NoSuchProcess:
+                pass
+        psutil.wait_procs(family, timeout=10)
+        out, _ = proc.communicate()
+        command = " ".join(map(str, argv))
+        raise AssertionError(f"`{command}` ran past {timeout} s and was stopped:\n{out[-3000:]}") from None
+
+
 def nbgrader(course, *args, env, timeout=600):
     t0 = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, capture_output=True,
-                            text=True, timeout=timeout)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{output[-4000:]}"
+    code, output = run_bounded([sys.executable, "-m", "nbgrader", *args], course, env, timeout)
+    assert code == 0, f"nbgrader {' '.join(args)} failed:\n{output[-4000:]}"
     return output, time.monotonic() - t0
 
 
@@ -363,9 +388,8 @@ def test_class_of_twelve_on_jupyterhub(hub, tmp_path):
     course_copy(hub.course)
     instructor_env = tool_env({"JUPYTER_CONFIG_PATH": str(DEPLOY / "instructor"),
                                "DLLAB_HUB_EXCHANGE": str(hub.exchange)})
-    release = subprocess.run([sys.executable, "release.py", LAB], cwd=hub.course, env=instructor_env,
-                             capture_output=True, text=True, timeout=300)
-    assert release.returncode == 0, release.stdout + release.stderr
+    code, out = run_bounded([sys.executable, "release.py", LAB], hub.course, instructor_env, 300)
+    assert code == 0, out
     source_nb = nbformat.read(hub.course / "source" / LAB / f"{LAB}.ipynb", as_version=4)
     answers = solutions(source_nb)
 
@@ -467,9 +491,18 @@ def test_class_of_twelve_on_jupyterhub(hub, tmp_path):
         solved = all(cells[gid] == text for gid, text in answers.items())
         assert solved == (user in SOLVED), f"{user}'s collected notebook is not the one {user} saved"
 
-    out, figures["autograde_s"] = nbgrader(hub.course, "autograde", LAB, env=instructor_env)
+    # grading/grade.py: each hand-in in its own sandbox (nbgrader's autograde), GRADING_WORKERS at a time
+    runner = [sys.executable, "grade.py", "autograde", LAB, f"--workers={GRADING_WORKERS}"]
+    if shutil.which("bwrap") is None:
+        runner.append("--unsafe-no-sandbox")  # the class's own notebooks; the sandbox is tested in test_grading
+    t0 = time.monotonic()
+    code, out = run_bounded(runner, hub.course, instructor_env, 900)
+    figures["autograde_s"] = round(time.monotonic() - t0, 1)
+    assert code == 0, f"grade.py autograde failed:\n{out[-4000:]}"
     figures["autograde_notebooks_per_min"] = round(60 * len(ATTENDEES) / figures["autograde_s"], 2)
-    figures["autograde_runner"] = "nbgrader autograde (serial)"
+    figures["autograde_runner"] = " ".join(["grade.py"] + runner[2:])
+    report = json.loads((hub.course / "reports" / LAB / "report.json").read_text())["students"]
+    assert sorted(report) == ATTENDEES and all(r["verdict"] != "not graded" for r in report.values()), report
     _, figures["export_s"] = nbgrader(hub.course, "export", env=instructor_env)
 
     with Gradebook(f"sqlite:///{hub.course / 'gradebook.db'}", course_id=COURSE) as gb:
@@ -508,3 +541,80 @@ def test_class_of_twelve_on_jupyterhub(hub, tmp_path):
     print("\nclass hub figures:", json.dumps(figures, indent=1))
     if os.environ.get("DLLAB_HUB_FIGURES"):
         Path(os.environ["DLLAB_HUB_FIGURES"]).write_text(json.dumps(figures, indent=1) + "\n")
+
+
+# --- Kubernetes: the Zero to JupyterHub values ------------------------------------------------------
+
+def z2jh_values():
+    yaml = pytest.importorskip("yaml")
+    return yaml.safe_load((DEPLOY / "config.yaml").read_text())
+
+
+def test_z2jh_config_follows_the_chart_schema():
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((DEPLOY / "z2jh-values.schema-4.4.0.json").read_text())
+    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(z2jh_values()), key=lambda e: list(e.path))
+    assert not errors, [f"{'.'.join(map(str, e.path))}: {e.message[:300]}" for e in errors]
+    assert "chart jupyterhub 4.4.0" in (DEPLOY / "config.yaml").read_text().splitlines()[0]
+    # a misspelt key is caught, so the check can fail
+    broken = z2jh_values()
+    broken["singleuser"]["memory"]["guarante"] = "1G"
+    assert any("guarante" in e.message for e in jsonschema.Draft7Validator(schema).iter_errors(broken))
+
+
+def test_z2jh_config_mounts_the_attendees_and_instructors_settings():
+    values = z2jh_values()
+    user = values["singleuser"]
+    files = user["extraFiles"]
+    assert files["attendee-nbgrader"]["stringData"] == (DEPLOY / "attendee" / "nbgrader_config.py").read_text()
+    assert files["attendee-server"]["data"] == json.loads((DEPLOY / "attendee" / "jupyter_server_config.json")
+                                                          .read_text())
+    assert files["instructor-nbgrader"]["stringData"] == (DEPLOY / "instructor" / "nbgrader_config.py").read_text()
+    attendee_dir = str(Path(files["attendee-nbgrader"]["mountPath"]).parent)
+    assert str(Path(files["attendee-server"]["mountPath"]).parent) == attendee_dir
+    assert user["extraEnv"]["JUPYTER_CONFIG_PATH"].split(":")[0] == attendee_dir
+    mounts = {m["name"]: m["mountPath"] for m in user["storage"]["extraVolumeMounts"]}
+    assert mounts["nbgrader-exchange"] == user["extraEnv"]["DLLAB_HUB_EXCHANGE"] == "/srv/nbgrader/exchange"
+
+    profiles = {p["slug"]: p for p in user["profileList"]}
+    gpu = profiles["gpu"]["kubespawner_override"]
+    assert gpu["extra_resource_limits"] == {"nvidia.com/gpu": "1"} and gpu["environment"]["DLLAB_DEVICE"] == "gpu"
+    teacher = profiles["instructor"]["kubespawner_override"]
+    assert teacher["environment"]["JUPYTER_CONFIG_PATH"] == str(Path(files["instructor-nbgrader"]["mountPath"]).parent)
+
+    # the hub offers the instructor profile to the formgrade group only: run the chart's extraConfig
+    from types import SimpleNamespace
+
+    from traitlets.config import Config
+
+    c = Config()
+    c.KubeSpawner.profile_list = user["profileList"]
+    exec(values["hub"]["extraConfig"]["dllab-profiles"], {"c": c})
+    group = next(iter(values["hub"]["config"]["JupyterHub"]["load_groups"]))
+    assert group == f"formgrade-{COURSE}"
+
+    def offered(*groups):
+        spawner = SimpleNamespace(user=SimpleNamespace(groups=[SimpleNamespace(name=g) for g in groups]))
+        return [p["slug"] for p in c.KubeSpawner.profile_list(spawner)]
+
+    assert offered() == ["cpu", "gpu"]
+    assert offered(group) == ["cpu", "gpu", "instructor"]
+
+
+def test_z2jh_resources_and_readme_follow_the_measured_figures():
+    sys.path.insert(0, str(DEPLOY))
+    try:
+        import sizing
+    finally:
+        sys.path.remove(str(DEPLOY))
+    figures = sizing.sizing()
+    user = z2jh_values()["singleuser"]
+    # KubeSpawner reads "G" as GiB (JupyterHub's ByteSpecification)
+    assert user["memory"] == {"guarantee": f"{figures['memory_guarantee_gib']:g}G",
+                              "limit": f"{figures['memory_limit_gib']:g}G"}, figures
+    assert user["cpu"] == {"guarantee": figures["cpu_guarantee"], "limit": figures["cpu_limit"]}
+    assert z2jh_values()["scheduling"]["userPlaceholder"]["replicas"] == figures["placeholders"]
+    needed_mib = figures["server_mib"] + max(figures["kernel_mib"].values())
+    assert figures["memory_guarantee_gib"] * 1024 > needed_mib
+    readme = (DEPLOY / "README.md").read_text()
+    assert sizing.table(figures) in readme, "README.md's sizing table is stale: paste `python sizing.py table`"

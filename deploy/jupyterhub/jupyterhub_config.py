@@ -12,6 +12,7 @@ Every setting a class may change comes from an environment variable (defaults in
 
     DLLAB_HUB_IP [127.0.0.1]        where the proxy listens; 0.0.0.0 for a class, behind TLS (README)
     DLLAB_HUB_PORT [8000]           the proxy's public port: what attendees open
+    DLLAB_HUB_SSL_CERT, DLLAB_HUB_SSL_KEY  certificate and key files: the proxy speaks HTTPS
     DLLAB_HUB_API_PORT [8081]       the hub's own port (127.0.0.1 only)
     DLLAB_HUB_PROXY_API_PORT [8001] the proxy's REST API (127.0.0.1 only)
     DLLAB_FORMGRADER_PORT [9999]    the formgrader service (127.0.0.1 only)
@@ -29,7 +30,7 @@ Every setting a class may change comes from an environment variable (defaults in
                                     localprocess: one Unix account per attendee (pam/native auth);
                                     systemd: limits enforced by the kernel (jupyterhub-systemdspawner)
     DLLAB_HUB_INSTRUCTORS [instructor]  comma-separated: hub admins who may open the formgrader
-    DLLAB_HUB_MEM_LIMIT [2G]        memory per attendee (enforced by systemd and Kubernetes spawners;
+    DLLAB_HUB_MEM_LIMIT [2.5G]      memory per attendee (enforced by systemd and Kubernetes spawners;
                                     the simple spawner only shows it)
     DLLAB_HUB_CPU_LIMIT [1]         cores per attendee: also the BLAS threads of each kernel
     DLLAB_HUB_CULL_AFTER [3600]     stop servers idle this many seconds (0: never)
@@ -90,6 +91,13 @@ local_proxy = HERE / "node_modules" / ".bin" / "configurable-http-proxy"
 c.ConfigurableHTTPProxy.command = [env("DLLAB_HUB_PROXY", str(local_proxy) if local_proxy.exists()
                                        else "configurable-http-proxy")]
 c.ConfigurableHTTPProxy.pid_file = str(STATE / "jupyterhub-proxy.pid")
+if os.environ.get("DLLAB_HUB_SSL_CERT") or os.environ.get("DLLAB_HUB_SSL_KEY"):
+    for name in ("DLLAB_HUB_SSL_CERT", "DLLAB_HUB_SSL_KEY"):
+        if not Path(os.environ.get(name, "")).is_file():
+            raise ValueError(f"{name}={os.environ.get(name, '')!r} is not a file: HTTPS needs both the certificate "
+                             "(DLLAB_HUB_SSL_CERT) and its private key (DLLAB_HUB_SSL_KEY)")
+    c.JupyterHub.ssl_cert = os.environ["DLLAB_HUB_SSL_CERT"]
+    c.JupyterHub.ssl_key = os.environ["DLLAB_HUB_SSL_KEY"]
 
 # --- state -------------------------------------------------------------------------------------
 c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
@@ -124,7 +132,7 @@ if SPAWNER == "simple":
 c.Spawner.cmd = [str(BIN / "jupyterhub-singleuser")]
 c.Spawner.args = ["--allow-root"] if ROOT_USER and SPAWNER == "simple" else []
 c.Spawner.default_url = "/lab"
-c.Spawner.mem_limit = env("DLLAB_HUB_MEM_LIMIT", "2G")
+c.Spawner.mem_limit = env("DLLAB_HUB_MEM_LIMIT", "2.5G")
 c.Spawner.cpu_limit = CPU_LIMIT
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 90
