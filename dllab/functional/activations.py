@@ -3,6 +3,15 @@
 Each works on NumPy or CuPy arrays alike: the array module comes from the input.
 On the GPU, sigmoid, tanh and relu run our fused CUDA kernels (dllab/kernels/
 activations.cu); the NumPy code below is their twin and the reference.
+
+    >>> from dllab import Tensor
+    >>> sigmoid(Tensor([0.0])).data
+    array([0.5], dtype=float32)
+    >>> relu(Tensor([-1.0, 0.5, 2.0])).data.tolist() == [0.0, 0.5, 2.0]
+    True
+    >>> p = softmax(Tensor([[1.0, 2.0, 3.0]]))          # e^x_i / sum_j e^x_j, row by row
+    >>> p.data.round(3), float(p.data.sum())
+    (array([[0.09 , 0.245, 0.665]], dtype=float32), 1.0)
 """
 
 from __future__ import annotations

@@ -311,7 +311,18 @@ def matmul(a, b):
 
 
 def linear(x, W, b=None):
-    """x @ W + b.   x: (N, in), W: (in, out), b: (out,) -> (N, out)."""
+    """x @ W + b.   x: (N, in), W: (in, out), b: (out,) -> (N, out).
+
+        >>> from dllab import Tensor
+        >>> x, W, b = Tensor([[1.0, 2.0]]), Tensor([[1.0], [1.0]], requires_grad=True), Tensor([0.5])
+        >>> y = linear(x, W, b)
+        >>> y.data
+        array([[3.5]], dtype=float32)
+        >>> y.sum().backward()
+        >>> W.grad                                    # dW = x^T g
+        array([[1.],
+               [2.]], dtype=float32)
+    """
     return Linear.apply(x, W, b)
 
 

@@ -105,6 +105,16 @@ def batch_norm(x, gamma=None, beta=None, running_mean=None, running_var=None, tr
     running_mean, running_var: (C,) arrays updated in place while ``training``;
     used instead of the batch statistics when ``training`` is False.
     Returns a Tensor of x's shape.
+
+        >>> import numpy as np
+        >>> from dllab import Tensor
+        >>> x = Tensor(np.array([[1.0, 10.0], [3.0, 30.0]]))       # 2 samples, 2 channels
+        >>> running_mean, running_var = np.zeros(2), np.ones(2)
+        >>> batch_norm(x, None, None, running_mean, running_var).data.round(4)
+        array([[-1., -1.],
+               [ 1.,  1.]])
+        >>> running_mean                                           # 0.9 * 0 + 0.1 * the batch mean
+        array([0.2, 2. ])
     """
     return BatchNorm.apply(x, gamma, beta, _raw(running_mean), _raw(running_var),
                            training=training, momentum=momentum, eps=eps)

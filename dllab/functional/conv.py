@@ -306,8 +306,18 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     ``"same"`` or ``"valid"``. Returns (N, C_out, H_out, W_out).
 
         >>> import numpy as np
-        >>> conv2d(Tensor(np.ones((1, 1, 4, 4))), Tensor(np.ones((1, 1, 3, 3)))).shape
-        (1, 1, 2, 2)
+        >>> from dllab import Tensor
+        >>> x, w = Tensor(np.ones((1, 1, 4, 4))), Tensor(np.ones((1, 1, 3, 3)))
+        >>> conv2d(x, w).data                     # every 3x3 field of ones, summed
+        array([[[[9., 9.],
+                 [9., 9.]]]])
+        >>> conv2d(x, w, padding=1).data[0, 0]    # at the border the field holds zeros
+        array([[4., 6., 6., 4.],
+               [6., 9., 9., 6.],
+               [6., 9., 9., 6.],
+               [4., 6., 6., 4.]])
+        >>> conv2d(Tensor(np.ones((1, 1, 28, 28))), w, stride=2, padding=1).shape   # floored, as PyTorch
+        (1, 1, 14, 14)
     """
     return Conv2d.apply(x, weight, bias, stride=stride, padding=padding, dilation=dilation)
 

@@ -35,7 +35,19 @@ def dropout_mask(shape, keep, dtype, xp):
 
 
 def dropout(x, p=0.5, training=True):
-    """Inverted dropout with drop probability ``p``; identity when not training or p == 0."""
+    """Inverted dropout with drop probability ``p``; identity when not training or p == 0.
+
+        >>> import numpy as np
+        >>> from dllab import Tensor
+        >>> x = Tensor(np.ones((4, 250)))
+        >>> y = dropout(x, p=0.5).data
+        >>> sorted(set(y.ravel().tolist()))     # dropped, or kept and scaled by 1 / (1 - p)
+        [0.0, 2.0]
+        >>> bool(0.4 < (y == 0).mean() < 0.6)
+        True
+        >>> dropout(x, p=0.5, training=False) is x
+        True
+    """
     if not 0.0 <= p < 1.0:
         raise ValueError(f"dropout: the drop probability p must be in [0, 1), got {p}")
     if not training or p == 0.0:

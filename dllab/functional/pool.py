@@ -187,6 +187,18 @@ def max_pool2d(x, kernel_size=2, stride=None, padding=0):
     """Max pooling of NCHW images; ``stride`` defaults to ``kernel_size``.
 
     x: (N, C, H, W) -> (N, C, (H + 2*padding - kH) // stride + 1, (W + ...) // stride + 1).
+
+        >>> import numpy as np
+        >>> from dllab import Tensor
+        >>> x = Tensor(np.arange(16.0).reshape(1, 1, 4, 4))
+        >>> max_pool2d(x, 2).data[0, 0]
+        array([[ 5.,  7.],
+               [13., 15.]])
+        >>> avg_pool2d(x, 2).data[0, 0]
+        array([[ 2.5,  4.5],
+               [10.5, 12.5]])
+        >>> max_pool2d(Tensor(np.zeros((1, 1, 7, 7))), 2).shape     # floored: row and column 7 dropped
+        (1, 1, 3, 3)
     """
     return MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
 

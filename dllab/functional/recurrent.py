@@ -568,6 +568,17 @@ def lstm(x, W_x, W_h, b, h0=None, c0=None, lengths=None, mask=None, return_seque
     W_x: (F, 4H), W_h: (H, 4H), b: (4H,), gate blocks i, f, g, o (see :class:`LSTMSequence`).
     ``h0``/``c0``: initial hidden/cell state (N, H), zeros if None. ``lengths`` (N,)
     or ``mask`` (N, T, True at real steps) for padded batches.
+
+        >>> import numpy as np
+        >>> from dllab import Tensor
+        >>> x, lengths = pad_sequences([np.ones((3, 2)), np.ones((5, 2))])   # (2, 5, 2), lengths [3, 5]
+        >>> rng = np.random.default_rng(0)
+        >>> W_x, W_h, b = (Tensor(rng.standard_normal(s), dtype=np.float32) for s in ((2, 16), (4, 16), (16,)))
+        >>> lstm(Tensor(x), W_x, W_h, b, lengths=lengths).shape                # each sequence's last state
+        (2, 4)
+        >>> seq = lstm(Tensor(x), W_x, W_h, b, lengths=lengths, return_sequences=True)
+        >>> seq.shape, bool((seq.data[0, 3:] == 0).all())                       # zero after length 3
+        ((2, 5, 4), True)
     """
     return LSTMSequence.apply(
         x, W_x, W_h, b, h0, c0,

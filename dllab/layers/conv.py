@@ -1,9 +1,17 @@
 """Convolutional layers: Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool and BatchNorm.
 
 Images are NCHW (batch, channels, height, width). Like Dense, these layers learn
-their input size on the first call, so a CNN is written without channel counts::
+their input size on the first call, so a CNN is written without channel counts:
 
-    model = Conv2D(20, 5) >> MaxPool2D(2) >> Conv2D(50, 5) >> MaxPool2D(2) >> Flatten() >> Dense(10)
+    >>> import numpy as np
+    >>> from dllab import Dense, Flatten
+    >>> model = Conv2D(20, 5) >> MaxPool2D(2) >> Conv2D(50, 5) >> MaxPool2D(2) >> Flatten() >> Dense(10)
+    >>> model(np.zeros((8, 1, 28, 28), np.float32)).shape      # 28 -> 24 -> 12 -> 8 -> 4: 50*4*4 features
+    (8, 10)
+    >>> model[2].W.shape                                        # (C_out, C_in, kH, kW), C_in from the input
+    (50, 20, 5, 5)
+    >>> BatchNorm().eval()(np.ones((2, 3, 4, 4), np.float32)).shape
+    (2, 3, 4, 4)
 
 Shape mistakes (a kernel larger than the image, the wrong number of channels,
 channels-last NHWC images) raise a ShapeError that names the layer, the shapes and a

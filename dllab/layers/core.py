@@ -2,9 +2,15 @@
 
 A Module holds Parameters (and other Modules), switches between training and
 evaluation, and saves/loads its weights. Layers infer their input size on the
-first call, so a model is written without repeating sizes::
+first call, so a model is written without repeating sizes:
 
-    model = Dense(400, activation=relu) >> Dense(400, activation=relu) >> Dense(10)
+    >>> import numpy as np
+    >>> from dllab import relu
+    >>> model = Dense(400, activation=relu) >> Dense(400, activation=relu) >> Dense(10)
+    >>> model(np.zeros((32, 784), np.float32)).shape
+    (32, 10)
+    >>> model[0].W.shape, model.num_parameters()
+    ((784, 400), 478410)
 """
 
 from __future__ import annotations

@@ -9,8 +9,14 @@ Padded batches (sequences of unequal length, padded at the end): call the layer
 with ``(x, lengths)`` - a pair, so it also flows through ``Sequential`` - or
 with ``lengths=`` / ``mask=`` keywords::
 
-    model = LSTM(16) >> Dropout(0.2) >> Dense(1)
-    y = model((x, lengths))          # x (N, 14, 2) padded, lengths (N,) in 1..14
+    >>> import numpy as np
+    >>> from dllab import Dense, Dropout
+    >>> x, lengths = R.pad_sequences([np.ones((14, 2)), np.ones((9, 2))])  # x (2, 14, 2) padded
+    >>> model = LSTM(16) >> Dropout(0.2) >> Dense(1)
+    >>> model((x, lengths)).shape
+    (2, 1)
+    >>> model[0].W_x.shape, model[0].W_h.shape                              # gates i, f, g, o side by side
+    ((2, 64), (16, 64))
 
 A layer with ``return_sequences=True`` that was given a pair returns a pair
 ``(sequence, lengths)``, so recurrent layers stack: ``LSTM(32, return_sequences=True) >> LSTM(16)``.

@@ -67,7 +67,17 @@ class MaxPool2dReference(Function):
 
 
 def max_pool2d(x, kernel_size=2, stride=None, padding=0):
-    """The reference max pooling: same arguments and result as ``dllab.functional.max_pool2d``."""
+    """The reference max pooling: same arguments and result as ``dllab.functional.max_pool2d``.
+
+        >>> import numpy as np
+        >>> from dllab import Tensor
+        >>> x = Tensor(np.array([[[[1.0, 3.0], [3.0, 0.0]]]]), requires_grad=True)
+        >>> y = max_pool2d(x, 2)
+        >>> y.backward(np.ones((1, 1, 1, 1)))
+        >>> x.grad[0, 0]                        # a tie: the first maximum takes the gradient
+        array([[0., 1.],
+               [0., 0.]])
+    """
     return MaxPool2dReference.apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
 
 
