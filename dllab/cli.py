@@ -68,7 +68,7 @@ def demo(args=None) -> int:
 
     epochs = getattr(args, "epochs", 1) or 1
     t0 = time.perf_counter()
-    train, test = mnist()
+    train, test = mnist(subset=getattr(args, "subset", None))
     print(f"loaded {train!r} and {test!r} in {time.perf_counter() - t0:.1f}s")
     dl.seed(0)
     models = {
@@ -94,6 +94,8 @@ def main(argv=None) -> int:
     sub.add_parser("data", help="verify the shipped data sets' checksums").set_defaults(fn=verify_data)
     p = sub.add_parser("demo", help="train logistic regression and an MLP on MNIST")
     p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--subset", type=int, default=None,
+                   help="train on N class-balanced training images (default: all 60000)")
     p.set_defaults(fn=demo)
     args = parser.parse_args(argv)
     return args.fn(args)

@@ -309,3 +309,38 @@ def test_solar_dataset_trains_through_the_trainer(solar):
         trainer.fit((solar.x_train, solar.y_train, solar.len_train), verbose=False)
     with pytest.raises(ValueError, match="split must be"):
         solar.dataset("validation")
+
+
+# ---------------------------------------------------------------- daily_sequences
+
+
+def test_daily_sequences_by_hand():
+    """Rows out of order, a long day cut to `steps` (its target still the whole day's max), a short
+    day dropped (its rows -1 in day_of_row), zero padding, chronological days."""
+    from dllab.data.iot import daily_sequences
+
+    rows = [  # (local time, current W, total Wh so far that day)
+        ("2021-03-02T09:00:00", 5.0, 10.0),
+        ("2021-03-01T10:00:00", 2.0, 4.0),
+        ("2021-03-01T09:00:00", 1.0, 1.0),
+        ("2021-03-03T12:00:00", 9.0, 99.0),   # a day of one reading: dropped (min_steps=2)
+        ("2021-03-02T10:00:00", 6.0, 20.0),
+        ("2021-03-02T11:00:00", 7.0, 30.0),
+        ("2021-03-02T12:00:00", 8.0, 45.0),   # the 4th reading of a 3-step day: cut, but counts for the max
+    ]
+    record = {
+        "time": np.array([t for t, _, _ in rows], dtype="datetime64[s]"),
+        "date": np.array([t[:10] for t, _, _ in rows], dtype="datetime64[D]"),
+        "current": np.array([c for _, c, _ in rows]),
+        "total": np.array([w for _, _, w in rows]),
+    }
+    dates, x, lengths, targets, day_of_row = daily_sequences(record, steps=3, min_steps=2)
+    np.testing.assert_array_equal(dates, np.array(["2021-03-01", "2021-03-02"], dtype="datetime64[D]"))
+    np.testing.assert_array_equal(x, [[[1.0, 1.0], [2.0, 4.0], [0.0, 0.0]],
+                                      [[5.0, 10.0], [6.0, 20.0], [7.0, 30.0]]])
+    np.testing.assert_array_equal(lengths, [2, 3])
+    np.testing.assert_array_equal(targets, [4.0, 45.0])
+    np.testing.assert_array_equal(day_of_row, [1, 0, 0, -1, 1, 1, 1])
+    assert x.dtype == np.float64 and lengths.dtype == np.int64 and day_of_row.dtype == np.int64
+    with pytest.raises(DataError, match="no day has at least min_steps=5 readings"):
+        daily_sequences(record, steps=3, min_steps=5)

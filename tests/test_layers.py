@@ -68,6 +68,24 @@ def test_state_dict_save_load_roundtrip(tmp_path, rng):
     assert fresh[0].in_features == 4
 
 
+def test_a_loaded_model_matches_the_saved_one_buffers_included(tmp_path, rng):
+    """Compared with the model that was saved (not with another loaded copy): weights, batch-norm
+    running statistics and outputs in evaluation mode."""
+    model = Dense(5, in_features=3) >> dl.BatchNorm() >> Dense(2)
+    for _ in range(3):  # training-mode passes move the running statistics away from (0, 1)
+        model(x32(rng, 8, 3) * 3 + 1)
+    model.eval()
+    x = x32(rng, 4, 3)
+    saved_out = model(x).numpy()
+    path = model.save(tmp_path / "bn.npz")
+    fresh = (Dense(5) >> dl.BatchNorm() >> Dense(2)).load(path).eval()
+    for (name, a), (name_b, b) in zip(model.state_dict().items(), fresh.state_dict().items()):
+        assert name == name_b
+        np.testing.assert_array_equal(b, a, err_msg=name)
+    assert not np.allclose(model[1].running_mean, 0) and not np.allclose(model[1].running_var, 1)
+    np.testing.assert_array_equal(fresh(x).numpy(), saved_out)
+
+
 def test_load_mismatch_names_the_parameter(tmp_path, rng):
     model = Dense(6, in_features=4) >> Dense(2)
     model(x32(rng, 1, 4))
