@@ -31,6 +31,8 @@ import numpy as np
 
 from . import backend
 from .autograd import Parameter, Tensor, _raw, no_grad
+from .functional.activations import softmax_array
+from .notebook import in_notebook
 from .train import Callback
 
 __all__ = [
@@ -43,16 +45,6 @@ __all__ = [
     "optimizer_path",
     "strokes_to_mnist",
 ]
-
-
-def in_notebook() -> bool:
-    """True inside a Jupyter kernel (widgets can be shown), False in a terminal or a script."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and hasattr(shell, "kernel")
 
 
 def _png(fig, dpi=80) -> bytes:
@@ -564,17 +556,11 @@ def strokes_to_mnist(strokes, width=2.8):
     return _render([s + shift for s in placed], width)
 
 
-def _softmax(scores):
-    z = scores - scores.max()
-    e = np.exp(z)
-    return e / e.sum()
-
-
 def _as_probabilities(scores):
     scores = np.asarray(backend.to_numpy(_raw(scores)), dtype=np.float64).reshape(-1)
     if np.all(scores >= 0) and abs(scores.sum() - 1.0) < 1e-3:
         return scores / scores.sum()  # already probabilities
-    return _softmax(scores)  # scores (logits) from the last layer
+    return softmax_array(scores)  # scores (logits) from the last layer
 
 
 _PAD_ESM = r"""

@@ -87,6 +87,14 @@ class LeakyReLU(Function):
         return g * self.scale
 
 
+def softmax_array(x, axis=-1):
+    """Softmax of a plain NumPy or CuPy array, without autograd: e^(x - max) / sum e^(x - max) along ``axis``."""
+    xp = array_module(x)
+    e = xp.exp(x - x.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
+
+
 class Softmax(Function):
     """p_i = e^(x_i - max x) / sum_j e^(x_j - max x) along ``axis``.
 
@@ -94,11 +102,8 @@ class Softmax(Function):
     """
 
     def forward(self, x, axis=-1):
-        xp = array_module(x)
-        e = xp.exp(x - x.max(axis=axis, keepdims=True))
-        e /= e.sum(axis=axis, keepdims=True)
-        self.p, self.axis = e, axis
-        return e
+        self.p, self.axis = softmax_array(x, axis), axis
+        return self.p
 
     def backward(self, g):
         p = self.p

@@ -60,11 +60,13 @@ def learning_curves(history, metrics=None, title=None, size=(4.5, 3.2)):
     return fig
 
 
-def confusion_matrix_plot(cm, class_names=None, normalize=False, title=None, cmap="Blues", size=None):
+def confusion_matrix_plot(cm, class_names=None, normalize=False, title=None, cmap="Blues", size=None,
+                          mistakes_only=False):
     """Show a confusion matrix: row = true class, column = predicted class.
 
     cm: (K, K) counts (e.g. ``dllab.metrics.confusion_matrix(y, scores)``).
     normalize: show each row as fractions of that class (per-class recall).
+    mistakes_only: leave the diagonal (the right answers) blank, so that the mistakes stand out.
     Each cell is annotated with its count (or fraction).
     """
     cm = np.asarray(cm)
@@ -78,6 +80,9 @@ def confusion_matrix_plot(cm, class_names=None, normalize=False, title=None, cma
     if normalize:
         totals = values.sum(axis=1, keepdims=True)
         values = np.divide(values, totals, out=np.zeros_like(values), where=totals > 0)
+    if mistakes_only:
+        values[np.diag_indices(k)] = np.nan  # blank cells; the colours then span the mistakes only
+        cmap = "Reds" if cmap == "Blues" else cmap
     side = size or max(4.0, 0.5 * k + 1.5)
     fig = Figure(figsize=(side + 1.0, side))
     ax = fig.subplots()
@@ -87,10 +92,12 @@ def confusion_matrix_plot(cm, class_names=None, normalize=False, title=None, cma
     ax.set_yticks(range(k), names)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    threshold = values.max() / 2 if values.size else 0
+    threshold = np.nanmax(values) / 2 if np.any(np.isfinite(values)) else 0
     if k <= 30:
         for i in range(k):
             for j in range(k):
+                if mistakes_only and (i == j or not cm[i, j]):
+                    continue
                 text = f"{values[i, j]:.2f}" if normalize else f"{int(cm[i, j])}"
                 ax.text(j, i, text, ha="center", va="center", fontsize=7,
                         color="white" if values[i, j] > threshold else "black")

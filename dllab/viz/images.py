@@ -117,6 +117,28 @@ def image_grid(images, labels=None, predictions=None, probabilities=None, ncols=
     return fig
 
 
+def weight_templates(W, title="the weights of each class, as images", size=1.3):
+    """The columns of a (H*W, C) weight matrix (a linear model on flattened square images) as C
+    images: red pixels raise that class's score, blue ones lower it (one colour scale per image)."""
+    W = _np(W)
+    if W.ndim == 1:
+        W = W[:, None]
+    side = math.isqrt(W.shape[0])
+    if W.ndim != 2 or side * side != W.shape[0]:
+        raise ValueError(f"weight_templates: expected a (H*W, C) matrix of square images, got shape {W.shape}")
+    k = W.shape[1]
+    fig = Figure(figsize=(size * k, size + 0.4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, k))
+    for c, ax in enumerate(axes):
+        image = W[:, c].reshape(side, side)
+        lim = float(np.abs(image).max()) or 1.0
+        ax.imshow(image, cmap="RdBu_r", vmin=-lim, vmax=lim)
+        ax.set_title(str(c), fontsize=9)
+        ax.set_axis_off()
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
 def _conv_weights(conv_layer_or_weights):
     obj = conv_layer_or_weights
     if getattr(obj, "W", None) is None and hasattr(obj, "modules"):  # a model: its first conv layer
@@ -238,4 +260,4 @@ def feature_maps_plot(model, image, layer_index, max_maps=64, ncols=8, size=1.1,
     return fig
 
 
-__all__ = ["feature_maps_plot", "filters_plot", "image_grid"]
+__all__ = ["feature_maps_plot", "filters_plot", "image_grid", "weight_templates"]

@@ -1,0 +1,82 @@
+"""Helpers for the lab notebooks: run settings, checks that teach, live learning curves, figures.
+
+    from dllab import labs
+    run = labs.setup(full=False, epochs=None, subset=None, device="auto", seed=0,
+                     full_epochs=30, small_epochs=5, small_subset=6000)
+    labs.check(rows_ok, "each row of softmax must sum to 1; ...")
+    P = labs.call(softmax, Z, hint="...")                 # an error inside softmax becomes a lesson
+    live = labs.LiveCurves("logistic regression")        # a Trainer callback, or fed by hand
+    trainer.fit(train, epochs=run.epochs, callbacks=[live])
+
+Lab-specific checks: ``check_backprop`` (lab 2), ``check_conv2d`` and ``check_max_pool``
+(lab 3), ``ProbeLayer`` (lab 5: how a function calls a model). Figures for the labs come
+from ``dllab.viz``; the few kept here have no drop-in counterpart there.
+
+Nothing here is needed by the library itself; the notebooks in ``labs/`` import it.
+"""
+
+from ..gradcheck import numerical_gradient
+from .checks import (
+    LESSON_MISSED,
+    LESSON_SHOWN,
+    LabCheckError,
+    call,
+    check,
+    check_close,
+    check_gradient,
+    check_pieces,
+    check_shape,
+    check_target,
+    lesson,
+)
+from .figures import show_confusion, show_digits, show_templates
+from .lab_checks import ProbeLayer, check_backprop, check_conv2d, check_max_pool
+from .live import LiveCurves, progress, seeds_table, summary_table
+from .references import (
+    conv2d_reference,
+    max_pool_reference,
+    net_fixture,
+    optimizer_mistakes,
+    optimizer_steps,
+    reference_forward,
+    reference_sgd_epoch,
+    sgd_epoch_mistakes,
+)
+from .run import Run, grading, setup
+
+__all__ = [
+    "LESSON_MISSED",
+    "LESSON_SHOWN",
+    "LabCheckError",
+    "LiveCurves",
+    "ProbeLayer",
+    "Run",
+    "call",
+    "check",
+    "check_backprop",
+    "check_close",
+    "check_conv2d",
+    "check_gradient",
+    "check_max_pool",
+    "check_pieces",
+    "check_shape",
+    "check_target",
+    "conv2d_reference",
+    "grading",
+    "lesson",
+    "max_pool_reference",
+    "net_fixture",
+    "numerical_gradient",
+    "optimizer_mistakes",
+    "optimizer_steps",
+    "progress",
+    "reference_forward",
+    "reference_sgd_epoch",
+    "seeds_table",
+    "setup",
+    "sgd_epoch_mistakes",
+    "show_confusion",
+    "show_digits",
+    "show_templates",
+    "summary_table",
+]

@@ -1,0 +1,185 @@
+"""What the labs' checks compare answers with: small reference computations and the usual
+mistakes made on purpose, so that a test can name the mistake it sees."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import _raw
+from ..functional.activations import softmax_array
+
+
+def _logreg_step_gradients(X, y, W, b):
+    """Loss and gradients of softmax regression, by the library's automatic differentiation."""
+    from ..autograd import Tensor
+    from ..functional import cross_entropy
+
+    W, b = Tensor(np.array(W, dtype=np.float64), requires_grad=True), Tensor(np.array(b, dtype=np.float64),
+                                                                               requires_grad=True)
+    loss = cross_entropy(Tensor(np.asarray(X, dtype=np.float64)) @ W + b, np.asarray(y))
+    loss.backward()
+    return float(loss.item()), np.array(_raw(W.grad)), np.array(_raw(b.grad))
+
+
+def reference_sgd_epoch(X, y, W, b, lr, batch_size, rng, *, gradients=_logreg_step_gradients,
+                        full_batch=False, step_b=True, sign=-1.0):
+    """Lab 1's epoch of minibatch SGD for softmax regression, as the lab describes it: (W, b, losses).
+
+    The keyword arguments make the usual mistakes on purpose (see :func:`sgd_epoch_mistakes`).
+    """
+    losses = []
+    order = rng.permutation(len(X))
+    for i in range(0, len(X), batch_size):
+        idx = order[i:i + batch_size]
+        Xb, yb = (X, y) if full_batch else (X[idx], y[idx])
+        loss, dW, db = gradients(Xb, yb, W, b)
+        W = W + sign * lr * dW
+        if step_b:
+            b = b + sign * lr * db
+        losses.append(loss)
+    return W, b, losses
+
+
+def sgd_epoch_mistakes(X, y, W, b, lr, batch_size, rng):
+    """What an epoch gives with each usual mistake, by the mistake's description (for sgd_epoch's test)."""
+    state = rng.bit_generator.state
+    out = {}
+    for why, options in [
+        ("it steps up the gradient (W + lr * dW): the loss then grows. Step against it, W = W - lr * dW",
+         {"sign": 1.0}),
+        ("each step uses the gradient of all the images, not of its batch: call logreg_gradients on X[idx], "
+         "y[idx]", {"full_batch": True}),
+        ("b never moves: each step also needs b = b - lr * db", {"step_b": False}),
+    ]:
+        rng.bit_generator.state = state
+        out[why] = reference_sgd_epoch(X, y, W, b, lr, batch_size, rng, **options)
+    rng.bit_generator.state = state
+    return out
+
+
+def optimizer_steps(optimizer, w0, grads, **options):
+    """The weights after each step of a dllab optimizer (class ``optimizer``, with ``options``) that
+    starts from ``w0`` and is given ``grads`` one after the other: a list of arrays (float64)."""
+    from ..autograd import Tensor
+
+    w = Tensor(np.array(w0, dtype=np.float64), requires_grad=True)
+    opt = optimizer([w], **options)
+    out = []
+    for g in grads:
+        w.grad = np.array(g, dtype=np.float64)
+        opt.step()
+        out.append(np.array(_raw(w), dtype=np.float64))
+    return out
+
+
+def _rule_steps(rule, w, grads, lr, momentum=0.0, weight_decay=0.0, l1=0.0, rho=0.9, betas=(0.9, 0.999),
+                eps=1e-8, *, keep_state=True, l2_sign=1.0, l1_of=np.sign, no_sqrt=False, no_correction=False):
+    """Lab 2's update rules with one mistake switched on at a time (see optimizer_mistakes)."""
+    b1, b2 = betas
+    state, out = {}, []
+    for g in grads:
+        if not keep_state:
+            state = {}
+        if rule == "sgd_step":
+            g = g + l2_sign * weight_decay * w + l1 * l1_of(w)
+            state["v"] = momentum * state.get("v", 0.0) + g
+            w = w - lr * state["v"]
+        elif rule == "rmsprop_step":
+            state["s"] = rho * state.get("s", 0.0) + (1 - rho) * g ** 2
+            w = w - lr * g / ((state["s"] if no_sqrt else np.sqrt(state["s"])) + eps)
+        else:
+            t = state["t"] = state.get("t", 0) + 1
+            state["m"] = b1 * state.get("m", 0.0) + (1 - b1) * g
+            state["v"] = b2 * state.get("v", 0.0) + (1 - b2) * g ** 2
+            m, v = state["m"], state["v"]
+            if not no_correction:
+                m, v = m / (1 - b1 ** t), v / (1 - b2 ** t)
+            w = w - lr * m / (np.sqrt(v) + eps)
+        out.append(w)
+    return out
+
+
+_RULE_MISTAKES = {
+    "sgd_step": [("the velocity is not kept between steps: store it, state['v'] = v, and start from "
+                  "state.get('v', 0.0)", {"keep_state": False}),
+                 ("L2 must pull the weights towards 0: add + weight_decay * w to the gradient",
+                  {"l2_sign": -1.0}),
+                 ("L1 adds l1 * np.sign(w) to the gradient (the slope of |w|), not l1 * w",
+                  {"l1_of": lambda w: w})],
+    "rmsprop_step": [("s is not kept between steps: store it in state['s']", {"keep_state": False}),
+                     ("divide by the square root of s: g / (np.sqrt(s) + eps)", {"no_sqrt": True})],
+    "adam_step": [("m, v and t are not kept between steps: store them in state", {"keep_state": False}),
+                  ("the running means need their bias correction, m / (1 - beta1**t) and v / (1 - beta2**t), "
+                   "with t counting the steps from 1", {"no_correction": True})],
+}
+
+
+def optimizer_mistakes(rule, w0, grads, **options):
+    """What lab 2's update rule ``rule`` ("sgd_step", "rmsprop_step" or "adam_step") gives after
+    ``grads`` with each usual mistake, by the mistake's description; a mistake that changes nothing
+    for these options (no momentum, no L1, ...) is left out."""
+    right = _rule_steps(rule, np.array(w0, dtype=np.float64), grads, **options)[-1]
+    out = {}
+    for why, mistake in _RULE_MISTAKES[rule]:
+        wrong = _rule_steps(rule, np.array(w0, dtype=np.float64), grads, **options, **mistake)
+        if not np.allclose(wrong[-1], right, rtol=1e-4, atol=1e-8):
+            out[why] = wrong
+    return out
+
+
+_NET_PARAMS = ("W1", "b1", "W2", "b2", "W3", "b3")
+
+
+def _act(name):
+    if name == "relu":
+        return lambda z: np.maximum(z, 0)
+    if name == "sigmoid":
+        return lambda z: 0.5 * (1 + np.tanh(0.5 * z))
+    raise ValueError(f"act must be 'relu' or 'sigmoid', got {name!r}")
+
+
+def net_fixture(sizes=(5, 7, 6, 3), batch=4, seed=0):
+    """A tiny 2-hidden-layer net in float64: ``(X, y, params)`` for gradient checks.
+
+    The default sizes make every weight matrix non-square and every layer a different width, so a
+    forgotten transpose fails with a shape error that names the right matrix.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((batch, sizes[0]))
+    y = rng.integers(0, sizes[-1], batch)
+    y[: min(batch, sizes[-1])] = np.arange(min(batch, sizes[-1]))  # every class shows up
+    params = {}
+    for k in range(3):
+        params[f"W{k + 1}"] = rng.standard_normal((sizes[k], sizes[k + 1])) / np.sqrt(sizes[k])
+        params[f"b{k + 1}"] = rng.standard_normal(sizes[k + 1]) * 0.1
+    return X, y, params
+
+
+def reference_forward(X, params, act="relu"):
+    """The 2-hidden-layer forward pass with the cache layout the lab uses."""
+    f = _act(act)
+    cache, A = {"X": X}, X
+    for k in ("1", "2", "3"):
+        cache["Z" + k] = A @ params["W" + k] + params["b" + k]
+        if k != "3":  # no activation on the class scores: softmax follows
+            cache["A" + k] = A = f(cache["Z" + k])
+    return softmax_array(cache["Z3"]), cache
+
+
+def _mean_cross_entropy(P, y):
+    return float(-np.log(P[np.arange(len(y)), y]).mean())
+
+
+def conv2d_reference(x, k):
+    """Valid cross-correlation of one image x (H, W) with one kernel k (kh, kw): (H-kh+1, W-kw+1)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    x, k = np.asarray(x, dtype=np.float64), np.asarray(k, dtype=np.float64)
+    return np.einsum("ijkl,kl->ij", sliding_window_view(x, k.shape), k)
+
+
+def max_pool_reference(x, size):
+    """Non-overlapping size x size max pooling of x (H, W), H and W multiples of size."""
+    x = np.asarray(x, dtype=np.float64)
+    H, W = x.shape
+    return x.reshape(H // size, size, W // size, size).max(axis=(1, 3))
