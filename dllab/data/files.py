@@ -46,6 +46,10 @@ REGISTRY = {
         "solar.csv":
             "7005e69180d22d9599cb77b8e2b2b56a2f797b6286c115a5586b687b8b4b1c19",
     },
+    "digit-photos": {
+        "digit_photos.npz":
+            "ba5460712f2e5d73d66c5dc0de377b92b75b70308932cf8aac26b5c1cbc9f24c",
+    },
 }
 
 # The shipped data folder, found from this file: dllab/data/files.py -> repo root.
