@@ -9,17 +9,21 @@ cell that calls ``labs.lesson(`` printed no verdict, or when no lesson was shown
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import nbformat
 import pytest
-from test_labs import kernel_env  # noqa: F401 - the fixture: a kernel that is this Python
+from test_labs import use_this_python_as_kernel
 
 from dllab import labs
 
 ROOT = Path(__file__).resolve().parents[1]
 LABS = ["lab1_logreg", "lab2_mlp", "lab3_cnn", "lab4_lstm", "lab5_transfer"]
 DEFAULT_PARAMETERS = {"device": "cpu", "seed": 0}
+LONGEST_FIRST = ["lab5_transfer", "lab2_mlp", "lab3_cnn", "lab4_lstm", "lab1_logreg"]  # measured, for packing
 
 
 def lesson_lines(cell):
@@ -28,16 +32,53 @@ def lesson_lines(cell):
     return [line for line in text.splitlines() if line.startswith((labs.LESSON_SHOWN, labs.LESSON_MISSED))]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("lab", LABS)
-def test_default_run_shows_the_lesson(lab, tmp_path, kernel_env):  # noqa: F811
+def run_default(lab, folder, env):
+    """Run one lab at its default size with papermill (in a worker process); returns the executed notebook's path.
+
+    A cell error leaves its traceback in the notebook, which lesson_problems reports.
+    """
     import papermill
 
+    os.environ.update(env)
+    os.environ.pop("NBGRADER_EXECUTION", None)
     source = ROOT / "grading" / "source" / lab / f"{lab}.ipynb"  # written from the script by conftest.py
-    out = tmp_path / source.name
-    papermill.execute_notebook(str(source), str(out), parameters=DEFAULT_PARAMETERS, kernel_name="python3",
-                               cwd=str(tmp_path), progress_bar=False, log_output=False, execution_timeout=300)
-    problems = lesson_problems(lab, nbformat.read(out, as_version=4).cells)
+    out = Path(folder) / source.name
+    try:
+        papermill.execute_notebook(str(source), str(out), parameters=DEFAULT_PARAMETERS, kernel_name="python3",
+                                   cwd=folder, progress_bar=False, log_output=False, execution_timeout=300)
+    except papermill.PapermillExecutionError:
+        pass
+    return str(out)
+
+
+@pytest.fixture(scope="module")
+def default_runs(request, tmp_path_factory):
+    """The selected labs run at their default size, as many at once as there are CPUs (each kernel
+    uses one thread); lab -> the executed notebook's path, or the exception that stopped the run."""
+    from dllab.threads import available_cpus
+
+    wanted = {item.callspec.params["lab"] for item in request.session.items
+              if getattr(item, "originalname", None) == "test_default_run_shows_the_lesson"}
+    folder = tmp_path_factory.mktemp("lessons")
+    env = use_this_python_as_kernel(folder / "jupyter")
+    workers = max(1, min(len(wanted), available_cpus()))
+    runs = {}
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {lab: pool.submit(run_default, lab, str(folder), env) for lab in LONGEST_FIRST if lab in wanted}
+        for lab, future in futures.items():
+            try:
+                runs[lab] = future.result()
+            except Exception as exc:  # a timeout or a kernel that died: reported by that lab's test
+                runs[lab] = exc
+    return runs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lab", LABS)
+def test_default_run_shows_the_lesson(lab, default_runs):
+    run = default_runs[lab]
+    assert not isinstance(run, Exception), f"{lab} did not run to the end: {run!r}"
+    problems = lesson_problems(lab, nbformat.read(run, as_version=4).cells)
     assert not problems, "\n".join(problems)
 
 
