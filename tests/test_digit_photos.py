@@ -215,6 +215,7 @@ def accuracies(seed, full=False):
     return result
 
 
+@pytest.mark.slow
 def test_plain_lenet_fails_on_the_photos_and_the_augmented_one_reads_them():
     acc = accuracies(seed=0)
     plain, augmented = acc["plain"], acc["augmented"]
