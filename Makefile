@@ -12,7 +12,7 @@ LABSTAMP = $(VENV)/.installed-lab
 # JupyterLab refuses to start as root unless told; cloud GPU machines and containers often are root
 ROOTFLAG = $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: demo test lab chromium bubblewrap bench accuracy doctor lint clean
+.PHONY: demo test test-fast mutation lab chromium bubblewrap bench accuracy doctor lint clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,21 @@ demo: $(LABSTAMP)
 # tests start; speed is measured by benchmarks/, never by tests.
 test: $(STAMP) chromium bubblewrap
 	OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -q -p no:cacheprovider
+
+# The edit-test loop: all but the slow tests (notebooks, nbgrader, browser, hub, Binder: the files
+# tests/conftest.py lists), in about a minute. `make test` (CI) still runs everything.
+test-fast: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -q -p no:cacheprovider -m "not slow"
+
+# Mutation testing of the core with mutmut (docs/testing.md): minutes per module, so not part of
+# make test; niced for a shared machine. MODULES="metrics optim" runs some of them.
+MUTSTAMP = $(VENV)/.installed-mutation
+$(MUTSTAMP): pyproject.toml | $(STAMP)
+	$(PY) -m pip install -q -e ".[dev,bench,mutation]" -c binder/requirements.txt
+	touch $@
+
+mutation: $(MUTSTAMP)
+	nice -n 19 $(PY) benchmarks/mutation.py $(MODULES)
 
 # JupyterLab on labs/ with the nbgrader and widget extensions (they come with the Python packages),
 # as attendees see it: binder/attendee hides nbgrader's instructor panels (grading/README.md has

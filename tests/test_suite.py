@@ -24,3 +24,18 @@ def test_only_pytorch_oracle_files_are_skipped_whole_without_pytorch():
                  if "torch" in module_level_importorskips(p) and not p.stem.endswith("_pytorch")]
     assert not offenders, (f"{offenders} skip every test in the file when PyTorch is missing: move the "
                            "PyTorch-oracle tests to a test_<module>_pytorch.py file, or importorskip inside them")
+
+
+def test_the_slow_files_exist_and_their_tests_are_marked(request):
+    """A renamed slow file would fall silently into the fast lane: every name listed must exist."""
+    import conftest
+
+    missing = [name for name in [*conftest.SLOW_FILES, *conftest.SLOW_TESTS] if not (TESTS / name).exists()]
+    assert not missing, f"tests/conftest.py lists slow files that do not exist: {missing}"
+    for name, tests in conftest.SLOW_TESTS.items():
+        source = (TESTS / name).read_text()
+        absent = [t for t in tests if f"def {t}(" not in source]
+        assert not absent, f"tests/conftest.py lists slow tests that {name} does not define: {absent}"
+    marked = {item.path.name for item in request.session.items if item.get_closest_marker("slow")}
+    collected = {item.path.name for item in request.session.items}
+    assert set(conftest.SLOW_FILES) & collected <= marked
