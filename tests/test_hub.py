@@ -458,6 +458,11 @@ def test_class_of_twelve_on_jupyterhub(hub, tmp_path):
     for step in ("list_s", "fetch_s", "save_s", "submit_s"):
         figures[step] = summary([t[step] for t in acted.values()])
     working = {user: memory(pid) for user, pid in pids.items()}
+    figures["per_attendee"] = {user: {"server_start_s": round(started[user][0], 2),
+                                      **{k: round(v, 3) for k, v in acted[user].items()},
+                                      "server_rss_mib": round(idle[user][0], 1),
+                                      "server_rss_after_submit_mib": round(working[user][0], 1)}
+                               for user in ATTENDEES}
     figures["server_rss_mib"] = summary([rss for rss, _ in idle.values()])
     figures["server_pss_mib"] = summary([pss for _, pss in idle.values()])
     figures["server_rss_after_submit_mib"] = summary([rss for rss, _ in working.values()])
