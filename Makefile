@@ -113,7 +113,7 @@ accuracy: $(STAMP)
 	$(PY) benchmarks/accuracy_core.py
 
 lint: $(STAMP)
-	$(PY) -m ruff check dllab tests benchmarks grading/*.py grading/source
+	$(PY) -m ruff check dllab tests benchmarks grading/*.py grading/source deploy tools
 
 clean:
 	rm -rf $(VENV) build *.egg-info
