@@ -1,5 +1,8 @@
 """dllab.metrics against values worked out by hand, and the device-side twins the Trainer sums."""
 
+import functools
+import warnings
+
 import numpy as np
 import pytest
 
@@ -27,9 +30,20 @@ def test_accuracy_and_error_by_hand():
     assert metrics.accuracy(SCORES[[1, 3]], LABELS[[1, 3]]) == 0.0
 
 
+def test_accuracy_of_no_examples_is_nan_without_a_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NumPy's "mean of empty slice" would be one
+        assert np.isnan(metrics.accuracy(np.zeros((0, 3), np.float32), np.zeros(0, np.int64)))
+        assert np.isnan(metrics.on_device(metrics.accuracy)(np.zeros((0, 3), np.float32), np.zeros(0, np.int64)))
+
+
 def test_accuracy_refuses_one_output_and_mismatched_sizes():
-    with pytest.raises(ValueError, match=r"one score per class.*\(5, 1\)"):
+    with pytest.raises(ValueError) as info:
         metrics.accuracy(SCORES[:, :1], LABELS)
+    assert str(info.value) == (
+        "accuracy needs one score per class, shape (N, C) with C >= 2, but got scores of shape (5, 1): the argmax "
+        "of one output is always 0. For regression use metrics=('mae',) (or none: the loss is the measure); for "
+        "two classes give the last layer two outputs and use cross_entropy")
     with pytest.raises(ValueError, match=r"5 predictions but labels of shape \(4,\)"):
         metrics.accuracy(SCORES, LABELS[:4])
 
@@ -57,6 +71,9 @@ def test_confusion_matrix_by_hand():
     assert metrics.confusion_matrix([0, 1], [2, 1]).shape == (3, 3)
     assert metrics.confusion_matrix([3, 1], [0, 1]).shape == (4, 4)
     assert metrics.confusion_matrix(np.array([1]), np.array([1]))[1, 1] == 1
+    np.testing.assert_array_equal(metrics.confusion_matrix([0, 0], [0, 0]), [[2]])  # one class seen: 1 x 1
+    empty = metrics.confusion_matrix(np.zeros(0, np.int64), np.zeros(0, np.int64))
+    np.testing.assert_array_equal(empty, [[0]])
 
 
 def test_mse_and_mae_by_hand():
@@ -78,6 +95,8 @@ def test_metrics_by_name():
         return 0.0
 
     assert metrics.get(f1) == ("f1", f1)
+    unnamed = functools.partial(f1)  # a callable without __name__
+    assert metrics.get(unnamed) == ("metric", unnamed)
     with pytest.raises(ValueError, match="unknown metric 'f1'.*accuracy, error"):
         metrics.get("f1")
 

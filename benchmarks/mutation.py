@@ -1,0 +1,179 @@
+"""Mutation testing of dllab's core with mutmut: how many planted bugs do the unit tests catch?
+
+For each module below, mutmut (pinned in the [mutation] extra) writes every small change it knows
+(an operator flipped, a constant moved by one, a condition negated, an argument dropped, ...) into a
+copy of the library, one at a time, and runs the tests that reach the changed function. A mutant is
+*killed* when a test fails, *survived* when all pass. The kill rate per module goes to
+benchmarks/results/mutation.md, with every survivor's diff, so that each is either killed by a new
+test or explained (an equivalent change).
+
+Each module runs in its own scratch copy (the library, pyproject.toml, tests/conftest.py and that
+module's test files), so the working tree is never touched and other work can go on in it.
+
+    python benchmarks/mutation.py                      # all modules (make mutation)
+    python benchmarks/mutation.py metrics optim        # some of them
+    python benchmarks/mutation.py --jobs 1 metrics     # one test process at a time
+
+Slow (minutes per module): not part of `make test`. Run it niced on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+# module -> (the files mutated, the test files that exercise them)
+MODULES = {
+    "metrics": (["dllab/metrics.py"], ["tests/test_metrics.py", "tests/test_train.py"]),
+    "optim": (["dllab/optim.py"], ["tests/test_optim.py", "tests/test_optim_pytorch.py", "tests/test_train.py"]),
+    "data/files": (["dllab/data/files.py"], ["tests/test_data.py", "tests/test_backend_cli.py"]),
+    "train/callbacks": (["dllab/train/callbacks.py"], ["tests/test_callbacks.py", "tests/test_train.py"]),
+    "train/trainer": (["dllab/train/trainer.py"], ["tests/test_train.py", "tests/test_callbacks.py"]),
+    "autograd": (["dllab/autograd.py"], ["tests/test_autograd.py", "tests/test_ops.py", "tests/test_ops_pytorch.py",
+                                         "tests/test_layers.py"]),
+}
+
+# tests that check a warning points at the caller's line: the mutants' trampolines (mutmut's frames
+# between the library's) move that line, so these cannot pass under mutation testing
+DESELECT = [
+    "tests/test_train.py::test_an_optimizer_left_from_an_earlier_model_moves_to_the_new_one_with_a_warning",
+    "tests/test_train.py::test_softmax_before_cross_entropy_is_pointed_out_at_the_users_line",
+]
+
+STATUSES = ("killed", "survived", "timeout", "suspicious", "no tests", "skipped", "segfault",
+            "check was interrupted by user", "not checked", "caught by type check")
+
+
+def scratch_copy(name, mutated, tests, base):
+    """A copy of the library and the module's tests with a [tool.mutmut] section for this module."""
+    work = base / name.replace("/", "-")
+    if work.exists():
+        shutil.rmtree(work)
+    shutil.copytree(ROOT / "dllab", work / "dllab", ignore=shutil.ignore_patterns("__pycache__"))
+    (work / "tests").mkdir(parents=True)
+    for test in ["tests/conftest.py", *tests]:
+        shutil.copy2(ROOT / test, work / test)
+    lines = (ROOT / "pyproject.toml").read_text().splitlines()
+    # keep pyproject.toml's pytest settings (markers, warnings as errors); replace the mutmut section
+    start = lines.index("[tool.mutmut]")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("[")), len(lines))
+    kept = [line for line in lines[start + 1:end] if line.startswith("pytest_add_cli_args =")]
+    args = json.loads(kept[0].split("=", 1)[1]) if kept else []
+    args += [arg for test in DESELECT if test.split("::")[0] in tests for arg in ("--deselect", test)]
+    section = ["[tool.mutmut]", 'source_paths = ["dllab"]', f"only_mutate = {json.dumps(mutated)}",
+               f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
+               f"pytest_add_cli_args = {json.dumps(args)}", ""]
+    (work / "pyproject.toml").write_text("\n".join(lines[:start] + section + lines[end:]) + "\n")
+    return work
+
+
+def run_module(name, jobs, base):
+    mutated, tests = MODULES[name]
+    work = scratch_copy(name, mutated, tests, base)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", DLLAB_DEVICE="cpu", MPLBACKEND="Agg",
+               DLLAB_DATA=str(ROOT / "assets" / "data"), CI="true")
+    mutmut = [sys.executable, "-m", "mutmut"]
+    t0 = time.perf_counter()
+    run = subprocess.run([*mutmut, "run", "--max-children", str(jobs)], cwd=work, env=env,
+                         capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    (work / "mutmut-run.log").write_text(run.stdout + run.stderr)
+    if run.returncode != 0:  # e.g. a test that fails without any mutant: nothing was measured
+        tail = "\n".join((run.stdout + run.stderr).splitlines()[-30:])
+        raise SystemExit(f"mutmut run failed for {name} (exit {run.returncode}); "
+                         f"{work / 'mutmut-run.log'} ends:\n{tail}")
+    listing = subprocess.run([*mutmut, "results", "--all", "true"], cwd=work, env=env, capture_output=True,
+                             text=True).stdout
+    status = {}
+    for line in listing.splitlines():
+        m = re.match(r"\s+(\S+): (.+)$", line)
+        if m:
+            status[m.group(1)] = m.group(2).strip()
+    survivors = {}
+    for mutant, verdict in status.items():
+        if verdict != "killed":
+            survivors[mutant] = (verdict, subprocess.run([*mutmut, "show", mutant], cwd=work, env=env,
+                                                         capture_output=True, text=True).stdout)
+    if not status:
+        tail = "\n".join((run.stdout + run.stderr).splitlines()[-30:])
+        raise SystemExit(f"mutmut found no mutants for {name} (exit {run.returncode}); its log ends:\n{tail}")
+    return {"module": name, "files": mutated, "tests": tests, "seconds": round(seconds),
+            "counts": {s: sum(v == s for v in status.values()) for s in STATUSES if s in status.values()},
+            "total": len(status), "survivors": survivors}
+
+
+def kill_rate(result):
+    counts = result["counts"]
+    caught = counts.get("killed", 0) + counts.get("timeout", 0) + counts.get("caught by type check", 0)
+    return caught / result["total"]
+
+
+def write_report(results, path):
+    out = ["# Mutation testing of dllab's core", "",
+           "Written by `make mutation` (`benchmarks/mutation.py`, mutmut "
+           f"{_version('mutmut')}): per module, the mutants mutmut made, how many a test killed, and "
+           "every survivor's diff. A timeout counts as killed (the mutant made the tests hang). "
+           "docs/testing.md says which survivors are equivalent changes and why.", "",
+           "| module | tests run | mutants | killed | survived | other | kill rate | time |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in results:
+        c = r["counts"]
+        killed = c.get("killed", 0) + c.get("timeout", 0)
+        other = r["total"] - killed - c.get("survived", 0)
+        out.append(f"| {r['module']} (`{', '.join(r['files'])}`) | {', '.join(Path(t).name for t in r['tests'])} "
+                   f"| {r['total']} | {killed} | {c.get('survived', 0)} | {other} | {kill_rate(r):.1%} "
+                   f"| {r['seconds']} s |")
+    for r in results:
+        if not r["survivors"]:
+            continue
+        out += ["", f"## Survivors in {r['module']}", ""]
+        for mutant, (verdict, diff) in sorted(r["survivors"].items()):
+            out += [f"### `{mutant}` ({verdict})", "", "```diff", diff.strip(), "```", ""]
+    path.write_text("\n".join(out) + "\n")
+
+
+def _version(name):
+    from importlib.metadata import version
+
+    return version(name)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", metavar="module",
+                        help=f"modules to mutate (default: all): {', '.join(MODULES)}")
+    parser.add_argument("--jobs", type=int, default=2, help="test processes at once (default 2)")
+    parser.add_argument("--scratch", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "dllab-mutation",
+                        help="where the copies are made")
+    parser.add_argument("--report", type=Path, default=RESULTS / "mutation.md")
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.modules if n not in MODULES]
+    if unknown:
+        parser.error(f"unknown module(s) {unknown}: choose from {', '.join(MODULES)}")
+    names = args.modules or list(MODULES)
+    saved = RESULTS / "mutation.json"
+    previous = json.loads(saved.read_text()) if saved.exists() else {}
+    for name in names:
+        print(f"mutating {name} ...", flush=True)
+        result = run_module(name, args.jobs, args.scratch)
+        previous[name] = result
+        print(f"  {result['total']} mutants, kill rate {kill_rate(result):.1%} ({result['seconds']} s): "
+              f"{result['counts']}", flush=True)
+        saved.write_text(json.dumps(previous, indent=1) + "\n")
+    ordered = [previous[n] for n in MODULES if n in previous]
+    write_report(ordered, args.report)
+    print(f"report: {args.report}")
+
+
+if __name__ == "__main__":
+    main()
