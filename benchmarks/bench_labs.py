@@ -116,47 +116,83 @@ def run_lab(lab, neighbours, threads, cell_timeout=120):
     return {"lab": lab, **record}
 
 
+# Run before the lab (not timed): IPython's cell events record the kernel's CPU seconds per cell
+# (all its threads: with one BLAS thread about what the cell takes on a quiet core).
+CPU_PROBE = """import time as _bench_time
+_bench_cpu, _bench_c0 = [], _bench_time.process_time()
+def _bench_pre(info):
+    global _bench_c0
+    _bench_c0 = _bench_time.process_time()
+def _bench_post(result):
+    _bench_cpu.append(_bench_time.process_time() - _bench_c0)
+get_ipython().events.register("pre_run_cell", _bench_pre)
+get_ipython().events.register("post_run_cell", _bench_post)"""
+CPU_REPORT = "print(*_bench_cpu[1:])"  # the first entry is the probe cell itself
+
+
 def run_notebook(nb, folder, neighbours, threads, cell_timeout=120):
     """Execute ``nb`` in a fresh kernel, in a temporary copy of ``folder``; the record of the run.
 
-    The notebook's cells get nbclient's timing metadata; the record has each code cell's seconds
-    (None for cells not reached), the load during the run and whether it finished.
+    The notebook's cells get nbclient's timing metadata; the record has each code cell's wall and
+    CPU seconds (None for cells not reached), the load during the run and whether it finished.
     """
     import nbclient
+    import nbformat
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     record = {"neighbours": neighbours, "threads": threads, "date": time.strftime("%Y-%m-%d %H:%M"),
               "status": "ok", "cells": []}
+    probe, report = nbformat.v4.new_code_cell(CPU_PROBE), nbformat.v4.new_code_cell(CPU_REPORT)
+    run = nbformat.v4.new_notebook(cells=[probe, *nb.cells, report], metadata=nb.metadata)
+    cpu = []
     with tempfile.TemporaryDirectory(prefix="bench_lab_") as tmp:
         tmp = Path(tmp)
         work = tmp / Path(folder).name
         shutil.copytree(folder, work, ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints", "__pycache__"))
         env = kernel_environment(tmp / "jupyter", threads)
-        client = nbclient.NotebookClient(nb, timeout=cell_timeout, kernel_name="python3", record_timing=True,
-                                         resources={"metadata": {"path": str(work)}})
+        client = nbclient.NotebookClient(run, timeout=cell_timeout, kernel_name="python3", record_timing=True,
+                                         interrupt_on_timeout=True, resources={"metadata": {"path": str(work)}})
         remove = THREAD_VARIABLES + ("NBGRADER_EXECUTION", "CI", "MPLBACKEND")
         with environment(env, remove), busy_neighbours(neighbours, max_seconds=len(nb.cells) * cell_timeout + 120), \
                 LoadSampler(every=2.0) as load:
             start = time.perf_counter()
             try:
-                client.execute()
-            except CellTimeoutError:
-                record["status"] = f"a cell ran over {cell_timeout} s"
-            except (CellExecutionError, DeadKernelError) as exc:
-                last = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip().splitlines()[-1]
-                record["status"] = f"error: {last[:200]}"
-            wall = time.perf_counter() - start
+                with client.setup_kernel():
+                    client.execute_cell(probe, 0)
+                    try:
+                        for index, cell in enumerate(nb.cells, start=1):
+                            client.execute_cell(cell, index)
+                    except CellTimeoutError:
+                        record["status"] = f"a cell ran over {cell_timeout} s"
+                    except CellExecutionError as exc:
+                        if "KeyboardInterrupt" in str(exc):
+                            record["status"] = f"a cell ran over {cell_timeout} s"
+                        else:
+                            last = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip().splitlines()[-1]
+                            record["status"] = f"error: {last[:200]}"
+                    wall = time.perf_counter() - start
+                    client.execute_cell(report, len(run.cells) - 1)
+                    text = "".join(o.get("text", "") for o in report.outputs if o.output_type == "stream")
+                    cpu = [float(x) for x in text.split()]
+            except DeadKernelError as exc:
+                wall = time.perf_counter() - start
+                record["status"] = f"error: the kernel died ({exc})"
     record["load"] = load.summary()
+    ran = iter(cpu)  # one figure per cell the kernel ran, in order (nbclient skips empty cells)
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
         seconds = cell_seconds(cell)
-        if seconds is None and "execution" in cell.metadata and record["status"] != "ok":
+        executed = "execution" in cell.metadata
+        if seconds is None and executed and record["status"] != "ok":
             seconds = cell_timeout  # the cell that was stopped
-        record["cells"].append({"index": i, "label": cell_label(cell), "seconds": seconds})
+        cpu_s = next(ran, None) if executed else None
+        record["cells"].append({"index": i, "label": cell_label(cell), "seconds": seconds,
+                                "cpu_s": None if cpu_s is None else round(cpu_s, 3)})
     finished = [c["seconds"] for c in record["cells"] if c["seconds"] is not None]
     record["cells_s"] = round(sum(finished), 2)
-    record["wall_s"] = round(wall, 2)  # kernel start and shutdown included
+    record["cpu_s"] = round(sum(c["cpu_s"] for c in record["cells"] if c["cpu_s"] is not None), 2)
+    record["wall_s"] = round(wall, 2)  # from the kernel's start to the last cell's end
     return record
 
 
@@ -164,14 +200,16 @@ def _s(x):
     return "–" if x is None else f"{x:.1f}"
 
 
-def pivot(data) -> list[str]:
-    """One row per lab, one column per condition: lab total and slowest cell, in seconds."""
+def pivot(data, measure="wall") -> list[str]:
+    """One row per lab, one column per condition: lab total and slowest cell, wall or CPU seconds."""
+    cell_key, total_key = ("seconds", "wall_s") if measure == "wall" else ("cpu_s", "cpu_s")
     runs = data["runs"]
     labs = list(dict.fromkeys(r["lab"] for r in runs))
     conditions = sorted({(r["neighbours"], r["threads"]) for r in runs}, key=lambda c: (c[0], c[1] != "policy", c))
     find = {(r["lab"], r["neighbours"], r["threads"]): r for r in runs}
     head = [f"+{n} busy, {t}" for n, t in conditions]
-    lines = ["| lab: total (slowest cell) | " + " | ".join(head) + " |", "| --- |" + " --- |" * len(head)]
+    what = "wall clock" if measure == "wall" else "kernel CPU"
+    lines = [f"| {what}: lab total (slowest cell) | " + " | ".join(head) + " |", "| --- |" + " --- |" * len(head)]
     for lab in labs:
         row = []
         for n, t in conditions:
@@ -179,9 +217,10 @@ def pivot(data) -> list[str]:
             if r is None:
                 row.append("–")
                 continue
-            worst = max((c["seconds"] for c in r["cells"] if c["seconds"] is not None), default=0)
+            worst = max((c.get(cell_key) for c in r["cells"] if c.get(cell_key) is not None), default=0)
             mark = "" if r["status"] == "ok" else " stopped"
-            row.append(f"{r['wall_s']:.0f} s ({worst:.0f} s){mark}")
+            total = r.get(total_key)
+            row.append("–" if total is None else f"{total:.0f} s ({worst:.0f} s){mark}")
         lines.append(f"| {lab} | " + " | ".join(row) + " |")
     loads = []
     for n, t in conditions:
@@ -202,7 +241,7 @@ def markdown(data) -> str:
            "(NumPy's OpenBLAS default of one thread per core). +n busy: n spinning processes added by the "
            "benchmark. Load: the 1-minute load average during the run (mean, max), which counts every other "
            "job on the machine too; a quiet 2-core machine shows about 1 with a lab running.", "",
-           *pivot(data), "",
+           *pivot(data), "", *pivot(data, "cpu"), "",
            "### Per lab: wall time (kernel start to end), slowest cell", "",
            "| lab | threads | busy neighbours | load (mean, max) | lab total | slowest cell | status |",
            "| --- | --- | --- | --- | --- | --- | --- |"]

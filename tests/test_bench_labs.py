@@ -56,6 +56,8 @@ def test_a_notebook_is_timed_cell_by_cell_beside_a_neighbour(tmp_path):
     assert record["status"] == "ok", record["status"]
     assert [c["index"] for c in record["cells"]] == [1, 2, 3]
     assert 0.5 <= record["cells"][0]["seconds"] < 10
+    assert 0 <= record["cells"][0]["cpu_s"] < 0.3  # asleep: wall time, no CPU time
+    assert record["cells"][1]["cpu_s"] > 0.01  # importing dllab works
     assert record["wall_s"] >= record["cells_s"] >= 0.5
     cores = str(os.cpu_count())
     assert nb.cells[2].outputs[0]["text"].split() == [cores, cores]  # 'default': one thread per core
@@ -69,14 +71,15 @@ def test_a_failing_cell_stops_the_run_and_says_why(tmp_path):
     (tmp_path / "lab").mkdir()
     record = bench.run_notebook(nb, tmp_path / "lab", neighbours=0, threads="1", cell_timeout=60)
     assert record["status"] == "error: ZeroDivisionError: division by zero"
-    assert record["cells"][1]["seconds"] is None
+    assert record["cells"][1]["seconds"] is None and record["cells"][1]["cpu_s"] is None
+    assert record["cells"][0]["cpu_s"] is not None
 
 
 def run(lab, neighbours, threads, cells, status="ok"):
     return {"lab": lab, "neighbours": neighbours, "threads": threads, "status": status, "date": "2026-11-30 10:00",
             "load": {"mean": 1.0 + neighbours, "max": 1.5 + neighbours},
-            "cells": [{"index": i, "label": f"cell {i}", "seconds": s} for i, s in enumerate(cells)],
-            "wall_s": sum(s for s in cells if s) + 2}
+            "cells": [{"index": i, "label": f"cell {i}", "seconds": s, "cpu_s": s / 2} for i, s in enumerate(cells)],
+            "wall_s": sum(s for s in cells if s) + 2, "cpu_s": sum(s for s in cells if s) / 2}
 
 
 def test_the_report_checks_the_targets():
@@ -89,3 +92,5 @@ def test_the_report_checks_the_targets():
     assert "* policy threads, 1 busy neighbours (1 labs): missed — lab2_mlp `cell 1` 25 s" in text
     assert "* default threads, 1 busy neighbours (1 labs): missed — lab2_mlp 106 s; lab2_mlp `cell 1` 100 s" in text
     assert "| lab2_mlp | `cell 1` | 12.0 | 25.0 | 100.0 |" in text
+    assert "| lab2_mlp | 18 s (12 s) | 31 s (25 s) | 106 s (100 s) |" in text  # wall clock
+    assert "| lab2_mlp | 8 s (6 s) | 14 s (12 s) | 52 s (50 s) |" in text  # CPU
