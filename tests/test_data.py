@@ -61,7 +61,7 @@ def copy_dataset(tmp_path, name):
 
 def test_verify_all_shipped_files_pass():
     results = data.verify()
-    assert len(results) == sum(len(files) for files in REGISTRY.values()) == 10
+    assert len(results) == sum(len(files) for files in REGISTRY.values()) == 11
     assert all(ok for _, ok, _ in results), [msg for _, ok, msg in results if not ok]
 
 

@@ -17,32 +17,14 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
 from conftest import load_release
+from wrong_answers import lab3_cnn, lab4_lstm, lab5_transfer
+from wrong_answers.cases import Noisy, Wrong
 
 from dllab.labs import LabCheckError
-
-
-@dataclass
-class Wrong:
-    function: str  # the grade_id of the answer cell
-    why: str  # the mistake, for the test id
-    source: str  # the whole answer cell, with the mistake
-    message: tuple  # phrases the failure message must contain
-    visible: bool = True  # must fail in the visible test cell (not only in the hidden one)
-
-
-@dataclass
-class Noisy:
-    """A right answer that warns, writes to stderr or changes NumPy's error state: it must pass."""
-
-    function: str
-    why: str
-    source: str
-
 
 # Right answers that make noise. nbgrader scores a test cell 0 when anything reaches stderr, so
 # every one of these must pass its tests (visible and hidden) with nothing on stderr.
@@ -597,6 +579,10 @@ def early_stopping_epoch(val_losses, patience):
     return best_epoch, len(val_losses) - 1
 ''', ("got (2, 5)", "counting from 1")),
     ],
+
+    "lab3_cnn": lab3_cnn.CASES,
+    "lab4_lstm": lab4_lstm.CASES,
+    "lab5_transfer": lab5_transfer.CASES,
 }
 
 

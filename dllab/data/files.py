@@ -50,6 +50,10 @@ REGISTRY = {
         "digit_photos.npz":
             "ba5460712f2e5d73d66c5dc0de377b92b75b70308932cf8aac26b5c1cbc9f24c",
     },
+    "lenet-digits-0-4": {  # lab 5's trained source network (made by make_weights.py in its folder)
+        "lenet_digits_0-4.npz":
+            "05108bf8270c0f94765e2be2073ba58637e2fa08c347e1c3a59b10c77572a289",
+    },
 }
 
 # The shipped data folder, found from this file: dllab/data/files.py -> repo root.

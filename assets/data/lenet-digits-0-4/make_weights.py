@@ -37,7 +37,7 @@ EPOCHS, BATCH, SEED = 3, 64, 0
 
 def digits(data, classes=DIGITS):
     """The samples of data whose label is in classes, relabelled 0 .. len(classes) - 1 (as lab 5 does)."""
-    keep = np.isin(data.y, classes)
+    keep = (data.y[:, None] == np.asarray(classes)[None, :]).any(axis=1)
     y = np.searchsorted(classes, data.y[keep]).astype(np.int64)
     return dl.data.Dataset(data.x[keep], y, f"{data.name}-0-4", [data.classes[c] for c in classes])
 

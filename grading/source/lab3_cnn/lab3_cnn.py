@@ -149,7 +149,7 @@ for _shape, _kshape in [((7, 9), (3, 3)), ((6, 5), (2, 4)), ((5, 5), (5, 5)), ((
     _x, _k = _rng.normal(size=_shape), _rng.normal(size=_kshape)
     _x0 = _x.copy()
     _lib = dl.functional.conv2d(dl.Tensor(_x[None, None]), dl.Tensor(_k[None, None])).numpy()[0, 0]
-    check_close(conv2d_single(_x, _k), _lib, f"conv2d_single of a {_shape} input and a {_kshape} kernel, "
+    check_close(labs.call(conv2d_single, _x, _k), _lib, f"conv2d_single of a {_shape} input and a {_kshape} kernel, "
                 "against dllab's conv2d")
     check(np.array_equal(_x, _x0), "conv2d_single must not change x in place.")
 ### END HIDDEN TESTS
@@ -234,8 +234,8 @@ _rng = np.random.default_rng(32)
 for _shape, _s in [((8, 6), 2), ((9, 9), 3), ((4, 4), 4)]:
     _x = _rng.normal(size=_shape)
     _lib = dl.functional.max_pool2d(dl.Tensor(_x[None, None]), _s).numpy()[0, 0]
-    check_close(max_pool_single(_x, _s), _lib, f"max_pool_single of a {_shape} map with size {_s}, against dllab")
-check_close(max_pool_single(np.full((2, 2), -5.0)), [[-5.0]], "max pooling of a map of -5",
+    check_close(labs.call(max_pool_single, _x, _s), _lib, f"max_pool_single of a {_shape} map with size {_s}, against dllab")
+check_close(labs.call(max_pool_single, np.full((2, 2), -5.0)), [[-5.0]], "max pooling of a map of -5",
             hint="Take each window's maximum from the window itself, not starting from 0.")
 ### END HIDDEN TESTS
 
@@ -287,12 +287,12 @@ print("conv_output_size: all visible tests passed")
 # Hidden tests for conv_output_size (1 point): they run when the notebook is graded.
 ### BEGIN HIDDEN TESTS
 for _n, _k, _s, _p in [(32, 3, 1, 1), (32, 3, 2, 1), (7, 7, 1, 0), (227, 11, 4, 0), (10, 4, 3, 2), (5, 1, 1, 0)]:
-    _got = conv_output_size(_n, _k, stride=_s, padding=_p)
+    _got = labs.call(conv_output_size, _n, _k, stride=_s, padding=_p)
     check(_got == (_n + 2 * _p - _k) // _s + 1, f"conv_output_size({_n}, {_k}, stride={_s}, padding={_p}) "
           f"gave {_got}.")
 _n = 28
 for _k, _s in [(5, 1), (2, 2), (5, 1), (2, 2)]:
-    _n = conv_output_size(_n, _k, stride=_s)
+    _n = labs.call(conv_output_size, _n, _k, stride=_s)
 check(_n == 4, "LeNet's chain 28 -> 24 -> 12 -> 8 -> 4.")
 ### END HIDDEN TESTS
 
@@ -325,7 +325,7 @@ print("conv_params: all visible tests passed")
 ### BEGIN HIDDEN TESTS
 for _c, _f, _k in [(1, 75, 5), (75, 100, 5), (3, 64, 7), (128, 1, 1)]:
     _layer = dl.Conv2D(_f, _k, in_channels=_c)
-    check(conv_params(_c, _f, _k) == _layer.num_parameters(), f"conv_params({_c}, {_f}, {_k}) should be "
+    check(labs.call(conv_params, _c, _f, _k) == _layer.num_parameters(), f"conv_params({_c}, {_f}, {_k}) should be "
           f"{_layer.num_parameters()}, got {conv_params(_c, _f, _k)}.")
 ### END HIDDEN TESTS
 
@@ -460,7 +460,9 @@ dl.viz.confusion_matrix_plot(dl.metrics.confusion_matrix(test_inverted.y, inv_pr
 # their labels is called **data augmentation**.)
 #
 # **Your turn.** Write `with_inverted`: the images followed by their inverted copies, and the labels
-# repeated to match. `np.concatenate` joins arrays along axis 0.
+# repeated to match. `np.concatenate` joins arrays along axis 0. Keep the images **float32**, the
+# library's dtype: `1 - x` of a float32 array stays float32, but `1.0 - x.astype(float)` or an array
+# built with `np.zeros(...)` (float64) doubles the memory and makes every layer convert it.
 
 # %% nbgrader={"grade": false, "grade_id": "with_inverted", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def with_inverted(x, y):
@@ -487,6 +489,12 @@ check(not np.allclose(x2[2:], -xs), "the inverted copies are -x, which leaves [0
 check_close(x2[2:], 1 - xs, "the second half of x2", hint="Each copy is 1 - x, in the order of the originals.")
 check(np.array_equal(np.asarray(y2), [3, 7, 3, 7]), f"the labels for [3, 7] should be [3, 7, 3, 7] (each copy "
       f"keeps its image's label, in the same order), got {np.asarray(y2).tolist()}.")
+check(np.asarray(x2).dtype == np.float32, f"x2 should stay float32, the dtype of the images, got "
+      f"{np.asarray(x2).dtype}: 1 - x keeps x's dtype; avoid np.zeros(...) or .astype(float) on the way.")
+x_before = xs.copy()
+labs.call(with_inverted, xs, ys)
+check(np.array_equal(xs, x_before), "with_inverted changed its input x: build new arrays (np.concatenate), "
+      "do not write into x.")
 print("with_inverted: all visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_with_inverted_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
@@ -495,7 +503,7 @@ print("with_inverted: all visible tests passed")
 _both, _, _ = dl.data.mnist_with_inverted(subset=100)
 _base, _ = dl.data.mnist(subset=100)
 _x0 = _base.x.copy()
-_x2, _y2 = with_inverted(_base.x, _base.y)
+_x2, _y2 = labs.call(with_inverted, _base.x, _base.y)
 check_close(_x2, _both.x, "with_inverted of 100 MNIST images, against dl.data.mnist_with_inverted")
 check(np.array_equal(_y2, _both.y), "the labels of with_inverted for 100 MNIST images.")
 check(np.asarray(_x2).dtype == np.float32, "with_inverted should keep float32 images.")

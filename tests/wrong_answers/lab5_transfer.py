@@ -1,0 +1,66 @@
+"""Typical wrong answers for lab5_transfer, each with the phrases its failure message must contain
+(run by tests/test_wrong_answers.py)."""
+
+from wrong_answers.cases import Wrong
+
+CASES = [
+        Wrong("take_classes", "labels not renumbered", '''
+def take_classes(data, classes):
+    classes = list(classes)
+    keep = np.isin(data.y, classes)
+    names = [data.classes[label] for label in classes]
+    return dl.data.Dataset(data.x[keep], data.y[keep].astype(np.int64), "subset", names)
+''', ("a network with 3 outputs has no output 7", "Renumber them")),
+        Wrong("take_classes", "sorted instead of the given order", '''
+def take_classes(data, classes):
+    classes = sorted(classes)
+    keep = np.isin(data.y, classes)
+    y = np.array([classes.index(label) for label in data.y[keep]], dtype=np.int64)
+    names = [data.classes[label] for label in classes]
+    return dl.data.Dataset(data.x[keep], y, "subset", names)
+''', ("follow the order of `classes`",)),
+        Wrong("split_model", "cut off by one", '''
+def split_model(model, cut):
+    return dl.Sequential(*model.layers[:cut + 1]), dl.Sequential(*model.layers[cut + 1:])
+''', ("a body of layers 0-4 and a head of layers 5-6",)),
+        Wrong("extract_features", "training mode (dropout on)", '''
+def extract_features(body, x, batch_size=500):
+    body.train()
+    parts = []
+    with dl.no_grad():
+        for i in range(0, len(x), batch_size):
+            parts.append(body(dl.Tensor(dl.backend.to_device(x[i:i + batch_size]))).numpy())
+    return np.concatenate(parts)
+''', ("training mode", "body.eval()")),
+        Wrong("extract_features", "drops the last partial batch", '''
+def extract_features(body, x, batch_size=500):
+    body.eval()
+    parts = []
+    with dl.no_grad():
+        for i in range(0, len(x) - batch_size + 1, batch_size):
+            parts.append(body(dl.Tensor(dl.backend.to_device(x[i:i + batch_size]))).numpy())
+    return np.concatenate(parts)
+''', ("should have shape (25, 3), got (20, 3)",)),
+        Wrong("extract_features", "with gradients", '''
+def extract_features(body, x, batch_size=500):
+    body.eval()
+    parts = []
+    for i in range(0, len(x), batch_size):
+        parts.append(body(dl.Tensor(dl.backend.to_device(x[i:i + batch_size]))).numpy())
+    return np.concatenate(parts)
+''', ("with gradients on", "dl.no_grad()")),
+        Wrong("nearest_mean_predict", "returns class positions, not labels", '''
+def nearest_mean_predict(features, labels, queries):
+    classes = np.unique(labels)
+    means = np.stack([features[labels == c].mean(axis=0) for c in classes])
+    distances = ((queries[:, None, :] - means[None, :, :]) ** 2).sum(axis=2)
+    return distances.argmin(axis=1)
+''', ("return labels, not positions",)),
+        Wrong("nearest_mean_predict", "farthest mean", '''
+def nearest_mean_predict(features, labels, queries):
+    classes = np.unique(labels)
+    means = np.stack([features[labels == c].mean(axis=0) for c in classes])
+    distances = ((queries[:, None, :] - means[None, :, :]) ** 2).sum(axis=2)
+    return classes[distances.argmax(axis=1)]
+''', ("the farthest class", "argmin")),
+]
