@@ -275,6 +275,16 @@ for _act in ["relu", "sigmoid"]:
 # (what came into the layer)$^\top$ times (the layer's δ) — the same pattern as $X^\top (P - Y)/N$
 # in lab 1.
 #
+# **The same equations with column vectors.** Textbooks and the CNTK crash course write one sample
+# at a time as a column vector: $z_\ell = W_\ell\, a_{\ell-1} + b_\ell$ with $W_\ell$ of shape
+# (units out × units in), and then
+# $\delta_\ell = (W_{\ell+1}^\top \delta_{\ell+1}) \odot f'(z_\ell)$ and
+# $\partial L / \partial W_\ell = \delta_\ell\, a_{\ell-1}^\top$. The code here stacks a batch as
+# *rows* ($Z = AW + b$, $W$ of shape (in × out)), which transposes everything: $W^\top \delta$
+# becomes $\delta W^\top$, and $\delta\, a^\top$ (an outer product for one sample) becomes
+# $A^\top \delta$ (the sum of those outer products over the batch). Same maths, one transpose apart:
+# when a formula from a book does not fit the shapes, check which convention it uses.
+#
 # **Your turn.** Write `backward`. It gets the cache of `forward` and returns a dict of gradients with
 # the same keys as `params`. Lab 1's `one_hot` idea: `Y = np.eye(C)[y]`.
 
@@ -560,6 +570,19 @@ print(make_mlp())
 small = (128, 64, 10)
 
 # %% [markdown]
+# ### Define-by-run
+#
+# Nowhere did you describe the network's backward pass to `dllab`: each operation records itself
+# as it runs (`Z = A @ W + b` on Tensors builds a small graph), and `loss.backward()` walks that graph
+# back. This is **define-by-run**, as in PyTorch, Chainer and Gluon's imperative mode: the graph is
+# whatever the Python code did this time, so loops, `if`s and sequences of varying length need no
+# special syntax, and a failing line is a plain Python traceback. CNTK, Theano and TensorFlow 1 were
+# **define-then-run**: you first build a symbolic graph (placeholders for the data, then operations on
+# them), compile it, and only then feed it batches — which lets the framework optimise the whole graph
+# before running it, at the price of a second language inside Python. (PyTorch's `torch.compile`,
+# JAX's `jit` and Gluon's `hybridize` get both: write define-by-run, trace it once into a graph.)
+
+# %% [markdown]
 # ### Sigmoid vs ReLU
 #
 # The same network and plain SGD, once with each activation:
@@ -730,6 +753,15 @@ labs.lesson("momentum and the adaptive rules (RMSProp, Adam) end lower than plai
                       f"Adam {final_loss[s, 'Adam (lr 0.1)']:.3g}" for s in surfaces), run)
 
 # %% [markdown]
+# Two things the surfaces show that matter for real networks. **Saddle points**: in a loss with
+# millions of weights, a point where the gradient vanishes is far more often a saddle (downhill in
+# some directions, uphill in others) than a minimum; plain SGD slows to a crawl there, while momentum
+# carries through and adaptive steps enlarge the tiny gradient along the escape direction. **Batch
+# size**: the minibatch gradient is the true gradient plus noise whose size shrinks like
+# $1/\sqrt{B}$. Small batches take many cheap, noisy steps — the noise itself helps leave saddles and
+# sharp minima — while large batches take fewer, steadier steps that use a GPU better but usually need
+# a larger learning rate (roughly in proportion to $B$) to make the same progress per epoch.
+#
 # The same comparison on MNIST, with the library's optimizers (the same rules as yours), three seeds
 # each; the figure shows the first seed.
 
