@@ -74,6 +74,9 @@ def scratch_copy(name, mutated, tests, base):
                f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
                f"pytest_add_cli_args = {json.dumps(args)}", ""]
     (work / "pyproject.toml").write_text("\n".join(lines[:start] + section + lines[end:]) + "\n")
+    # the mutated library finds its data beside itself (dllab/data/files.py: DEFAULT_DATA_DIR)
+    (work / "mutants").mkdir()
+    (work / "mutants" / "assets").symlink_to(ROOT / "assets")
     return work
 
 
@@ -81,7 +84,8 @@ def run_module(name, jobs, base):
     mutated, tests = MODULES[name]
     work = scratch_copy(name, mutated, tests, base)
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", DLLAB_DEVICE="cpu", MPLBACKEND="Agg",
-               DLLAB_DATA=str(ROOT / "assets" / "data"), CI="true")
+               DLLAB_DATA=str(ROOT / "assets" / "data"))
+    env.pop("CI", None)  # the progress bar is shown, as on an attendee's machine
     mutmut = [sys.executable, "-m", "mutmut"]
     t0 = time.perf_counter()
     run = subprocess.run([*mutmut, "run", "--max-children", str(jobs)], cwd=work, env=env,

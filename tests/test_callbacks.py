@@ -221,3 +221,286 @@ def test_fit_restores_the_sigint_handler_that_was_installed_before_it():
         assert signal.getsignal(signal.SIGINT) is own_handler
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+# --- the monitored value: strictly better, by more than min_delta ----------------------------------
+
+
+def test_best_epoch_counts_only_strict_improvements_beyond_min_delta():
+    class Trainer:
+        class history:
+            epochs, best_epoch = 0, None
+
+    def feed(tracker, values):
+        trainer = Trainer()
+        trainer.history.epochs, trainer.history.best_epoch = 0, None
+        tracker.on_train_begin(trainer)
+        assert tracker.improved is False and tracker.best is None
+        seen = []
+        for value in values:
+            trainer.history.epochs += 1
+            tracker.on_epoch_end(trainer, trainer.history.epochs - 1, {"val_loss": value, "val_accuracy": value})
+            seen.append(tracker.improved)
+        return seen, trainer.history.best_epoch
+
+    assert BestEpoch("val_loss").min_delta == 0.0
+    assert feed(BestEpoch("val_loss"), [1.0, 1.0, 0.5, 0.5, 0.75]) == ([True, False, True, False, False], 3)
+    assert feed(BestEpoch("val_accuracy"), [0.5, 0.5, 0.75, 0.75, 0.25]) == ([True, False, True, False, False], 3)
+    assert feed(BestEpoch("val_loss", 0.25), [1.0, 0.75, 0.5, 0.25]) == ([True, False, True, False], 3)
+    assert feed(BestEpoch("val_accuracy", 0.25), [0.0, 0.25, 0.5, 0.625]) == ([True, False, True, False], 3)
+
+
+def test_early_stopping_defaults():
+    stop = EarlyStopping()
+    assert (stop.patience, stop.monitor, stop.min_delta, stop.restore_best, stop.best) == \
+        (3, "val_loss", 0.0, True, None)
+
+
+def test_all_epochs_run_with_the_best_weights_restored_says_so():
+    trainer, h, seen = fit_scripted([1.0, 0.5, 0.75], patience=5)
+    assert h.stop_reason == "ran all 3 epochs; best weights (epoch 2) restored"
+    assert same([p.data for p in trainer.model.parameters()], seen.weights[1])
+    trainer, h, seen = fit_scripted([1.0, 0.75, 0.5], patience=5)  # the last epoch is the best: nothing to do
+    assert h.stop_reason is None and same([p.data for p in trainer.model.parameters()], seen.weights[2])
+
+
+def test_ctrl_c_keeps_the_weights_reached_even_with_early_stopping():
+    x, y = blobs(60)
+    trainer = dl.Trainer(dl.Dense(3, in_features=2), optimizer=dl.optim.SGD(lr=0.1))
+    trainer.loss_fn = scripted_val_loss(trainer, [1.0, 0.5, 0.75, 0.8])
+
+    class CtrlC(dl.Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            if epoch == 2:
+                raise KeyboardInterrupt
+
+    seen = WeightsPerEpoch()
+    h = trainer.fit((x, y), epochs=4, batch_size=20, validation=(x, y), early_stopping=5,
+                    callbacks=[seen, CtrlC()], verbose=False)
+    assert h.interrupted and h.best_epoch == 2 and "restored" not in h.stop_reason
+    assert same([p.data for p in trainer.model.parameters()], seen.weights[2])  # not epoch 2's
+
+
+# --- the NaN guard: smoothing, and what it says ---------------------------------------------------
+
+
+def test_nan_guard_smooths_the_loss_and_keeps_the_best_smoothed_value():
+    guard = NaNGuard()
+
+    class Trainer:
+        class model:
+            parameters = staticmethod(lambda: [])
+            modules = staticmethod(lambda: [])
+
+    guard.on_train_begin(Trainer)
+    assert guard.smooth == guard.best == float("inf") and guard.updates == 0
+    guard.on_before_update(Trainer, 2.0)
+    assert guard.smooth == 2.0 and guard.best == 2.0
+    guard.on_before_update(Trainer, 1.0)
+    assert guard.smooth == pytest.approx(0.9 * 2.0 + 0.1 * 1.0) and guard.best == pytest.approx(1.9)
+    guard.on_before_update(Trainer, 10.0)
+    assert guard.smooth == pytest.approx(0.9 * 1.9 + 0.1 * 10.0) and guard.best == pytest.approx(1.9)
+    assert guard.updates == 3
+
+
+class Guarded:
+    """What NaNGuard reads of a Trainer: its model, optimizer and history."""
+
+    def __init__(self, weights=(1.0, 2.0)):
+        self.model = dl.Dense(2, in_features=1)
+        self.model.W.data[...] = np.array([weights], dtype=np.float32)
+        self.optimizer = dl.optim.SGD(self.model, lr=0.5, momentum=0.9)
+        self.history = dl.History()
+
+
+def nan_message(guard, trainer, inputs, targets):
+    with pytest.raises(dl.NonFiniteLossError) as info:
+        guard.on_loss(trainer, float("nan"), inputs, targets)
+    return str(info.value)
+
+
+def test_nan_guard_names_the_cause_word_for_word():
+    guard = NaNGuard()
+    trainer = Guarded()
+    guard.on_train_begin(trainer)
+    finite = dl.Tensor(np.ones((2, 1), np.float32))
+    where = "the loss became nan in epoch 1, step 1. "
+    assert nan_message(guard, trainer, dl.Tensor(np.array([[np.nan], [1]], np.float32)), np.zeros(2)) == where + (
+        "The batch's inputs hold 1 NaN/inf values: clean the data (e.g. np.nan_to_num, or drop those samples) "
+        "before training. No update was applied.")
+    padded = (dl.Tensor(np.array([[[np.inf]], [[1.0]]], np.float32)), np.array([1, 1]))  # (x, lengths)
+    assert "The batch's inputs hold 1 NaN/inf values" in nan_message(guard, trainer, padded, np.zeros(2))
+    assert nan_message(guard, trainer, finite, np.array([np.nan, np.inf])) == where + (
+        "The batch's targets hold 2 NaN/inf values: clean them (or drop those samples) before training; the "
+        "learning rate is not the cause. No update was applied.")
+    assert nan_message(guard, trainer, finite, np.zeros(2)) == where + (
+        "It happened before any update of this run, with finite inputs, targets and weights: the first forward "
+        "pass overflowed; check the scale of the inputs (e.g. pixels divided by 255) and the loss function. "
+        "No update was applied.")
+    trainer.model.W.data[0, 1] = np.nan
+    assert nan_message(guard, trainer, finite, np.zeros(2)) == where + (
+        "It happened before any update of this run: the model's weights already hold 1 NaN/inf values (left by an "
+        "earlier run that diverged?); build the model again. No update was applied.")
+
+
+def test_nan_guard_after_updates_blames_the_learning_rate_and_says_what_it_kept():
+    guard = NaNGuard()
+    trainer = Guarded()
+    guard.on_train_begin(trainer)
+    guard.on_before_update(trainer, 0.25)  # a copy before update 1
+    trainer.model.W.data[...] = 7.0
+    trainer.history.step_loss[:] = [0.25, 0.3]
+    trainer.history.append({"loss": 0.3})
+    message = nan_message(guard, trainer, dl.Tensor(np.ones((2, 1), np.float32)), np.zeros(2))
+    assert message == (
+        "the loss became nan in epoch 2, step 3. The learning rate (0.5) is probably too high: lower it, e.g. "
+        "trainer.optimizer.lr = 0.05, and fit again. The model keeps its weights from before update 1 of this run "
+        "(loss 0.25), batch-norm statistics included, and the optimizer's state (momentum, averages) was reset.")
+    np.testing.assert_array_equal(trainer.model.W.data, [[1.0, 2.0]])
+
+
+def test_count_nonfinite():
+    from dllab.train.callbacks import count_nonfinite
+
+    assert count_nonfinite(np.array([1.0, np.nan, np.inf, -np.inf])) == 3
+    assert count_nonfinite(np.array([1 + 1j, complex(np.nan, 0)])) == 1
+    assert count_nonfinite(np.array([1, 2], np.int64)) == 0 and count_nonfinite(np.array([True])) == 0
+    assert count_nonfinite([1.0, float("nan")]) == 0  # not an array: nothing is counted
+    assert count_nonfinite(np.array(["nan"])) == 0
+
+
+# --- checkpoints: checked before training, errors named -----------------------------------------
+
+
+def test_a_disk_without_room_for_the_checkpoint_is_named_before_training(tmp_path, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    from dllab.train.callbacks import Checkpoint, check_checkpoint_path
+
+    model = dl.Dense(1000, in_features=250)  # 250,000 float32 weights + 1000 biases: 1.004 MB
+    model(np.zeros((1, 250), np.float32))
+    need = 1_004_000
+    usage = namedtuple("usage", "total used free")
+    free = {"bytes": 2 * need + (1 << 20)}
+    monkeypatch.setattr(shutil, "disk_usage", lambda folder: usage(0, 0, free["bytes"]))
+    check_checkpoint_path(tmp_path / "best.npz", model)  # exactly enough: fine
+    check_checkpoint_path(tmp_path / "best.npz", None)
+    free["bytes"] -= 1
+    with pytest.raises(OSError) as info:
+        check_checkpoint_path(tmp_path / "best.npz", model)
+    assert info.value.errno == 28
+    assert info.value.strerror == (f"fit: not enough free space for checkpoint='{tmp_path / 'best.npz'}': the weights "
+                                   "take 1.0 MB, the folder's disk has 3.1 MB free; free some space or save elsewhere")
+    check_checkpoint_path(tmp_path / "best.npz", dl.Dense(3))  # an unbuilt model has no weights to weigh
+
+    class Trainer:
+        pass
+
+    trainer = Trainer()
+    trainer.model = model
+    with pytest.raises(OSError, match="not enough free space"):  # the callback checks with the model
+        Checkpoint(tmp_path / "best.npz", BestEpoch("loss")).on_train_begin(trainer)
+    assert not list(tmp_path.iterdir())  # the write test left nothing behind
+
+
+def test_checkpoint_path_messages_word_for_word(tmp_path, monkeypatch):
+    import tempfile
+
+    from dllab.train.callbacks import check_checkpoint_path
+
+    with pytest.raises(IsADirectoryError) as info:
+        check_checkpoint_path(tmp_path)
+    assert str(info.value) == (f"fit: checkpoint='{tmp_path}' is a folder; give a file name in it, e.g. "
+                               f"checkpoint='{tmp_path / 'best.npz'}'")
+    with pytest.raises(FileNotFoundError) as info:
+        check_checkpoint_path(tmp_path / "no" / "best.npz")
+    assert str(info.value) == (f"fit: the folder of checkpoint='{tmp_path / 'no' / 'best.npz'}' does not exist; "
+                               f"create it first (os.makedirs('{tmp_path / 'no'}', exist_ok=True))")
+    probes = []
+    real_mkstemp = tempfile.mkstemp
+
+    def spy(*args, **kwargs):
+        probes.append(kwargs)
+        return real_mkstemp(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", spy)
+    monkeypatch.chdir(tmp_path)
+    check_checkpoint_path("best.npz")  # a bare file name: the current folder is checked
+    assert probes == [{"prefix": ".dllab-write-test.", "dir": dl.train.callbacks.Path(".")}]
+    assert not list(tmp_path.iterdir())
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(PermissionError) as info:
+        check_checkpoint_path(tmp_path / "best.npz")
+    assert info.value.errno == 13 and info.value.strerror == (
+        f"fit: cannot write checkpoint='{tmp_path / 'best.npz'}': the folder '{tmp_path}' is not writable "
+        "(Permission denied); give a path in a folder you can write to, e.g. checkpoint='best.npz' "
+        "(the current folder)")
+
+
+def test_a_checkpoint_write_that_fails_keeps_its_errno_and_says_what_to_do(tmp_path, monkeypatch):
+    x, y = blobs(60)
+
+    def disk_full(self, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(dl.Module, "save", disk_full)
+    with pytest.raises(OSError) as info:
+        dl.Trainer(dl.Dense(3)).fit((x, y), epochs=1, checkpoint=tmp_path / "best.npz", verbose=False)
+    assert info.value.errno == 28 and info.value.strerror == (
+        f"fit: could not write checkpoint='{tmp_path / 'best.npz'}' after epoch 1: No space left on device. Free "
+        "some space or give another path; the model keeps the weights it has now (trainer.model.save(path) "
+        "saves them)")
+
+
+# --- Ctrl-C: the handler is put back whatever happens --------------------------------------------
+
+
+def test_the_sigint_handler_is_left_alone_when_fit_fails_before_installing_it_and_restored_once():
+    from dllab.train.callbacks import SafeInterrupt
+
+    x, y = blobs(60)
+    before = signal.getsignal(signal.SIGINT)
+
+    class Broken(dl.Callback):
+        def on_train_begin(self, trainer):
+            raise ValueError("broken callback")
+
+    with pytest.raises(ValueError, match="broken callback"):  # SafeInterrupt never installed its handler
+        dl.Trainer(dl.Dense(3)).fit((x, y), epochs=1, callbacks=[Broken()], verbose=False)
+    assert signal.getsignal(signal.SIGINT) is before
+    guard = SafeInterrupt()
+    assert guard.requested is False
+    guard.close()  # nothing installed: nothing to restore
+    guard.on_train_begin(None)
+    assert signal.getsignal(signal.SIGINT) == guard._handler
+    guard.close()
+    guard.close()  # a second close is harmless
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+# --- progress: the bar over all steps and one line per epoch ---------------------------------------
+
+
+def test_progress_bar_counts_every_step_and_each_epoch_has_one_line(monkeypatch, capsys):
+    import re
+
+    monkeypatch.delenv("CI", raising=False)
+    x, y = blobs(60)
+    trainer = dl.Trainer(dl.Dense(3, in_features=2), optimizer=dl.optim.SGD(lr=0.1))
+    h = trainer.fit((x, y), epochs=2, batch_size=20, validation=(x, y), early_stopping=dl.EarlyStopping(1),
+                    verbose=True)
+    out, err = capsys.readouterr()
+    bar = err.replace("\r", "\n")
+    assert re.search(r"epoch 2/2: 100%.*\| 6/6 \[", bar), bar  # 2 epochs x 3 steps, the last epoch named
+    assert "step/s" in bar and "/6 [" in bar and " 7/6 " not in bar
+    lines = [line for line in out.splitlines() if line.startswith("epoch ")]
+    assert len(lines) == 2 and lines[0].startswith("epoch 1/2  loss ")
+    for line in lines:  # the values, not the time, speed or learning rate
+        assert re.fullmatch(r"epoch \d/2  loss \d\.\d{4}  accuracy \d\.\d{4}  val_loss \d\.\d{4}  "
+                            r"val_accuracy \d\.\d{4}  \(\d+\.\ds, [\d,]+ samples/s\)", line), line
+    assert len(h.step_loss) == 6

@@ -586,6 +586,49 @@ def test_missing_file_names_the_checksum_and_a_wrong_data_folder(tmp_path, monke
     assert "is not a folder: unset it" in str(info.value)
 
 
+def test_file_messages_word_for_word(tmp_path, monkeypatch):
+    """What check_file says, each way a file can be wrong: path, both sums, and how to restore it."""
+    from dllab.data.files import check_file, shipped_path
+
+    expected = REGISTRY["iot-solar"]["solar.csv"]
+    restore = ("To restore it: run `git checkout -- assets/data/iot-solar/solar.csv` in the repository, or copy "
+               "it again from the origin given in assets/data/iot-solar/SOURCE.md")
+    path, ok, message = check_file("iot-solar", "solar.csv")  # the shipped file
+    assert ok and message == f"{path}: OK (sha256 {expected[:12]}...)"
+
+    monkeypatch.setenv("DLLAB_DATA", str(tmp_path))  # a folder that exists, without the file
+    (tmp_path / "iot-solar").mkdir()
+    path, ok, message = check_file("iot-solar", "solar.csv")
+    assert not ok and path == tmp_path / "iot-solar" / "solar.csv"
+    assert message == (f"{path}: file is missing (expected sha256 {expected}). {restore} (DLLAB_DATA is set to "
+                       f"{str(tmp_path)!r}; put a good copy there or unset DLLAB_DATA to use the repository's files).")
+
+    (tmp_path / "iot-solar" / "solar.csv").write_text("time,solar.current,solar.total\n")
+    actual = data.files.sha256_file(path)
+    _, ok, message = check_file("iot-solar", "solar.csv")
+    assert not ok and message == (f"{path}: SHA-256 mismatch, the file is damaged or not the shipped one.\n"
+                                  f"  expected {expected}\n  actual   {actual}\n{restore} (DLLAB_DATA is set to "
+                                  f"{str(tmp_path)!r}; put a good copy there or unset DLLAB_DATA to use the "
+                                  "repository's files).")
+
+    monkeypatch.setenv("DLLAB_DATA", str(tmp_path / "absent"))  # not a folder at all
+    path, _, message = check_file("iot-solar", "solar.csv")
+    assert message == (f"{path}: file is missing (expected sha256 {expected}). DLLAB_DATA="
+                       f"{str(tmp_path / 'absent')!r} is not a folder: unset it to use the shipped data, or point it "
+                       f"at a folder with one sub-folder per dataset. {restore} (DLLAB_DATA is set to "
+                       f"{str(tmp_path / 'absent')!r}; put a good copy there or unset DLLAB_DATA to use the "
+                       "repository's files).")
+
+    monkeypatch.delenv("DLLAB_DATA")
+    monkeypatch.setattr(data.files, "DEFAULT_DATA_DIR", tmp_path / "shipped")  # no DLLAB_DATA: the hint says so
+    path, _, message = check_file("iot-solar", "solar.csv")
+    assert message == (f"{path}: file is missing (expected sha256 {expected}). {restore}, or set DLLAB_DATA to a "
+                       "folder that holds good copies.")
+    with pytest.raises(ValueError) as info:
+        shipped_path("iot-solar", "wind.csv")
+    assert str(info.value) == "'wind.csv' is not a file of dataset 'iot-solar'; its files are ['solar.csv']"
+
+
 def test_dataset_with_lengths_slices_concats_and_batches_them():
     x = np.zeros((5, 4, 2), np.float32)
     lengths = np.array([4, 1, 2, 3, 4])
