@@ -34,6 +34,10 @@ from .lab_checks import ProbeLayer, check_backprop, check_conv2d, check_max_pool
 from .live import LiveCurves, progress, seeds_table, summary_table
 from .references import (
     conv2d_reference,
+    lstm_forward_mistakes,
+    lstm_forward_reference,
+    lstm_step_mistakes,
+    lstm_step_reference,
     max_pool_reference,
     net_fixture,
     optimizer_mistakes,
@@ -62,6 +66,10 @@ __all__ = [
     "check_shape",
     "check_target",
     "conv2d_reference",
+    "lstm_forward_mistakes",
+    "lstm_forward_reference",
+    "lstm_step_mistakes",
+    "lstm_step_reference",
     "grading",
     "lesson",
     "max_pool_reference",

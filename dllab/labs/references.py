@@ -183,3 +183,75 @@ def max_pool_reference(x, size):
     x = np.asarray(x, dtype=np.float64)
     H, W = x.shape
     return x.reshape(H // size, size, W // size, size).max(axis=(1, 3))
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+_LSTM_STEP_MISTAKES = [
+    ("the candidate g went through a sigmoid: g = np.tanh(z[:, 2H:3H]) (between -1 and 1, so the cell can "
+     "also be written down); only the gates i, f, o use the sigmoid", {"g": _sigmoid}),
+    ("a gate went through tanh: i, f and o use the sigmoid (between 0 and 1, a dimmer), only the candidate g "
+     "uses tanh", {"gate": np.tanh}),
+    ("the new cell ignores the forget gate: c_new = f * c + i * g (f decides how much of the old cell stays)",
+     {"no_forget": True}),
+    ("the new cell forgets the old one: c_new = f * c + i * g keeps f * c, the memory carried from step to "
+     "step", {"no_old_cell": True}),
+    ("h = o * c_new misses the tanh: h_new = o * np.tanh(c_new)", {"no_tanh_h": True}),
+    ("the gate blocks are in the wrong order: the columns of z are i, f, g, o (input, forget, candidate, "
+     "output), each H wide: i = z[:, :H], f = z[:, H:2H], g = z[:, 2H:3H], o = z[:, 3H:]", {"order": "ifog"}),
+    ("the gate blocks are in the wrong order: the columns of z are i, f, g, o (input, forget, candidate, "
+     "output), each H wide: i = z[:, :H], f = z[:, H:2H], g = z[:, 2H:3H], o = z[:, 3H:]", {"order": "figo"}),
+    ("the recurrent input is missing: z = x_t @ W_x + h @ W_h + b (the gates read the previous output h too)",
+     {"no_h": True}),
+]
+
+
+def lstm_step_reference(x_t, h, c, W_x, W_h, b, *, g=np.tanh, gate=_sigmoid, no_forget=False, no_old_cell=False,
+                        no_tanh_h=False, order="ifgo", no_h=False):
+    """One LSTM step with dllab's layout (W_x (F, 4H), W_h (H, 4H), b (4H,), gate blocks i, f, g, o)
+    -> (h_new, c_new), in float64; the keyword options make the usual mistakes on purpose."""
+    x_t, h, c, W_x, W_h, b = (np.asarray(_raw(a), dtype=np.float64) for a in (x_t, h, c, W_x, W_h, b))
+    H = h.shape[1]
+    z = x_t @ W_x + (0 if no_h else h @ W_h) + b
+    blocks = dict(zip(order, (z[:, k * H:(k + 1) * H] for k in range(4))))
+    i, f, o = (gate(blocks[name]) for name in "ifo")
+    cand = g(blocks["g"])
+    c_new = (c if no_forget else 0 if no_old_cell else f * c) + i * cand
+    return o * (c_new if no_tanh_h else np.tanh(c_new)), c_new
+
+
+def lstm_step_mistakes(x_t, h, c, W_x, W_h, b):
+    """What one LSTM step gives with each usual mistake, by the mistake's description (for lstm_step's test)."""
+    return [(why, lstm_step_reference(x_t, h, c, W_x, W_h, b, **mistake)) for why, mistake in _LSTM_STEP_MISTAKES]
+
+
+def lstm_forward_reference(x, W_x, W_h, b, lengths=None, return_sequences=False, *, carry=True, stop=True):
+    """An LSTM over x (N, T, F) from h = c = 0 with lstm_step_reference: the last state (N, H) of each
+    sequence (its step lengths[n] - 1 when lengths are given), or every step's h (N, T, H) with
+    return_sequences (zeros after each sequence's length, as dl.LSTM). carry=False starts every step
+    from zeros; stop=False lets the padding steps update the state (both usual mistakes)."""
+    x = np.asarray(_raw(x), dtype=np.float64)
+    N, T, _ = x.shape
+    H = np.shape(_raw(W_h))[0]
+    h, c = np.zeros((N, H)), np.zeros((N, H))
+    seq = np.zeros((N, T, H))
+    for t in range(T):
+        h_new, c_new = lstm_step_reference(x[:, t], h if carry else 0 * h, c if carry else 0 * c, W_x, W_h, b)
+        alive = (np.ones(N, bool) if lengths is None or not stop else t < np.asarray(lengths))[:, None]
+        h, c = np.where(alive, h_new, h), np.where(alive, c_new, c)
+        seq[:, t] = h if lengths is None else np.where((t < np.asarray(lengths))[:, None], h, 0)
+    return seq if return_sequences else h
+
+
+def lstm_forward_mistakes(x, W_x, W_h, b, lengths=None, return_sequences=False):
+    """What an LSTM over x gives with each usual mistake of the loop, by the mistake's description."""
+    out = [("the state is not carried from step to step: each step must start from the h and c the step "
+            "before returned (h, c = lstm_step(x[:, t], h, c, ...)), only the first one from zeros",
+            lstm_forward_reference(x, W_x, W_h, b, lengths, return_sequences, carry=False))]
+    if lengths is not None:
+        out.append(("the padding steps update the state: after a sequence's length (t >= lengths[n]) its h and "
+                    "c must stay as they are, e.g. keep = (t < lengths)[:, None]; h = np.where(keep, h_new, h), "
+                    "and c the same", lstm_forward_reference(x, W_x, W_h, b, lengths, return_sequences, stop=False)))
+    return out

@@ -51,4 +51,203 @@ def pad_days(days, steps):
         x[i, :len(day)] = day
     return x, np.array([len(day) for day in days], dtype=float)
 ''', ("x should be float32",)),
+        Wrong("lstm_step", 'candidate through a sigmoid', '''
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def lstm_step(x_t, h, c, W_x, W_h, b):
+    H = h.shape[1]
+    z = x_t @ W_x + h @ W_h + b
+    i = sigmoid(z[:, :H])
+    f = sigmoid(z[:, H:2 * H])
+    g = sigmoid(z[:, 2 * H:3 * H])
+    o = sigmoid(z[:, 3 * H:])
+    c_new = f * c + i * g
+    h_new = o * np.tanh(c_new)
+    return h_new, c_new
+''', ('the candidate g went through a sigmoid',)),
+        Wrong("lstm_step", 'gates through tanh', '''
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def lstm_step(x_t, h, c, W_x, W_h, b):
+    H = h.shape[1]
+    z = x_t @ W_x + h @ W_h + b
+    i = np.tanh(z[:, :H])
+    f = np.tanh(z[:, H:2 * H])
+    g = np.tanh(z[:, 2 * H:3 * H])
+    o = sigmoid(z[:, 3 * H:])
+    c_new = f * c + i * g
+    h_new = o * np.tanh(c_new)
+    return h_new, c_new
+''', ('c_new',)),
+        Wrong("lstm_step", 'every gate through tanh', '''
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def lstm_step(x_t, h, c, W_x, W_h, b):
+    H = h.shape[1]
+    z = x_t @ W_x + h @ W_h + b
+    i = np.tanh(z[:, :H])
+    f = np.tanh(z[:, H:2 * H])
+    g = np.tanh(z[:, 2 * H:3 * H])
+    o = np.tanh(z[:, 3 * H:])
+    c_new = f * c + i * g
+    h_new = o * np.tanh(c_new)
+    return h_new, c_new
+''', ('a gate went through tanh', 'only the candidate g')),
+        Wrong("lstm_step", 'cell without the forget gate', '''
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def lstm_step(x_t, h, c, W_x, W_h, b):
+    H = h.shape[1]
+    z = x_t @ W_x + h @ W_h + b
+    i = sigmoid(z[:, :H])
+    f = sigmoid(z[:, H:2 * H])
+    g = np.tanh(z[:, 2 * H:3 * H])
+    o = sigmoid(z[:, 3 * H:])
+    c_new = c + i * g
+    h_new = o * np.tanh(c_new)
+    return h_new, c_new
+''', ('ignores the forget gate',)),
+        Wrong("lstm_step", 'cell without the old cell', '''
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def lstm_step(x_t, h, c, W_x, W_h, b):
+    H = h.shape[1]
+    z = x_t @ W_x + h @ W_h + b
+    i = sigmoid(z[:, :H])
+    f = sigmoid(z[:, H:2 * H])
+    g = np.tanh(z[:, 2 * H:3 * H])
+    o = sigmoid(z[:, 3 * H:])
+    c_new = i * g
+    h_new = o * np.tanh(c_new)
+    return h_new, c_new
+''', ('forgets the old one',)),
+        Wrong("lstm_step", 'h without tanh', '''
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def lstm_step(x_t, h, c, W_x, W_h, b):
+    H = h.shape[1]
+    z = x_t @ W_x + h @ W_h + b
+    i = sigmoid(z[:, :H])
+    f = sigmoid(z[:, H:2 * H])
+    g = np.tanh(z[:, 2 * H:3 * H])
+    o = sigmoid(z[:, 3 * H:])
+    c_new = f * c + i * g
+    h_new = o * c_new
+    return h_new, c_new
+''', ('misses the tanh',)),
+        Wrong("lstm_step", 'gates i, f, o, g', '''
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def lstm_step(x_t, h, c, W_x, W_h, b):
+    H = h.shape[1]
+    z = x_t @ W_x + h @ W_h + b
+    i = sigmoid(z[:, :H])
+    f = sigmoid(z[:, H:2 * H])
+    o = sigmoid(z[:, 2 * H:3 * H])
+    g = np.tanh(z[:, 3 * H:])
+    c_new = f * c + i * g
+    h_new = o * np.tanh(c_new)
+    return h_new, c_new
+''', ('wrong order', 'i, f, g, o')),
+        Wrong("lstm_step", 'no recurrent input', '''
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def lstm_step(x_t, h, c, W_x, W_h, b):
+    H = h.shape[1]
+    z = x_t @ W_x + b
+    i = sigmoid(z[:, :H])
+    f = sigmoid(z[:, H:2 * H])
+    g = np.tanh(z[:, 2 * H:3 * H])
+    o = sigmoid(z[:, 3 * H:])
+    c_new = f * c + i * g
+    h_new = o * np.tanh(c_new)
+    return h_new, c_new
+''', ('the recurrent input is missing',)),
+        Wrong("lstm_forward", 'state not carried', '''
+def lstm_forward(x, W_x, W_h, b, lengths=None):
+    N, T, _ = x.shape
+    H = W_h.shape[0]
+    h = np.zeros((N, H))
+    c = np.zeros((N, H))
+    for t in range(T):
+        h_new, c_new = lstm_step(x[:, t], np.zeros((N, H)), np.zeros((N, H)), W_x, W_h, b)
+        if lengths is None:
+            h, c = h_new, c_new
+        else:
+            keep = (t < np.asarray(lengths))[:, None]
+            h = np.where(keep, h_new, h)
+            c = np.where(keep, c_new, c)
+    return h
+''', ('not carried from step to step',)),
+        Wrong("lstm_forward", 'padding updates the state', '''
+def lstm_forward(x, W_x, W_h, b, lengths=None):
+    N, T, _ = x.shape
+    H = W_h.shape[0]
+    h = np.zeros((N, H))
+    c = np.zeros((N, H))
+    for t in range(T):
+        h_new, c_new = lstm_step(x[:, t], h, c, W_x, W_h, b)
+        h, c = h_new, c_new
+    return h
+''', ('the padding steps update the state', 'np.where')),
+        Wrong("lstm_forward", 'one padding step too many', '''
+def lstm_forward(x, W_x, W_h, b, lengths=None):
+    N, T, _ = x.shape
+    H = W_h.shape[0]
+    h = np.zeros((N, H))
+    c = np.zeros((N, H))
+    for t in range(T):
+        h_new, c_new = lstm_step(x[:, t], h, c, W_x, W_h, b)
+        if lengths is None:
+            h, c = h_new, c_new
+        else:
+            keep = (t <= np.asarray(lengths))[:, None]
+            h = np.where(keep, h_new, h)
+            c = np.where(keep, c_new, c)
+    return h
+''', ('with lengths [5, 2, 4]',)),
+        Wrong("lstm_forward", 'last step left out', '''
+def lstm_forward(x, W_x, W_h, b, lengths=None):
+    N, T, _ = x.shape
+    H = W_h.shape[0]
+    h = np.zeros((N, H))
+    c = np.zeros((N, H))
+    for t in range(T - 1):
+        h_new, c_new = lstm_step(x[:, t], h, c, W_x, W_h, b)
+        if lengths is None:
+            h, c = h_new, c_new
+        else:
+            keep = (t < np.asarray(lengths))[:, None]
+            h = np.where(keep, h_new, h)
+            c = np.where(keep, c_new, c)
+    return h
+''', ('the last h',)),
+        Wrong("forecast_by_hand", 'dense bias missing', '''
+def forecast_by_hand(model, x, lengths=None):
+    lstm, dense = model.layers[0], model.layers[-1]
+    h = lstm_forward(x, lstm.W_x.numpy(), lstm.W_h.numpy(), lstm.b.numpy(), lengths)
+    return (h @ dense.W.numpy()).ravel()
+''', ("the dense layer's bias is missing",)),
+        Wrong("forecast_by_hand", 'not flattened', '''
+def forecast_by_hand(model, x, lengths=None):
+    lstm, dense = model.layers[0], model.layers[-1]
+    h = lstm_forward(x, lstm.W_x.numpy(), lstm.W_h.numpy(), lstm.b.numpy(), lengths)
+    return h @ dense.W.numpy() + dense.b.numpy()
+''', ('should have shape (20,)',)),
 ]

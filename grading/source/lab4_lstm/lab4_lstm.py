@@ -358,6 +358,139 @@ dl.viz.lstm_cell_diagram()
 
 
 # %% [markdown]
+# **Your turn.** Write one step of the cell, `lstm_step`, with dllab's layout of the weights: the four
+# gates' weights side by side, `W_x` (F, 4H) for the input, `W_h` (H, 4H) for the previous output and
+# `b` (4H,), the blocks in the order $i, f, g, o$, each $H$ columns wide. One matrix product gives all
+# four pre-activations, `z = x_t @ W_x + h @ W_h + b` (N, 4H); cut it into the four blocks, put each
+# through its function, then update the cell and the output. The test compares your step with
+# `dl.LSTM`'s own weights and names the usual mistakes when it sees one.
+
+# %% nbgrader={"grade": false, "grade_id": "lstm_step", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def lstm_step(x_t, h, c, W_x, W_h, b):
+    """One LSTM step: x_t (N, F), h and c (N, H), W_x (F, 4H), W_h (H, 4H), b (4H,) -> (h_new, c_new)."""
+    ### BEGIN SOLUTION
+    H = h.shape[1]
+    z = x_t @ W_x + h @ W_h + b
+    i = sigmoid(z[:, :H])
+    f = sigmoid(z[:, H:2 * H])
+    g = np.tanh(z[:, 2 * H:3 * H])
+    o = sigmoid(z[:, 3 * H:])
+    c_new = f * c + i * g
+    h_new = o * np.tanh(c_new)
+    return h_new, c_new
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_lstm_step", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# Tests for lstm_step (3 points)
+rng_step = np.random.default_rng(46)
+cell = dl.LSTM(4, in_features=3)  # its weights: cell.W_x (3, 16), cell.W_h (4, 16), cell.b (16,)
+W_x, W_h, b = cell.W_x.numpy(), cell.W_h.numpy(), rng_step.normal(size=16)  # a bias with all gates at work
+x_t, h, c = rng_step.normal(size=(2, 3)), rng_step.normal(size=(2, 4)), 2 * rng_step.normal(size=(2, 4))
+out = labs.call(lstm_step, x_t, h, c, W_x, W_h, b, hint="z = x_t @ W_x + h @ W_h + b has the four gates' "
+                "pre-activations side by side, H = h.shape[1] columns each: i = sigmoid(z[:, :H]), ...")
+check(isinstance(out, (tuple, list)) and len(out) == 2, "lstm_step must return a pair (h_new, c_new).")
+h_new, c_new = out
+check_shape(h_new, (2, 4), "h_new for 2 examples and H = 4", hint="h_new has the shape of h: (N, H).")
+check_shape(c_new, (2, 4), "c_new for 2 examples and H = 4", hint="c_new has the shape of c: (N, H).")
+for why, (h_wrong, c_wrong) in labs.lstm_step_mistakes(x_t, h, c, W_x, W_h, b):
+    check(not (np.allclose(h_new, h_wrong, atol=1e-6) and np.allclose(c_new, c_wrong, atol=1e-6)),
+          f"lstm_step: {why}.")
+h_ref, c_ref = labs.lstm_step_reference(x_t, h, c, W_x, W_h, b)
+check_close(c_new, c_ref, "c_new", hint="c_new = f * c + i * g, with f = sigmoid(z[:, H:2H]), "
+            "i = sigmoid(z[:, :H]) and g = np.tanh(z[:, 2H:3H]).")
+check_close(h_new, h_ref, "h_new", hint="h_new = o * np.tanh(c_new), with o = sigmoid(z[:, 3H:]).")
+print("lstm_step: all visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "test_lstm_step_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests for lstm_step (1 point): they run when the notebook is graded.
+### BEGIN HIDDEN TESTS
+from dllab.functional.reference.recurrent import lstm_step_forward as _step
+
+_rng = np.random.default_rng(47)
+for _n, _f, _hid in [(1, 1, 1), (5, 2, 7)]:
+    _args = (_rng.normal(size=(_n, _f)), _rng.normal(size=(_n, _hid)), _rng.normal(size=(_n, _hid)),
+             _rng.normal(size=(_f, 4 * _hid)), _rng.normal(size=(_hid, 4 * _hid)), _rng.normal(size=4 * _hid))
+    _h, _c = labs.call(lstm_step, *_args)
+    _hr, _cr, _ = _step(*_args)
+    check_close(_h, _hr, f"h_new for N={_n}, F={_f}, H={_hid}, against dllab's reference step")
+    check_close(_c, _cr, f"c_new for N={_n}, F={_f}, H={_hid}, against dllab's reference step")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# **Your turn.** Run your step along a whole batch of sequences: `lstm_forward` starts from
+# $h = c = 0$, feeds step $t$ the inputs `x[:, t]` and the state the step before returned, and gives
+# the last $h$ of each sequence — what `dl.LSTM` passes on to the `Dense` layer. Padded sequences
+# (section 6) come with their `lengths`: sequence $n$ has `lengths[n]` real steps, then zeros. The
+# zeros must not change its state: at a step $t \ge$ `lengths[n]` its $h$ and $c$ stay as they were
+# (`np.where` chooses, row by row, between the new state and the old one), so that the last $h$ is the
+# one after its last real step.
+
+# %% nbgrader={"grade": false, "grade_id": "lstm_forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def lstm_forward(x, W_x, W_h, b, lengths=None):
+    """x (N, T, F) -> the last h (N, H) of each sequence, from h = c = 0, with lstm_step at every step.
+    lengths (N,) or None: sequence n's state stops changing after its lengths[n] first steps."""
+    ### BEGIN SOLUTION
+    N, T, _ = x.shape
+    H = W_h.shape[0]
+    h = np.zeros((N, H))
+    c = np.zeros((N, H))
+    for t in range(T):
+        h_new, c_new = lstm_step(x[:, t], h, c, W_x, W_h, b)
+        if lengths is None:
+            h, c = h_new, c_new
+        else:
+            keep = (t < np.asarray(lengths))[:, None]
+            h = np.where(keep, h_new, h)
+            c = np.where(keep, c_new, c)
+    return h
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_lstm_forward", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# Tests for lstm_forward (3 points)
+layer = dl.LSTM(4, in_features=2)  # dllab's LSTM, with weights of its own
+x_seq = np.random.default_rng(48).normal(size=(3, 5, 2)).astype(np.float32)
+W_x, W_h, b = layer.W_x.numpy(), layer.W_h.numpy(), layer.b.numpy()
+with dl.no_grad():
+    expected = layer(dl.Tensor(x_seq)).numpy()
+got = labs.call(lstm_forward, x_seq, W_x, W_h, b, hint="h = c = zeros (N, H); then for each t: "
+                "h, c = lstm_step(x[:, t], h, c, W_x, W_h, b); return h.")
+check_shape(got, (3, 4), "the last h of 3 sequences, H = 4", hint="Return h after the last step, (N, H).")
+for why, wrong in labs.lstm_forward_mistakes(x_seq, W_x, W_h, b):
+    check(not np.allclose(got, wrong, atol=1e-6), f"lstm_forward: {why}.")
+check_close(got, expected, "the last h, against dl.LSTM with the same weights", rtol=1e-4, atol=1e-6,
+            hint="Start from zeros and carry h and c from each step to the next.")
+lengths = np.array([5, 2, 4])
+with dl.no_grad():
+    expected = layer((dl.Tensor(x_seq), lengths)).numpy()
+got = labs.call(lstm_forward, x_seq, W_x, W_h, b, lengths, hint="With lengths, at step t: keep = (t < lengths)"
+                "[:, None]; h = np.where(keep, h_new, h), and the same for c.")
+check_shape(got, (3, 4), "the last h of 3 padded sequences, H = 4")
+for why, wrong in labs.lstm_forward_mistakes(x_seq, W_x, W_h, b, lengths):
+    check(not np.allclose(got, wrong, atol=1e-6), f"lstm_forward with lengths [5, 2, 4]: {why}.")
+check_close(got, expected, "the last h with lengths [5, 2, 4], against dl.LSTM", rtol=1e-4, atol=1e-6,
+            hint="Sequence n's state after its step lengths[n] - 1 must be what comes out.")
+print("lstm_forward: all visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "test_lstm_forward_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests for lstm_forward (1 point): they run when the notebook is graded.
+### BEGIN HIDDEN TESTS
+_rng = np.random.default_rng(49)
+_x = _rng.normal(size=(4, 7, 3))
+_Wx, _Wh, _b = _rng.normal(size=(3, 20)) * 0.5, _rng.normal(size=(5, 20)) * 0.5, _rng.normal(size=20)
+for _len in [None, np.array([7, 1, 3, 6])]:
+    check_close(labs.call(lstm_forward, _x, _Wx, _Wh, _b, _len), labs.lstm_forward_reference(_x, _Wx, _Wh, _b, _len),
+                f"the last h of 4 sequences of 7 steps, lengths {None if _len is None else _len.tolist()}")
+check_close(labs.call(lstm_forward, _x[:, :1], _Wx, _Wh, _b), labs.lstm_step_reference(
+    _x[:, 0], np.zeros((4, 5)), np.zeros((4, 5)), _Wx, _Wh, _b)[0], "a single step from zeros")
+### END HIDDEN TESTS
+
+# %% [markdown]
 # `dl.LSTM(16)` gives the last $h$ (16 numbers) of each sequence; a `dl.Dense(1)` turns it into the
 # forecast. The `Trainer` could train it (it takes padded sequences as `((x, lengths), y)`, or
 # `data.dataset("train")`); here a short loop does the training instead, so that every step is in
@@ -413,6 +546,37 @@ for name, value in test_scores.items():
 
 
 # %% [markdown]
+# The trained network is nothing more than your two functions and a dense layer: the LSTM's weights
+# are `model.layers[0].W_x`, `.W_h` and `.b`, the last layer's `model.layers[-1].W` (H, 1) and `.b`
+# (1,), and `.numpy()` gives any of them as a NumPy array. (A `Dropout` between them does nothing in
+# evaluation mode, which is how forecasts are made.)
+#
+# **Your turn.** Write `forecast_by_hand`: the forecasts of a trained `LSTM >> ... >> Dense(1)` from
+# its weights, with your `lstm_forward`.
+
+# %% nbgrader={"grade": false, "grade_id": "forecast_by_hand", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def forecast_by_hand(model, x, lengths=None):
+    """model: a trained LSTM >> ... >> Dense(1); x (N, T, F), lengths (N,) or None -> forecasts (N,)."""
+    ### BEGIN SOLUTION
+    lstm, dense = model.layers[0], model.layers[-1]
+    h = lstm_forward(x, lstm.W_x.numpy(), lstm.W_h.numpy(), lstm.b.numpy(), lengths)
+    return (h @ dense.W.numpy() + dense.b.numpy()).ravel()
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_forecast_by_hand", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Tests for forecast_by_hand (2 points)
+x_some = X_week[week_test[:20], :, None]
+got = labs.call(forecast_by_hand, week_model, x_some, hint="h = lstm_forward(x, lstm.W_x.numpy(), "
+                "lstm.W_h.numpy(), lstm.b.numpy(), lengths), then the dense layer: h @ W + b.")
+check_shape(got, (20,), "the forecasts of 20 test days", hint="One number per sequence: ravel the (N, 1) result.")
+check(not np.allclose(got, predict(week_model, x_some) - float(
+      week_model.layers[-1].b.numpy()[0]), atol=1e-5), "the dense layer's bias is missing: h @ W + b.")
+check_close(got, predict(week_model, x_some), "the forecasts, against the trained week model", rtol=1e-3,
+            atol=1e-5, hint="The same weights give the same forecasts: lstm_forward, then h @ W + b.")
+print("forecast_by_hand: all visible tests passed")
+
+# %% [markdown]
 # **Question (2 points).** How much better than the naive forecasts is the LSTM that sees the past week?
 # Why is tomorrow's total so hard to forecast from past totals alone?
 
@@ -435,6 +599,13 @@ for name, value in test_scores.items():
 # (8 to 13): to stack days into one array they are **padded** with zeros at the end, and the true
 # lengths go with them, so that the LSTM stops at each day's last real reading and never reads the
 # padding.
+#
+# Padding is how a batch of sequences of different lengths fits in one array. Frameworks name the
+# idea differently: CNTK gives each sequence a **dynamic axis**, a time axis whose length belongs to
+# each example and is not fixed in the network (only the feature sizes are); Keras masks the padded
+# steps, PyTorch packs the sequences with their lengths. Underneath it is the same bookkeeping as here:
+# one array padded to the longest sequence, and each sequence's length, which the recurrent layer uses
+# to stop updating that sequence's state, as your `lstm_forward` does.
 #
 # **Your turn.** Write `pad_days`.
 
@@ -514,6 +685,9 @@ best_baseline = min(test_scores["persistence"], test_scores["mean"])
 labs.check_target("the morning LSTM against the better baseline", 1 - test_scores["LSTM reading the morning"]
                   / best_baseline, 0.30, run, what="lower MSE on the test days")
 lstm_mse = test_scores["LSTM reading the morning"]
+by_hand = forecast_by_hand(morning, data.x_test, data.len_test)
+print("your forward pass on the morning model's weights, largest difference from its forecasts:",
+      np.abs(by_hand - forecast).max())
 labs.lesson("the LSTM that reads the morning beats both naive baselines",
             lstm_mse < test_scores["persistence"] and lstm_mse < test_scores["mean"],
             f"test MSE {lstm_mse:.5f} against persistence {test_scores['persistence']:.5f} and mean "
