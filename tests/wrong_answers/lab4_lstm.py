@@ -180,62 +180,81 @@ def lstm_step(x_t, h, c, W_x, W_h, b):
     return h_new, c_new
 ''', ('the recurrent input is missing',)),
         Wrong("lstm_forward", 'state not carried', '''
-def lstm_forward(x, W_x, W_h, b, lengths=None):
+def lstm_forward(x, W_x, W_h, b, lengths=None, return_sequences=False):
     N, T, _ = x.shape
     H = W_h.shape[0]
     h = np.zeros((N, H))
     c = np.zeros((N, H))
+    steps = []
     for t in range(T):
         h_new, c_new = lstm_step(x[:, t], np.zeros((N, H)), np.zeros((N, H)), W_x, W_h, b)
         if lengths is None:
             h, c = h_new, c_new
+            steps.append(h)
         else:
             keep = (t < np.asarray(lengths))[:, None]
             h = np.where(keep, h_new, h)
             c = np.where(keep, c_new, c)
+            steps.append(np.where(keep, h, 0.0))
+    if return_sequences:
+        return np.stack(steps, axis=1)
     return h
 ''', ('not carried from step to step',)),
         Wrong("lstm_forward", 'padding updates the state', '''
-def lstm_forward(x, W_x, W_h, b, lengths=None):
+def lstm_forward(x, W_x, W_h, b, lengths=None, return_sequences=False):
     N, T, _ = x.shape
     H = W_h.shape[0]
     h = np.zeros((N, H))
     c = np.zeros((N, H))
+    steps = []
     for t in range(T):
         h_new, c_new = lstm_step(x[:, t], h, c, W_x, W_h, b)
         h, c = h_new, c_new
+        steps.append(h)
+    if return_sequences:
+        return np.stack(steps, axis=1)
     return h
 ''', ('the padding steps update the state', 'np.where')),
         Wrong("lstm_forward", 'one padding step too many', '''
-def lstm_forward(x, W_x, W_h, b, lengths=None):
+def lstm_forward(x, W_x, W_h, b, lengths=None, return_sequences=False):
     N, T, _ = x.shape
     H = W_h.shape[0]
     h = np.zeros((N, H))
     c = np.zeros((N, H))
+    steps = []
     for t in range(T):
         h_new, c_new = lstm_step(x[:, t], h, c, W_x, W_h, b)
         if lengths is None:
             h, c = h_new, c_new
+            steps.append(h)
         else:
             keep = (t <= np.asarray(lengths))[:, None]
             h = np.where(keep, h_new, h)
             c = np.where(keep, c_new, c)
+            steps.append(np.where(keep, h, 0.0))
+    if return_sequences:
+        return np.stack(steps, axis=1)
     return h
 ''', ('with lengths [5, 2, 4]',)),
         Wrong("lstm_forward", 'last step left out', '''
-def lstm_forward(x, W_x, W_h, b, lengths=None):
+def lstm_forward(x, W_x, W_h, b, lengths=None, return_sequences=False):
     N, T, _ = x.shape
     H = W_h.shape[0]
     h = np.zeros((N, H))
     c = np.zeros((N, H))
+    steps = []
     for t in range(T - 1):
         h_new, c_new = lstm_step(x[:, t], h, c, W_x, W_h, b)
         if lengths is None:
             h, c = h_new, c_new
+            steps.append(h)
         else:
             keep = (t < np.asarray(lengths))[:, None]
             h = np.where(keep, h_new, h)
             c = np.where(keep, c_new, c)
+            steps.append(np.where(keep, h, 0.0))
+    if return_sequences:
+        return np.stack(steps, axis=1)
     return h
 ''', ('the last h',)),
         Wrong("forecast_by_hand", 'dense bias missing', '''
@@ -250,4 +269,21 @@ def forecast_by_hand(model, x, lengths=None):
     h = lstm_forward(x, lstm.W_x.numpy(), lstm.W_h.numpy(), lstm.b.numpy(), lengths)
     return h @ dense.W.numpy() + dense.b.numpy()
 ''', ('should have shape (20,)',)),
+        Wrong("lstm_forward", "padding steps of the sequence not zero", '''
+def lstm_forward(x, W_x, W_h, b, lengths=None, return_sequences=False):
+    N, T, _ = x.shape
+    H = W_h.shape[0]
+    h = np.zeros((N, H))
+    c = np.zeros((N, H))
+    steps = []
+    for t in range(T):
+        h_new, c_new = lstm_step(x[:, t], h, c, W_x, W_h, b)
+        if lengths is not None:
+            keep = (t < np.asarray(lengths))[:, None]
+            h_new = np.where(keep, h_new, h)
+            c_new = np.where(keep, c_new, c)
+        h, c = h_new, c_new
+        steps.append(h)
+    return np.stack(steps, axis=1) if return_sequences else h
+''', ("got[1, 2:] must be 0", "np.where(keep, h, 0.0)")),
 ]

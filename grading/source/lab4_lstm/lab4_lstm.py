@@ -428,25 +428,33 @@ for _n, _f, _hid in [(1, 1, 1), (5, 2, 7)]:
 # (section 6) come with their `lengths`: sequence $n$ has `lengths[n]` real steps, then zeros. The
 # zeros must not change its state: at a step $t \ge$ `lengths[n]` its $h$ and $c$ stay as they were
 # (`np.where` chooses, row by row, between the new state and the old one), so that the last $h$ is the
-# one after its last real step.
+# one after its last real step. With `return_sequences=True` it gives every step's $h$ instead,
+# (N, T, H), as `dl.LSTM(H, return_sequences=True)` does to feed a second recurrent layer: zeros at
+# the padding steps, so that nothing is read there.
 
 # %% nbgrader={"grade": false, "grade_id": "lstm_forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def lstm_forward(x, W_x, W_h, b, lengths=None):
+def lstm_forward(x, W_x, W_h, b, lengths=None, return_sequences=False):
     """x (N, T, F) -> the last h (N, H) of each sequence, from h = c = 0, with lstm_step at every step.
-    lengths (N,) or None: sequence n's state stops changing after its lengths[n] first steps."""
+    lengths (N,) or None: sequence n's state stops changing after its lengths[n] first steps.
+    return_sequences: every step's h instead, (N, T, H), zeros at the padding steps."""
     ### BEGIN SOLUTION
     N, T, _ = x.shape
     H = W_h.shape[0]
     h = np.zeros((N, H))
     c = np.zeros((N, H))
+    steps = []
     for t in range(T):
         h_new, c_new = lstm_step(x[:, t], h, c, W_x, W_h, b)
         if lengths is None:
             h, c = h_new, c_new
+            steps.append(h)
         else:
             keep = (t < np.asarray(lengths))[:, None]
             h = np.where(keep, h_new, h)
             c = np.where(keep, c_new, c)
+            steps.append(np.where(keep, h, 0.0))
+    if return_sequences:
+        return np.stack(steps, axis=1)
     return h
     ### END SOLUTION
 
@@ -475,6 +483,22 @@ for why, wrong in labs.lstm_forward_mistakes(x_seq, W_x, W_h, b, lengths):
     check(not np.allclose(got, wrong, atol=1e-6), f"lstm_forward with lengths [5, 2, 4]: {why}.")
 check_close(got, expected, "the last h with lengths [5, 2, 4], against dl.LSTM", rtol=1e-4, atol=1e-6,
             hint="Sequence n's state after its step lengths[n] - 1 must be what comes out.")
+from dllab.functional.recurrent import lstm as lstm_layer_function
+
+for lens in (None, lengths):
+    with dl.no_grad():
+        expected = lstm_layer_function(dl.Tensor(x_seq), layer.W_x, layer.W_h, layer.b, lengths=lens,
+                                       return_sequences=True).numpy()
+    with_lengths = "" if lens is None else " with lengths [5, 2, 4]"
+    got = labs.call(lstm_forward, x_seq, W_x, W_h, b, lens, return_sequences=True, hint="Collect h after "
+                    "every step in a list and np.stack(steps, axis=1) it; at the padding steps, zeros.")
+    check_shape(got, (3, 5, 4), f"every step's h of 3 sequences of 5 steps{with_lengths}",
+                hint="return_sequences=True: (N, T, H), one h per step, the steps on axis 1.")
+    check(lens is None or np.allclose(np.asarray(got)[1, 2:], 0), "with return_sequences and lengths the padding "
+          "steps' h must be zeros (sequence 1 has 2 real steps, so got[1, 2:] must be 0): "
+          "np.where(keep, h, 0.0) at each step.")
+    check_close(got, expected, f"every step's h{with_lengths}, against dl.LSTM with return_sequences=True",
+                rtol=1e-4, atol=1e-6)
 print("lstm_forward: all visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_lstm_forward_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
@@ -484,8 +508,10 @@ _rng = np.random.default_rng(49)
 _x = _rng.normal(size=(4, 7, 3))
 _Wx, _Wh, _b = _rng.normal(size=(3, 20)) * 0.5, _rng.normal(size=(5, 20)) * 0.5, _rng.normal(size=20)
 for _len in [None, np.array([7, 1, 3, 6])]:
-    check_close(labs.call(lstm_forward, _x, _Wx, _Wh, _b, _len), labs.lstm_forward_reference(_x, _Wx, _Wh, _b, _len),
-                f"the last h of 4 sequences of 7 steps, lengths {None if _len is None else _len.tolist()}")
+    for _seq in (False, True):
+        check_close(labs.call(lstm_forward, _x, _Wx, _Wh, _b, _len, return_sequences=_seq),
+                    labs.lstm_forward_reference(_x, _Wx, _Wh, _b, _len, _seq), f"4 sequences of 7 steps, lengths "
+                    f"{None if _len is None else _len.tolist()}, return_sequences={_seq}")
 check_close(labs.call(lstm_forward, _x[:, :1], _Wx, _Wh, _b), labs.lstm_step_reference(
     _x[:, 0], np.zeros((4, 5)), np.zeros((4, 5)), _Wx, _Wh, _b)[0], "a single step from zeros")
 ### END HIDDEN TESTS
