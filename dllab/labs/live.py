@@ -108,38 +108,13 @@ class LiveCurves(_RunCallback):
 
     # --- drawing --------------------------------------------------------------------------
     def figure(self):
-        """The current curves as a matplotlib Figure."""
-        from matplotlib.figure import Figure
+        """The current curves as a matplotlib Figure (drawn by ``dllab.viz.training_curves``)."""
+        from .. import viz
 
-        fig = Figure(figsize=(10, 3.6), layout="constrained")
-        ax_loss, ax_acc = fig.subplots(1, 2)
-        colors = [f"C{i}" for i in range(10)]
-        for (name, data), color in zip(self.runs.items(), colors * 10):
-            x, losses = self._step_axis(data)
-            if len(losses):
-                ax_loss.plot(x, losses, color=color, alpha=0.2, lw=0.8)
-                k = min(self.smooth, len(losses))
-                mean = np.convolve(losses, np.ones(k) / k, mode="valid")
-                ax_loss.plot(x[k - 1:], mean, color=color, lw=1.8, label=name)
-            epochs = [e + 1 for e, _ in data["epochs"]]
-            val_loss = [(e, v["val_loss"]) for e, (_, v) in zip(epochs, data["epochs"]) if "val_loss" in v]
-            if val_loss:
-                ax_loss.plot(*zip(*val_loss), "o--", ms=3, color=color, lw=1, label=f"{name} (validation)")
-            for key, style in ((self.metric, "--"), (f"val_{self.metric}", "-")):
-                ys = [v.get(key) for _, v in data["epochs"]]
-                pts = [(e, v) for e, v in zip(epochs, ys) if v is not None]
-                if pts:
-                    ax_acc.plot(*zip(*pts), style, marker="o", ms=3, color=color,
-                                label=f"{name} ({'validation' if key.startswith('val_') else 'training'})")
-        ax_loss.set(xlabel="epoch", ylabel="loss", title="training loss per step (line: running mean)")
-        ax_acc.set(xlabel="epoch", ylabel=self.metric, title=f"{self.metric} per epoch")
-        for ax in (ax_loss, ax_acc):
-            ax.grid(alpha=0.3)
-            if ax.get_legend_handles_labels()[0]:
-                ax.legend(fontsize=8)
-        if self.title:
-            fig.suptitle(self.title)
-        return fig
+        runs = {name: {"steps": list(zip(*self._step_axis(data))),
+                       "epochs": [(e + 1, logs) for e, logs in data["epochs"]]}
+                for name, data in self.runs.items()}
+        return viz.training_curves(runs, metric=self.metric, smooth=self.smooth, title=self.title)
 
     @staticmethod
     def _step_axis(data):

@@ -60,6 +60,47 @@ def learning_curves(history, metrics=None, title=None, size=(4.5, 3.2)):
     return fig
 
 
+def training_curves(runs, metric="accuracy", smooth=1, title=None, last_epoch=None, size=(10, 3.6)):
+    """The curves of one or more training runs so far: loss (left) and ``metric`` (right) against the epoch.
+
+    runs: ``{name: {"steps": [(x, loss), ...], "epochs": [(epoch, logs), ...]}}`` where ``x`` is the
+    position of a step in epochs (1.5 = halfway through epoch 2), ``epoch`` counts from 1 and
+    ``logs`` holds that epoch's values ("loss", "val_loss", metric, "val_" + metric). Each step's
+    loss is drawn faint, with its running mean over ``smooth`` steps as a line; validation values
+    are solid, training values dashed. This is the one drawing of live curves: the labs'
+    LiveCurves and the widgets' TrainingDashboard both call it.
+    """
+    fig = Figure(figsize=size, layout="constrained")
+    ax_loss, ax_metric = fig.subplots(1, 2)
+    for (name, run), color in zip(runs.items(), [f"C{i}" for i in range(10)] * 10):
+        prefix = f"{name}: " if name else ""
+        steps = np.asarray(run.get("steps") or np.zeros((0, 2)), dtype=np.float64).reshape(-1, 2)
+        if len(steps):
+            x, losses = steps[:, 0], steps[:, 1]
+            ax_loss.plot(x, losses, color=color, alpha=0.2, lw=0.8)
+            k = max(1, min(int(smooth), len(losses)))
+            if k > 1:
+                ax_loss.plot(x[k - 1:], np.convolve(losses, np.ones(k) / k, mode="valid"), color=color, lw=1.8,
+                             label=f"{prefix}training loss (running mean)")
+        epochs = run.get("epochs") or []
+        for ax, key, style, what in ((ax_loss, "loss", "--o", "training"), (ax_loss, "val_loss", "-o", "validation"),
+                                     (ax_metric, metric, "--o", "training"),
+                                     (ax_metric, f"val_{metric}", "-o", "validation")):
+            points = [(e, logs[key]) for e, logs in epochs if logs.get(key) is not None]
+            if points:
+                ax.plot(*zip(*points), style, color=color, ms=3, lw=1, label=f"{prefix}{what}")
+    right = last_epoch + 0.2 if last_epoch else None
+    ax_loss.set(xlabel="epoch", ylabel="loss", title="loss (faint: each step)", xlim=(0, right) if right else None)
+    ax_metric.set(xlabel="epoch", ylabel=metric, title=f"{metric} per epoch", xlim=(0, right) if right else None)
+    for ax in (ax_loss, ax_metric):
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
 def confusion_matrix_plot(cm, class_names=None, normalize=False, title=None, cmap="Blues", size=None,
                           mistakes_only=False):
     """Show a confusion matrix: row = true class, column = predicted class.
@@ -107,4 +148,4 @@ def confusion_matrix_plot(cm, class_names=None, normalize=False, title=None, cma
     return fig
 
 
-__all__ = ["confusion_matrix_plot", "learning_curves"]
+__all__ = ["confusion_matrix_plot", "learning_curves", "training_curves"]
