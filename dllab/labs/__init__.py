@@ -30,9 +30,18 @@ from .checks import (
     lesson,
 )
 from .figures import show_confusion, show_digits, show_templates
-from .lab_checks import ProbeLayer, check_backprop, check_conv2d, check_max_pool
+from .lab_checks import (
+    ProbeLayer,
+    check_backprop,
+    check_conv2d,
+    check_max_pool,
+    check_modified_lenet,
+    check_prepared_photo,
+    photo_fixture,
+)
 from .live import LiveCurves, progress, seeds_table, summary_table
 from .references import (
+    area_resize_matrix,
     conv2d_reference,
     lstm_forward_mistakes,
     lstm_forward_reference,
@@ -42,6 +51,8 @@ from .references import (
     net_fixture,
     optimizer_mistakes,
     optimizer_steps,
+    parameters_changed_by_a_step,
+    prepare_photo_reference,
     reference_forward,
     reference_sgd_epoch,
     sgd_epoch_mistakes,
@@ -62,7 +73,10 @@ __all__ = [
     "check_conv2d",
     "check_gradient",
     "check_max_pool",
+    "check_modified_lenet",
+    "area_resize_matrix",
     "check_pieces",
+    "check_prepared_photo",
     "check_shape",
     "check_target",
     "conv2d_reference",
@@ -74,9 +88,12 @@ __all__ = [
     "lesson",
     "max_pool_reference",
     "net_fixture",
+    "photo_fixture",
+    "prepare_photo_reference",
     "numerical_gradient",
     "optimizer_mistakes",
     "optimizer_steps",
+    "parameters_changed_by_a_step",
     "progress",
     "reference_forward",
     "reference_sgd_epoch",

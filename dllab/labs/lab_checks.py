@@ -154,3 +154,177 @@ class ProbeLayer(Module):
     @property
     def batch_sizes(self):
         return [n for n, _, _ in self.calls]
+
+
+# --- preparing a photo of a digit (lab 3) -----------------------------------------------------
+
+
+def photo_fixture():
+    """A small synthetic photo for lab 3's visible tests: an L of dark ink (40) on paper that
+    brightens from left to right (200 to 220), off-centre in a 48 x 40 frame, uint8. Its ink box
+    is 30 x 18 (tall, so a stretch shows) and its mass sits low and left (so centring by the box
+    instead of the mass shows)."""
+    photo = np.tile(np.linspace(200, 220, 40), (48, 1))
+    photo[6:36, 9:15] = 40     # the upright stroke
+    photo[30:36, 9:27] = 40    # the foot
+    return np.round(photo).astype(np.uint8)
+
+
+def _ink_centre(a):
+    mass = 1 - a
+    total = mass.sum()
+    return (float(mass.sum(axis=1) @ np.arange(a.shape[0]) / total),
+            float(mass.sum(axis=0) @ np.arange(a.shape[1]) / total))
+
+
+def _ink_box(a, level=0.5):
+    rows, cols = np.nonzero(a < level)
+    if len(rows) == 0:
+        return 0, 0
+    return int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1)
+
+
+def check_prepared_photo(out, photo, invert=False, name="prepare_photo(photo)"):
+    """Compare a prepared photo with the reference and say which step looks wrong.
+
+    Recognises: a missing return, the channel axis left out, another dtype, grey levels not
+    scaled to paper 1 and ink 0, the polarity wrong (inverted twice, or never), no crop, a
+    stretch instead of padding to a square, the box centred instead of the ink's mass.
+    """
+    __tracebackhide__ = True
+    from .references import prepare_photo_reference
+
+    want = prepare_photo_reference(photo, invert=invert)
+    if out is None:
+        raise LabCheckError(f"{name} is None: did you forget a `return`?")
+    a = _arr(out)
+    if a.shape != (1, 28, 28):
+        why = ("add the channel axis, e.g. `return out[None]`: the network takes images of shape "
+               "(1, 28, 28), like dataset.x[i]") if a.shape == (28, 28) else "one channel of 28 x 28 pixels"
+        raise LabCheckError(f"{name} should have shape (1, 28, 28), got {a.shape}: {why}.")
+    if a.dtype != np.float32:
+        raise LabCheckError(f"{name} should be float32, the library's dtype (like MNIST's images), got "
+                            f"{a.dtype}: end with .astype(np.float32).")
+    a = a[0].astype(np.float64)
+    if not np.isfinite(a).all():
+        raise LabCheckError(f"{name} holds NaN or inf: check the divisions (by paper - ink, by the mass).")
+    if a.max() > 2:
+        raise LabCheckError(f"{name} goes up to {a.max():.4g}: the grey levels must be in [0, 1]. Divide the "
+                            "photo by 255 first, then scale so that the paper is 1 and the ink 0.")
+    if a.min() < -1e-6 or a.max() > 1 + 1e-6:
+        raise LabCheckError(f"{name} goes from {a.min():.4g} to {a.max():.4g}: clip the scaled grey levels to "
+                            "[0, 1] (np.clip) — the noise of a photo goes a little beyond paper and ink.")
+    dark = a if not invert else 1 - a  # paper 1, ink 0
+    corners = np.array([dark[0, 0], dark[0, -1], dark[-1, 0], dark[-1, -1]])
+    if np.all(corners < 0.5):
+        if invert:
+            raise LabCheckError(f"{name} with invert=True has light paper around the digit: with invert=True "
+                                "return 1 - x, light ink on a dark page as MNIST stores digits.")
+        raise LabCheckError(f"{name} with invert=False has a dark page: without invert the result keeps the "
+                            "photo's polarity, paper 1 and ink 0 (did you invert, or invert twice?). Invert only "
+                            "when invert=True.")
+    if np.allclose(a, want, atol=2e-3):
+        return
+    if dark.min() > 0.05 or np.any(np.abs(corners - 1) > 0.02):
+        raise LabCheckError(f"{name}: the paper should be 1 and the darkest ink 0, got paper {corners.min():.3g} "
+                            f"and ink {dark.min():.3g}. Scale the grey levels with paper = np.median(x) and ink = "
+                            "np.percentile(x, 1): (x - ink) / (paper - ink), clipped to [0, 1].")
+    h, w = _ink_box(dark)
+    want_h, want_w = _ink_box(1 - want[0] if invert else want[0])
+    if max(h, w) < 18:
+        raise LabCheckError(f"{name}: the digit's ink spans only {h} x {w} pixels, expected {want_h} x {want_w}: "
+                            "crop the photo to its ink (the rows and columns with a pixel below 0.5) before "
+                            "resizing, so that the digit, not the photo, fills the 20 x 20 box.")
+    if abs(h - w) <= 2 and abs(want_h - want_w) > 4:
+        raise LabCheckError(f"{name}: the digit is stretched to {h} x {w} pixels, expected {want_h} x {want_w}: "
+                            "pad the crop with paper (1) to a square before resizing, so the digit keeps its "
+                            "proportions.")
+    cy, cx = _ink_centre(dark)
+    if max(abs(cy - 13.5), abs(cx - 13.5)) > 1:
+        raise LabCheckError(f"{name}: the ink's centre of mass is at ({cy:.1f}, {cx:.1f}), it should be within a "
+                            "pixel of (13.5, 13.5): shift the 20 x 20 box by the centre of mass of the ink "
+                            "(mass = 1 - x), not by the box's middle.")
+    if np.mean(np.abs(a - want[0])) < 0.02:  # every step right; a rounding differs at an edge
+        return
+    i = _where(np.abs(a - want[0]))
+    raise LabCheckError(f"{name} is wrong at pixel {i}: {a[i]:.4g}, expected {want[0][i]:.4g}. Follow the steps "
+                        "in the text: scale, crop, pad to a square, resize, centre by mass, invert.")
+
+
+# --- a network composed with >> (lab 3) -------------------------------------------------------
+
+
+def check_modified_lenet(model, name="modified_lenet()", batch=2, seed=0):
+    """Send a (batch, 1, 28, 28) batch through ``model`` layer by layer and compare each layer's kind
+    and output shape, then the parameter count, with lenet(filters=(75, 100), relu_after_pool1=True).
+
+    Recognises: a missing return, something that is not a chain of layers, the ReLU after pool1
+    left out, LeNet's 20/50 filters kept, a missing Flatten, dense layers without (or with) a ReLU,
+    another kernel size; otherwise names the first layer whose output differs.
+    """
+    __tracebackhide__ = True
+    from ..autograd import Tensor
+    from ..layers.core import Sequential
+    from ..models import lenet
+
+    if model is None:
+        raise LabCheckError(f"{name} is None: did you forget a `return`?")
+    if not isinstance(model, Sequential):
+        raise LabCheckError(f"{name} should return the network, a chain of layers built with >> (e.g. "
+                            f"dl.Conv2D(75, 5) >> dl.MaxPool2D(2) >> ...), got {type(model).__name__}.")
+    want_model = lenet(filters=(75, 100), relu_after_pool1=True)
+    x = np.random.default_rng(seed).normal(size=(batch, 1, 28, 28)).astype(np.float32)
+    want, out = [], Tensor(x)
+    for layer in want_model:
+        out = layer(out)
+        want.append((type(layer).__name__, tuple(out.shape), _arr(out)))
+    kinds = [type(layer).__name__ for layer in model]
+    want_kinds = [k for k, _, _ in want]
+    plan = ("conv 75 (5x5) >> max pool 2 >> relu >> conv 100 (5x5) >> max pool 2 >> flatten >> "
+            "dense 500 with ReLU >> dense 10")
+    if kinds == [k for k in want_kinds if k != "Activation"]:
+        raise LabCheckError(f"{name} has no ReLU after the first pooling: add `>> dl.relu` after the first "
+                            f"MaxPool2D. The modified network is {plan}.")
+    if "Flatten" not in kinds and "Dense" in kinds:
+        raise LabCheckError(f"{name} has no Flatten: the dense layers read one row of numbers per image, so put "
+                            f"dl.Flatten() between the last pooling and the first Dense. The network is {plan}.")
+    out = Tensor(x)
+    for i, layer in enumerate(model):
+        before = out
+        try:
+            out = layer(out)
+        except Exception as error:  # the attendee's layers may fail in any way; say which and why
+            raise LabCheckError(f"{name}: layer {i} ({layer!r}) raised {type(error).__name__} on the output of "
+                                f"the layer before, of shape {tuple(out.shape)}: {error}. The network is "
+                                f"{plan}.") from None
+        if i >= len(want):
+            raise LabCheckError(f"{name} has {len(kinds)} layers, {', '.join(kinds)}; the modified network has "
+                                f"{len(want)}: {plan}.")
+        kind, shape, value = want[i]
+        got = tuple(out.shape)
+        if got != shape:
+            if kind == "Conv2D" and got[1] in (20, 50):
+                why = f"it has LeNet's {got[1]} filters; the modified network has 75 in conv1 and 100 in conv2"
+            elif kind == "Conv2D" and got[1] == shape[1]:
+                why = "the filters are 5 x 5, as in LeNet: dl.Conv2D(filters, 5)"
+            else:
+                why = f"the modified network is {plan}"
+            raise LabCheckError(f"{name}: layer {i} ({layer!r}) gives shape {got} for a batch of {batch} digits, "
+                                f"expected {shape} ({kind}): {why}.")
+        if kind == "Dense" and shape[1] == 500:
+            a = _arr(out)
+            if a.min() < 0:
+                raise LabCheckError(f"{name}: the dense layer of 500 gives negative numbers: give it a ReLU, "
+                                    "dl.Dense(500, activation=dl.relu).")
+        if kind == "Activation" and not np.allclose(_arr(out), np.maximum(_arr(before), 0)):
+            raise LabCheckError(f"{name}: layer {i} should be a ReLU (`>> dl.relu`).")
+    if len(kinds) < len(want):
+        raise LabCheckError(f"{name} stops after {len(kinds)} layers ({', '.join(kinds)}); the modified network "
+                            f"is {plan}.")
+    a = _arr(out)
+    if np.allclose(a, np.maximum(a, 0)) and not np.allclose(a, 0):
+        raise LabCheckError(f"{name}: the last layer gives no negative scores: leave dl.Dense(10) without an "
+                            "activation (the loss applies the softmax).")
+    n, n_want = model.num_parameters(), want_model.num_parameters()
+    if n != n_want:
+        raise LabCheckError(f"{name} has {n:,} parameters, expected {n_want:,}: the modified network is {plan}.")

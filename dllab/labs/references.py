@@ -185,6 +185,50 @@ def max_pool_reference(x, size):
     return x.reshape(H // size, size, W // size, size).max(axis=(1, 3))
 
 
+def area_resize_matrix(n, m):
+    """(m, n) matrix that averages n pixels into m bins, each pixel weighted by its overlap with
+    its bin: ``A @ image @ A.T`` shrinks an n x n image to m x m (lab 3's ``resize``)."""
+    edges = np.arange(m + 1) * (n / m)
+    j = np.arange(n)[None, :]
+    overlap = np.clip(np.minimum(edges[1:, None], j + 1) - np.maximum(edges[:-1, None], j), 0, None)
+    return overlap / overlap.sum(axis=1, keepdims=True)
+
+
+def prepare_photo_reference(photo, invert=False, *, crop=True, centre=True, square=True):
+    """A photo (h, w) uint8, dark ink on light paper -> (1, 28, 28) float32 in [0, 1], as lab 3 asks.
+
+    Grey levels scaled so that the paper (the median) is 1 and the ink (the 1st percentile) 0,
+    clipped to [0, 1]; cropped to the pixels below 0.5; padded with paper (1) to a square, the
+    crop in the middle; shrunk to 20 x 20 by area averaging; put into a 28 x 28 page of paper
+    so that the ink's centre of mass (mass = 1 - x) is at (13.5, 13.5), the box kept inside;
+    ``1 - x`` when ``invert``. ``crop``, ``centre`` and ``square`` False make the usual
+    mistakes on purpose (no crop, the 20 x 20 box put in the middle, stretched to a square).
+    """
+    x = np.asarray(photo, dtype=np.float64) / 255
+    paper, ink = np.median(x), np.percentile(x, 1)
+    x = np.clip((x - ink) / (paper - ink), 0, 1)
+    if crop:
+        rows, cols = np.nonzero(x < 0.5)
+        x = x[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    h, w = x.shape
+    if square:
+        side = max(h, w)
+        page = np.ones((side, side))
+        page[(side - h) // 2:(side - h) // 2 + h, (side - w) // 2:(side - w) // 2 + w] = x
+        small = area_resize_matrix(side, 20) @ page @ area_resize_matrix(side, 20).T
+    else:
+        small = area_resize_matrix(h, 20) @ x @ area_resize_matrix(w, 20).T
+    top, left = 4, 4
+    if centre:
+        mass = 1 - small
+        cy = mass.sum(axis=1) @ np.arange(20) / mass.sum()
+        cx = mass.sum(axis=0) @ np.arange(20) / mass.sum()
+        top, left = (int(np.clip(np.round(13.5 - c), 0, 8)) for c in (cy, cx))
+    out = np.ones((28, 28))
+    out[top:top + 20, left:left + 20] = small
+    return (1 - out if invert else out).astype(np.float32)[None]
+
+
 def _sigmoid(z):
     return 1 / (1 + np.exp(-z))
 
@@ -255,3 +299,24 @@ def lstm_forward_mistakes(x, W_x, W_h, b, lengths=None, return_sequences=False):
                     "c must stay as they are, e.g. keep = (t < lengths)[:, None]; h = np.where(keep, h_new, h), "
                     "and c the same", lstm_forward_reference(x, W_x, W_h, b, lengths, return_sequences, stop=False)))
     return out
+
+
+def parameters_changed_by_a_step(model, x, y, lr=0.1):
+    """{parameter name: whether one SGD step (momentum 0.9, weight decay 5e-4) on the cross-entropy of
+    model(x) against the labels y changed it at all}: what a frozen layer must show as False."""
+    from .. import Tensor, cross_entropy
+    from ..backend import to_device
+    from ..optim import SGD
+
+    inputs = Tensor(to_device(np.asarray(x)))
+    model(inputs)  # creates the weights of a new layer before the optimizer reads them
+    named = list(model.named_parameters())
+    before = [np.array(_raw(p.data), copy=True) for _, p in named]
+    optimizer = SGD(model, lr=lr, momentum=0.9, weight_decay=5e-4)
+    model.train()
+    loss = cross_entropy(model(inputs), np.asarray(y))
+    optimizer.zero_grad()
+    if loss.requires_grad:  # with every parameter frozen there is nothing to differentiate
+        loss.backward()
+    optimizer.step()
+    return {name: not np.array_equal(old, p.numpy()) for (name, p), old in zip(named, before)}

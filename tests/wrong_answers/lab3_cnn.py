@@ -78,4 +78,225 @@ def with_inverted(x, y):
 def with_inverted(x, y):
     return np.concatenate([x, -x]), np.concatenate([y, y])
 ''', ("inverting is 1 - x",)),
+        Wrong("prepare_photo", 'no crop', '''
+def prepare_photo(photo, invert=False):
+    x = photo / 255
+    paper, ink = np.median(x), np.percentile(x, 1)
+    x = np.clip((x - ink) / (paper - ink), 0, 1)
+    rows, cols = np.nonzero(x < 0.5)
+    h, w = x.shape
+    side = max(h, w)
+    square = np.ones((side, side))
+    top, left = (side - h) // 2, (side - w) // 2
+    square[top:top + h, left:left + w] = x
+    small = resize(square, 20)
+    mass = 1 - small
+    cy = mass.sum(axis=1) @ np.arange(20) / mass.sum()
+    cx = mass.sum(axis=0) @ np.arange(20) / mass.sum()
+    top, left = int(np.clip(np.round(13.5 - cy), 0, 8)), int(np.clip(np.round(13.5 - cx), 0, 8))
+    out = np.ones((28, 28))
+    out[top:top + 20, left:left + 20] = small
+    if invert:
+        out = 1 - out
+    return out[None].astype(np.float32)
+''', ('crop the photo to its ink',)),
+        Wrong("prepare_photo", 'box centred, not the mass', '''
+def prepare_photo(photo, invert=False):
+    x = photo / 255
+    paper, ink = np.median(x), np.percentile(x, 1)
+    x = np.clip((x - ink) / (paper - ink), 0, 1)
+    rows, cols = np.nonzero(x < 0.5)
+    x = x[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    h, w = x.shape
+    side = max(h, w)
+    square = np.ones((side, side))
+    top, left = (side - h) // 2, (side - w) // 2
+    square[top:top + h, left:left + w] = x
+    small = resize(square, 20)
+    mass = 1 - small
+    cy = mass.sum(axis=1) @ np.arange(20) / mass.sum()
+    cx = mass.sum(axis=0) @ np.arange(20) / mass.sum()
+    top, left = 4, 4
+    out = np.ones((28, 28))
+    out[top:top + 20, left:left + 20] = small
+    if invert:
+        out = 1 - out
+    return out[None].astype(np.float32)
+''', ('centre of mass', "not by the box's middle")),
+        Wrong("prepare_photo", 'grey levels left in 0-255', '''
+def prepare_photo(photo, invert=False):
+    x = photo.astype(float)
+    paper, ink = np.median(x), np.percentile(x, 1)
+    x = x
+    rows, cols = np.nonzero(x < 128)
+    x = x[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    h, w = x.shape
+    side = max(h, w)
+    square = np.full((side, side), 255.0)
+    top, left = (side - h) // 2, (side - w) // 2
+    square[top:top + h, left:left + w] = x
+    small = resize(square, 20)
+    mass = 255 - small
+    cy = mass.sum(axis=1) @ np.arange(20) / mass.sum()
+    cx = mass.sum(axis=0) @ np.arange(20) / mass.sum()
+    top, left = int(np.clip(np.round(13.5 - cy), 0, 8)), int(np.clip(np.round(13.5 - cx), 0, 8))
+    out = np.full((28, 28), 255.0)
+    out[top:top + 20, left:left + 20] = small
+    if invert:
+        out = 255 - out
+    return out[None].astype(np.float32)
+''', ('grey levels must be in [0, 1]', 'Divide the photo by 255')),
+        Wrong("prepare_photo", 'not scaled to paper and ink', '''
+def prepare_photo(photo, invert=False):
+    x = photo / 255
+    paper, ink = np.median(x), np.percentile(x, 1)
+    rows, cols = np.nonzero(x < 0.5)
+    x = x[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    h, w = x.shape
+    side = max(h, w)
+    square = np.ones((side, side))
+    top, left = (side - h) // 2, (side - w) // 2
+    square[top:top + h, left:left + w] = x
+    small = resize(square, 20)
+    mass = 1 - small
+    cy = mass.sum(axis=1) @ np.arange(20) / mass.sum()
+    cx = mass.sum(axis=0) @ np.arange(20) / mass.sum()
+    top, left = int(np.clip(np.round(13.5 - cy), 0, 8)), int(np.clip(np.round(13.5 - cx), 0, 8))
+    out = np.ones((28, 28))
+    out[top:top + 20, left:left + 20] = small
+    if invert:
+        out = 1 - out
+    return out[None].astype(np.float32)
+''', ('the paper should be 1', 'np.percentile(x, 1)')),
+        Wrong("prepare_photo", 'float64 returned', '''
+def prepare_photo(photo, invert=False):
+    x = photo / 255
+    paper, ink = np.median(x), np.percentile(x, 1)
+    x = np.clip((x - ink) / (paper - ink), 0, 1)
+    rows, cols = np.nonzero(x < 0.5)
+    x = x[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    h, w = x.shape
+    side = max(h, w)
+    square = np.ones((side, side))
+    top, left = (side - h) // 2, (side - w) // 2
+    square[top:top + h, left:left + w] = x
+    small = resize(square, 20)
+    mass = 1 - small
+    cy = mass.sum(axis=1) @ np.arange(20) / mass.sum()
+    cx = mass.sum(axis=0) @ np.arange(20) / mass.sum()
+    top, left = int(np.clip(np.round(13.5 - cy), 0, 8)), int(np.clip(np.round(13.5 - cx), 0, 8))
+    out = np.ones((28, 28))
+    out[top:top + 20, left:left + 20] = small
+    if invert:
+        out = 1 - out
+    return out[None]
+''', ('should be float32', '.astype(np.float32)')),
+        Wrong("prepare_photo", 'channel axis left out', '''
+def prepare_photo(photo, invert=False):
+    x = photo / 255
+    paper, ink = np.median(x), np.percentile(x, 1)
+    x = np.clip((x - ink) / (paper - ink), 0, 1)
+    rows, cols = np.nonzero(x < 0.5)
+    x = x[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    h, w = x.shape
+    side = max(h, w)
+    square = np.ones((side, side))
+    top, left = (side - h) // 2, (side - w) // 2
+    square[top:top + h, left:left + w] = x
+    small = resize(square, 20)
+    mass = 1 - small
+    cy = mass.sum(axis=1) @ np.arange(20) / mass.sum()
+    cx = mass.sum(axis=0) @ np.arange(20) / mass.sum()
+    top, left = int(np.clip(np.round(13.5 - cy), 0, 8)), int(np.clip(np.round(13.5 - cx), 0, 8))
+    out = np.ones((28, 28))
+    out[top:top + 20, left:left + 20] = small
+    if invert:
+        out = 1 - out
+    return out.astype(np.float32)
+''', ('should have shape (1, 28, 28)', 'out[None]')),
+        Wrong("prepare_photo", "inverted whatever invert says", '''
+def prepare_photo(photo, invert=False):
+    x = photo / 255
+    paper, ink = np.median(x), np.percentile(x, 1)
+    x = np.clip((x - ink) / (paper - ink), 0, 1)
+    rows, cols = np.nonzero(x < 0.5)
+    x = x[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    h, w = x.shape
+    side = max(h, w)
+    square = np.ones((side, side))
+    top, left = (side - h) // 2, (side - w) // 2
+    square[top:top + h, left:left + w] = x
+    small = resize(square, 20)
+    mass = 1 - small
+    cy = mass.sum(axis=1) @ np.arange(20) / mass.sum()
+    cx = mass.sum(axis=0) @ np.arange(20) / mass.sum()
+    top, left = int(np.clip(np.round(13.5 - cy), 0, 8)), int(np.clip(np.round(13.5 - cx), 0, 8))
+    out = np.ones((28, 28))
+    out[top:top + 20, left:left + 20] = small
+    out = 1 - out
+    if not invert:
+        out = out
+    return out[None].astype(np.float32)
+''', ('has a dark page', 'invert twice')),
+        Wrong("prepare_photo", 'stretched to a square', '''
+def prepare_photo(photo, invert=False):
+    x = photo / 255
+    paper, ink = np.median(x), np.percentile(x, 1)
+    x = np.clip((x - ink) / (paper - ink), 0, 1)
+    rows, cols = np.nonzero(x < 0.5)
+    x = x[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    h, w = x.shape
+    side = max(h, w)
+    square = np.ones((side, side))
+    top, left = (side - h) // 2, (side - w) // 2
+    square[top:top + h, left:left + w] = x
+    small = resize(np.kron(x, np.ones((w, h))), 20)
+    mass = 1 - small
+    cy = mass.sum(axis=1) @ np.arange(20) / mass.sum()
+    cx = mass.sum(axis=0) @ np.arange(20) / mass.sum()
+    top, left = int(np.clip(np.round(13.5 - cy), 0, 8)), int(np.clip(np.round(13.5 - cx), 0, 8))
+    out = np.ones((28, 28))
+    out[top:top + 20, left:left + 20] = small
+    if invert:
+        out = 1 - out
+    return out[None].astype(np.float32)
+''', ('stretched', 'pad the crop with paper')),
+        Wrong("modified_lenet", 'ReLU after pool1 left out', '''
+def modified_lenet():
+    return (dl.Conv2D(75, 5) >> dl.MaxPool2D(2) >> dl.Conv2D(100, 5) >> dl.MaxPool2D(2)
+            >> dl.Flatten() >> dl.Dense(500, activation=dl.relu) >> dl.Dense(10))
+''', ('no ReLU after the first pooling', '>> dl.relu')),
+        Wrong("modified_lenet", "LeNet's filters kept", '''
+def modified_lenet():
+    return (dl.Conv2D(20, 5) >> dl.MaxPool2D(2) >> dl.relu >> dl.Conv2D(50, 5) >> dl.MaxPool2D(2)
+            >> dl.Flatten() >> dl.Dense(500, activation=dl.relu) >> dl.Dense(10))
+''', ("LeNet's 20 filters", '75 in conv1')),
+        Wrong("modified_lenet", 'no Flatten', '''
+def modified_lenet():
+    return (dl.Conv2D(75, 5) >> dl.MaxPool2D(2) >> dl.relu >> dl.Conv2D(100, 5) >> dl.MaxPool2D(2)
+            >> dl.Dense(500, activation=dl.relu) >> dl.Dense(10))
+''', ('has no Flatten',)),
+        Wrong("modified_lenet", 'dense layer without ReLU', '''
+def modified_lenet():
+    return (dl.Conv2D(75, 5) >> dl.MaxPool2D(2) >> dl.relu >> dl.Conv2D(100, 5) >> dl.MaxPool2D(2)
+            >> dl.Flatten() >> dl.Dense(500) >> dl.Dense(10))
+''', ('dense layer of 500 gives negative', 'activation=dl.relu')),
+        Wrong("modified_lenet", 'softmax-free output given a ReLU', '''
+def modified_lenet():
+    return (dl.Conv2D(75, 5) >> dl.MaxPool2D(2) >> dl.relu >> dl.Conv2D(100, 5) >> dl.MaxPool2D(2)
+            >> dl.Flatten() >> dl.Dense(500, activation=dl.relu) >> dl.Dense(10, activation=dl.relu))
+''', ('no negative scores',)),
+        Wrong("modified_lenet", '3x3 kernels', '''
+def modified_lenet():
+    return (dl.Conv2D(75, 3) >> dl.MaxPool2D(2) >> dl.relu >> dl.Conv2D(100, 3) >> dl.MaxPool2D(2)
+            >> dl.Flatten() >> dl.Dense(500, activation=dl.relu) >> dl.Dense(10))
+''', ('5 x 5',)),
+        Wrong("modified_lenet", 'one network for every call', '''
+_NET = (dl.Conv2D(75, 5) >> dl.MaxPool2D(2) >> dl.relu >> dl.Conv2D(100, 5) >> dl.MaxPool2D(2)
+        >> dl.Flatten() >> dl.Dense(500, activation=dl.relu) >> dl.Dense(10))
+
+
+def modified_lenet():
+    return _NET
+''', ('returned the same network twice',)),
 ]
