@@ -63,4 +63,106 @@ def nearest_mean_predict(features, labels, queries):
     distances = ((queries[:, None, :] - means[None, :, :]) ** 2).sum(axis=2)
     return classes[distances.argmax(axis=1)]
 ''', ("the farthest class", "argmin")),
+        Wrong('freeze', 'freeze returns None', '''
+def freeze(model):
+    for p in model.parameters():
+        p.requires_grad = False
+
+
+def unfreeze(model):
+    for p in model.parameters():
+        p.requires_grad = True
+    return model
+''', ('must return the model',)),
+        Wrong('freeze', 'first layer only', '''
+def freeze(model):
+    for p in model.layers[1].parameters():
+        p.requires_grad = False
+    return model
+
+
+def unfreeze(model):
+    for p in model.parameters():
+        p.requires_grad = True
+    return model
+''', ('still train', 'every')),
+        Wrong('freeze', 'gradients cleared instead', '''
+def freeze(model):
+    for p in model.parameters():
+        p.grad = None
+    return model
+
+
+def unfreeze(model):
+    for p in model.parameters():
+        p.requires_grad = True
+    return model
+''', ('still train',)),
+        Wrong('freeze', 'unfreeze does nothing', '''
+def freeze(model):
+    for p in model.parameters():
+        p.requires_grad = False
+    return model
+
+
+def unfreeze(model):
+    return model
+''', ('still frozen',)),
+        Wrong('with_new_head', 'head still has 5 outputs', '''
+def with_new_head(body, classes):
+    new_body = freeze(copy.deepcopy(body))
+    return new_body >> dl.Dense(5)
+
+
+def count_parameters(model, trainable_only=False):
+    return sum(p.size for p in model.parameters() if p.requires_grad or not trainable_only)
+''', ('should have shape (6, 3)', "not the old head's 5")),
+        Wrong('with_new_head', 'body not frozen', '''
+def with_new_head(body, classes):
+    new_body = copy.deepcopy(body)
+    return new_body >> dl.Dense(classes)
+
+
+def count_parameters(model, trainable_only=False):
+    return sum(p.size for p in model.parameters() if p.requires_grad or not trainable_only)
+''', ("changed the body's", 'must be frozen')),
+        Wrong('with_new_head', 'body frozen and shared', '''
+def with_new_head(body, classes):
+    new_body = freeze(body)
+    return new_body >> dl.Dense(classes)
+
+
+def count_parameters(model, trainable_only=False):
+    return sum(p.size for p in model.parameters() if p.requires_grad or not trainable_only)
+''', ('froze `body` itself',)),
+        Wrong('with_new_head', 'body shared, not copied', '''
+def with_new_head(body, classes):
+    new_body = dl.Sequential(*body.layers)
+    for p in new_body.parameters():
+        p.requires_grad = False
+        p.requires_grad = True
+    return new_body >> dl.Dense(classes)
+
+
+def count_parameters(model, trainable_only=False):
+    return sum(p.size for p in model.parameters() if p.requires_grad or not trainable_only)
+''', ('shares its layers', 'copy.deepcopy(body)')),
+        Wrong('with_new_head', 'trainable_only ignored', '''
+def with_new_head(body, classes):
+    new_body = freeze(copy.deepcopy(body))
+    return new_body >> dl.Dense(classes)
+
+
+def count_parameters(model, trainable_only=False):
+    return sum(p.size for p in model.parameters())
+''', ("only the head's 4 x 3 + 3 = 15 train",)),
+        Wrong('with_new_head', 'rows instead of entries', '''
+def with_new_head(body, classes):
+    new_body = freeze(copy.deepcopy(body))
+    return new_body >> dl.Dense(classes)
+
+
+def count_parameters(model, trainable_only=False):
+    return sum(len(p.data) for p in model.parameters() if p.requires_grad or not trainable_only)
+''', ('= 43',)),
 ]

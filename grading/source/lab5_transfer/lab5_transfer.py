@@ -456,22 +456,173 @@ for name, acc in results.items():
 # architecture alone gives on images as simple as these.
 
 # %% [markdown]
-# ### Freezing through the optimizer
+# ### Freezing the body, attaching a new head
 #
 # Computing features once works when the body never changes and sees each image once. The general way
-# to freeze layers is to give the optimizer only the parameters that should change:
-# `dl.optim.Adam(new_head, ...)` (an optimizer takes a model or a list of parameters). The whole
-# network still runs at every step — slower, but the images can then be augmented (shifted, inverted)
-# on the fly, and unfreezing later is a one-line change. The body is copied first, so that `source`
-# keeps its weights for later.
+# is to run the whole network at every step and **freeze** the body: its parameters take no
+# gradient. In dllab every parameter has a flag `p.requires_grad`; with `p.requires_grad = False`
+# the backward pass leaves `p.grad` at `None`, and an optimizer updates only the parameters that have
+# a gradient. A frozen body costs a forward pass but no backward pass through it (no gradient goes
+# into it), the images can be augmented (shifted, inverted) on the fly, and unfreezing later, for
+# fine-tuning, is one call. `model.parameters()` lists a model's parameters.
+#
+# **Your turn.** Write `freeze` and `unfreeze`: set the flag of every parameter of the model, and
+# return the model (so that calls can be chained).
+
+# %% nbgrader={"grade": false, "grade_id": "freeze", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def freeze(model):
+    """Every parameter of model stops training (requires_grad = False); returns model."""
+    ### BEGIN SOLUTION
+    for p in model.parameters():
+        p.requires_grad = False
+    return model
+    ### END SOLUTION
+
+
+def unfreeze(model):
+    """Every parameter of model trains again (requires_grad = True); returns model."""
+    ### BEGIN SOLUTION
+    for p in model.parameters():
+        p.requires_grad = True
+    return model
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_freeze", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Tests for freeze and unfreeze (2 points)
+xs = np.random.default_rng(5).random((6, 1, 2, 3)).astype(np.float32)
+ys = np.array([0, 1, 2, 0, 1, 2])
+net = dl.Flatten() >> dl.Dense(4, activation=dl.relu) >> dl.Dense(3)
+net(dl.Tensor(xs))  # creates the weights
+got = labs.call(freeze, net, hint="for p in model.parameters(): p.requires_grad = False; then return model.")
+check(got is net, "freeze must return the model it froze (return model), so that calls can be chained: "
+      f"got {type(got).__name__}.")
+still = [name for name, p in net.named_parameters() if p.requires_grad]
+check(not still, f"after freeze these parameters still train: {still}. Set p.requires_grad = False for every "
+      "p in model.parameters(), not only the first layer's.")
+moved = [name for name, changed in labs.parameters_changed_by_a_step(net, xs, ys).items() if changed]
+check(not moved, f"a training step still changed {moved} of the frozen model.")
+got = labs.call(unfreeze, net, hint="The same loop with p.requires_grad = True.")
+check(got is net, "unfreeze must return the model (return model).")
+frozen_still = [name for name, p in net.named_parameters() if not p.requires_grad]
+check(not frozen_still, f"after unfreeze these parameters are still frozen: {frozen_still}.")
+moved = labs.parameters_changed_by_a_step(net, xs, ys)
+check(all(moved.values()), f"after unfreeze a training step should change every parameter; unchanged: "
+      f"{[name for name, changed in moved.items() if not changed]}.")
+print("freeze and unfreeze: all visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "test_freeze_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests for freeze and unfreeze (1 point): they run when the notebook is graded.
+### BEGIN HIDDEN TESTS
+_net = lenet(classes=3)
+_x = np.random.default_rng(6).random((4, 1, 28, 28)).astype(np.float32)
+_net(dl.Tensor(_x))
+labs.call(freeze, _net[0])
+check([p.requires_grad for p in _net.parameters()] == [False, False] + [True] * 6,
+      "freeze(model[0]) freezes the first layer only.")
+_moved = labs.parameters_changed_by_a_step(_net, _x, np.array([0, 1, 2, 0]))
+check(not _moved["0.W"] and not _moved["0.b"] and _moved["6.W"], "a frozen first layer stays, the rest trains.")
+check(labs.call(unfreeze, labs.call(freeze, _net)) is _net and all(p.requires_grad for p in _net.parameters()),
+      "unfreeze(freeze(model)) gives the model back, trainable.")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# A new network for the target task: the source body, frozen, and a new head with one output per new
+# class. The body is **copied** first (`copy.deepcopy(body)`): the layers of `body` belong to
+# `source`, whose weights the rest of the lab still needs, and `body` itself must stay trainable for
+# section 5's fine-tuning. `a >> b` makes the model `dl.Sequential(a, b)`, with the layers of `a`
+# (when it is a `Sequential`) followed by `b`. How many numbers then train? `p.size` is the number of
+# entries of a parameter.
+#
+# **Your turn.** Write `with_new_head` and `count_parameters`.
+
+# %% nbgrader={"grade": false, "grade_id": "with_new_head", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def with_new_head(body, classes):
+    """A frozen copy of body followed by a new dl.Dense(classes); body itself is left as it is."""
+    ### BEGIN SOLUTION
+    new_body = freeze(copy.deepcopy(body))
+    return new_body >> dl.Dense(classes)
+    ### END SOLUTION
+
+
+def count_parameters(model, trainable_only=False):
+    """The number of numbers in model's parameters; with trainable_only, of those with requires_grad."""
+    ### BEGIN SOLUTION
+    return sum(p.size for p in model.parameters() if p.requires_grad or not trainable_only)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_with_new_head", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# Tests for with_new_head and count_parameters (3 points)
+xs = np.random.default_rng(7).random((6, 1, 2, 3)).astype(np.float32)
+ys = np.array([0, 1, 2, 0, 1, 2])
+old_net = dl.Flatten() >> dl.Dense(4, activation=dl.relu) >> dl.Dense(5)
+old_net(dl.Tensor(xs))
+old_body, _ = split_model(old_net, -1)
+old_weights = [p.numpy().copy() for p in old_body.parameters()]
+new = labs.call(with_new_head, old_body, 3, hint="new_body = freeze(copy.deepcopy(body)); then "
+                "new_body >> dl.Dense(classes).")
+check(isinstance(new, dl.Sequential), f"with_new_head should return a model (body >> head), got "
+      f"{type(new).__name__}.")
+with dl.no_grad():
+    out = new(dl.Tensor(xs))
+check_shape(out, (6, 3), "the new model's output for 6 images and 3 new classes",
+            hint="The new head has one output per new class: dl.Dense(classes), not the old head's 5.")
+check(all(p.requires_grad for p in old_body.parameters()), "with_new_head froze `body` itself: freeze the "
+      "copy (freeze(copy.deepcopy(body))), so that body (and source, whose layers it holds) can still be "
+      "fine-tuned later.")
+check(not any(a is b for a in new.layers for b in old_body.layers), "the new model shares its layers with "
+      "`body`: training it would change source's weights too. Copy the body first: copy.deepcopy(body).")
+check_close(new.layers[-1].W.shape, (4, 3), "the new head's weight shape (inputs 4, outputs 3)",
+            hint="The head is new: dl.Dense(classes) after the body's layers, not the old last layer.")
+moved = labs.parameters_changed_by_a_step(new, xs, ys)
+body_moved = [name for name, changed in list(moved.items())[:-2] if changed]
+check(not body_moved, f"a training step changed the body's {body_moved}: the copied body must be frozen "
+      "(freeze(copy.deepcopy(body))).")
+check(all(list(moved.values())[-2:]), "a training step did not change the new head: only the body is frozen, "
+      "the head (created by dl.Dense(classes)) trains.")
+check(all(np.array_equal(a, p.numpy()) for a, p in zip(old_weights, old_body.parameters())),
+      "training the new model changed the original body's weights: copy it first.")
+got = labs.call(count_parameters, new, hint="sum(p.size for p in model.parameters()).")
+check(got == 6 * 4 + 4 + 4 * 3 + 3, f"the new model has 6 x 4 + 4 (first layer) + 4 x 3 + 3 (the head) = 43 "
+      f"numbers in its parameters, got {got}: add up p.size over model.parameters().")
+got = labs.call(count_parameters, new, trainable_only=True, hint="Count only the parameters with "
+                "p.requires_grad.")
+check(got == 15, f"of them only the head's 4 x 3 + 3 = 15 train, got {got}: with trainable_only, count only "
+      "the parameters with p.requires_grad.")
+print("with_new_head and count_parameters: all visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "test_with_new_head_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests for with_new_head and count_parameters (1 point): they run when the notebook is graded.
+### BEGIN HIDDEN TESTS
+_src = lenet(classes=5)
+_x = np.random.default_rng(8).random((3, 1, 28, 28)).astype(np.float32)
+_src(dl.Tensor(_x))
+_b, _ = split_model(_src, -1)
+_m = labs.call(with_new_head, _b, 7)
+with dl.no_grad():
+    check_shape(_m(dl.Tensor(_x)), (3, 7), "LeNet's body with a head of 7 classes")
+check_close(labs.call(count_parameters, _m, trainable_only=True), 500 * 7 + 7, "trainable numbers of LeNet's "
+            "body with a new head of 7")
+check_close(labs.call(count_parameters, _m), _src.num_parameters() - 500 * 5 - 5 + 500 * 7 + 7,
+            "all numbers of LeNet's body with a new head of 7")
+check_close(labs.call(count_parameters, _src), _src.num_parameters(), "LeNet's parameter count")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# The source body with a new head for the five new digits, trained on the images themselves. The
+# optimizer is given the whole model; it updates only the parameters that have a gradient, the new
+# head's.
 
 # %%
-frozen = copy.deepcopy(body) >> dl.Dense(5)  # the copied body's layers, then a new head
+frozen = with_new_head(body, 5)
 conv1_before = frozen[0].W.numpy().copy()
-only_head = head_optimizer(frozen[-1])  # it sees the new head's parameters only
-dl.seed(run.seed)
-fit(frozen, labelled, small_epochs, optimizer=only_head, validation=watch,
-    live=labs.LiveCurves("frozen body, the optimizer updates the head only"), name="frozen body")
+dl.seed(run.seed)  # the new head starts as the head trained on stored features did
+frozen(dl.Tensor(dl.backend.to_device(labelled.x[:1])))  # creates the new head's weights
+print(f"numbers in the parameters: {count_parameters(frozen):,}, of which {count_parameters(frozen, True):,} "
+      "train")
+fit(frozen, labelled, small_epochs, optimizer=head_optimizer(), validation=watch,
+    live=labs.LiveCurves("frozen body, the head trains"), name="frozen body")
 results["frozen body, head trained on images"] = dl.Trainer(frozen).evaluate(target_test)["accuracy"]
 print(f"conv1 unchanged: {np.array_equal(conv1_before, frozen[0].W.numpy())}; "
       f"accuracy {results['frozen body, head trained on images']:.2%}")
@@ -484,12 +635,12 @@ print(f"conv1 unchanged: {np.array_equal(conv1_before, frozen[0].W.numpy())}; "
 # ## 4. Fine-tuning
 #
 # The frozen body never adapts to the new digits. **Fine-tuning** continues from the network above
-# (body and trained head) and now lets the optimizer update **all** parameters, with a small
+# (body and trained head), unfrozen, and lets the optimizer update **all** parameters, with a small
 # learning rate (0.003), so that the learned features are adjusted rather than overwritten. Training
 # the head first matters: a random head would send large, random gradients into the body.
 
 # %%
-tuned = copy.deepcopy(frozen)
+tuned = unfreeze(copy.deepcopy(frozen))
 dl.seed(run.seed)
 fit(tuned, labelled, small_epochs, lr=0.003, validation=watch,
     live=labs.LiveCurves("fine-tuning every layer"), name="fine-tuned")
