@@ -30,7 +30,7 @@ USER_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", 
                   "VECLIB_MAXIMUM_THREADS")
 ENV_VARIABLE = "DLLAB_NUM_THREADS"
 # Largest thread count the policy picks by itself: dllab's matrices are lab-sized (a batch of 64 to
-# 128 rows), which gain little beyond a few threads (benchmarks/results/threads.md).
+# 128 rows) and gain little from many threads (a judgement: only 2-core machines were measured).
 POLICY_CAP = 4
 
 _state = {"num_threads": None, "source": "not applied yet"}
@@ -147,10 +147,11 @@ def available_cpus(root: str | os.PathLike = "/sys/fs/cgroup",
 def policy(available: int) -> int:
     """The thread count dllab picks for ``available`` CPUs: half of them, at least 1, at most POLICY_CAP.
 
-    Measured on 2 cores (benchmarks/results/threads.md): one thread is within a few per cent of
-    two on a quiet machine for lab-size products, and several times faster as soon as another
-    process wants a core; leaving a core for the kernel's neighbours (the Jupyter server, the
-    browser, another attendee) costs little and protects against that collapse.
+    Measured on 2 cores (benchmarks/results/threads.md): beside other work, one thread ran lab-size
+    steps 2.5 to 15 times faster than two, whose spinning threads wait for each other whenever
+    another process holds a core. Half the CPUs leaves room for the kernel's neighbours (the
+    Jupyter server, another attendee); on a quiet machine it costs a little, not a factor (lab 2:
+    22 s quiet with two threads, 28 s with one even beside a busy process).
     """
     return max(1, min(POLICY_CAP, available // 2))
 
