@@ -185,7 +185,11 @@ class SandboxedExecute(Execute):
         if self.sandbox_uid is not None:
             limits.append(f"--nproc={self.max_processes}")
         inner += ["prlimit", *limits, "--"]
-        return cmd + ["--"] + inner + list(kernel_cmd), env
+        # An interrupt (a cell's time-out) is sent to the kernel's whole process group: bwrap must
+        # ignore it, or it dies and takes the kernel with it. The kernel handles SIGINT itself while
+        # a cell runs (ipykernel installs its handler for each request), so the cell is interrupted.
+        ignore_interrupt = [shutil.which("env") or "/usr/bin/env", "--ignore-signal=INT"]
+        return ignore_interrupt + cmd + ["--"] + inner + list(kernel_cmd), env
 
     def _make_workdir(self):
         self.workdir = Path(tempfile.mkdtemp(prefix="dllab-sandbox-"))
@@ -338,7 +342,11 @@ class SandboxedExecute(Execute):
         timed_out = any(o.get("ename") == "CellTimeoutError" for o in cell.outputs if o.output_type == "error")
         if timed_out and not self._stopped:
             self.events.add("timeout", f"{name} ran past its time limit and was interrupted")
-            if not self._responsive():
+            answer = self._responsive()
+            if answer == "dead":
+                self.events.add("kernel_death", f"the kernel died when {name} was interrupted")
+                self._stop(f"not run: the kernel died in an earlier cell ({name})")
+            elif answer != "ok":
                 self.events.add("unresponsive", f"the kernel ignored the interrupt in {name} and was stopped")
                 self._stop(f"not run: the kernel stopped answering in an earlier cell ({name})")
         if marker is not None:
@@ -353,22 +361,25 @@ class SandboxedExecute(Execute):
         return next(i for i, c in enumerate(self.nb.cells) if c.cell_type == "code" and c.source.strip())
 
     async def _async_responsive(self):
-        """After an interrupt: does the kernel run a trivial cell within the grace period?"""
+        """After an interrupt: "ok" if the kernel runs a trivial cell within the grace period,
+        "dead" if it is gone, "stuck" otherwise."""
         try:
             msg_id = self.kc.execute("pass", silent=True, store_history=False)
         except Exception:
-            return False
+            return "dead"
         deadline = time.monotonic() + self.unresponsive_grace
         while time.monotonic() < deadline:
             try:
                 msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=1))
             except Empty:
+                if not await ensure_async(self.km.is_alive()):
+                    return "dead"
                 continue
             except Exception:
-                return False
+                return "dead"
             if msg["parent_header"].get("msg_id") == msg_id:
-                return True
-        return False
+                return "ok"
+        return "stuck"
 
     _responsive = run_sync(_async_responsive)
 
@@ -376,7 +387,7 @@ class SandboxedExecute(Execute):
         self._stopped = why
         try:
             if self.km is not None:
-                self.km.shutdown_kernel(now=True)
+                run_sync(self.km.shutdown_kernel)(now=True)
         except Exception as err:  # already dead
             self.log.debug("kernel shutdown: %s", err)
 
