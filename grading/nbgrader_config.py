@@ -32,6 +32,7 @@ from integrity import (  # noqa: E402
     HideHiddenTests,
     IntegrityCsvExport,
     LimitOutputChars,
+    NotebooksOnlyExtractor,
     ReportEditedCells,
     RestoreMetadata,
 )
@@ -77,7 +78,9 @@ c.Autograde.autograde_preprocessors = [
 
 # Collecting hand-ins without a JupyterHub exchange: put each attendee's notebook (or a zip of
 # it) in downloaded/<lab>/archive/<attendee>/, or name a zip <attendee>.zip; the first folder
-# under extracted/ is the attendee's id.
+# under extracted/ is the attendee's id. Only notebooks are unpacked: anything handed in beside one
+# (a shadow dllab/ package, a script) never reaches the course folder.
+c.ZipCollectApp.extractor_plugin = NotebooksOnlyExtractor
 c.ZipCollectApp.collector_plugin = "nbgrader.plugins.zipcollect.FileNameCollectorPlugin"
 c.FileNameCollectorPlugin.named_regexp = (
     r".*[/\\]extracted[/\\](?P<student_id>[^/\\]+)[/\\](?:.*[/\\])?(?P<file_id>[^/\\]+\.ipynb)$"
