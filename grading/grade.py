@@ -23,11 +23,11 @@ copies its verdict into grades.csv.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
+import collections
 import hashlib
 import json
+import multiprocessing
 import os
-import queue
 import shutil
 import signal
 import subprocess
@@ -48,7 +48,7 @@ import sandbox  # noqa: E402
 MAX_ARCHIVE_BYTES = 200 * 2**20  # uncompressed
 MAX_ARCHIVE_MEMBERS = 2000
 # events that do not by themselves make a result doubtful
-INFO_EVENTS = {"output_capped"}
+INFO_EVENTS = {"output_capped", "left_out"}
 
 
 def tool_env(**extra):
@@ -90,7 +90,7 @@ def archive_problem(path):
                 if bad is not None:
                     return f"corrupt member {bad!r}"
                 names = [(m.filename, (m.external_attr >> 16) & 0o170000 == 0o120000, m.file_size) for m in members]
-        elif path.name.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")):
+        elif path.name.endswith(integrity.TAR_SUFFIXES):
             with tarfile.open(path) as t:
                 members = t.getmembers()
                 if any(not (m.isfile() or m.isdir()) for m in members):
@@ -113,29 +113,57 @@ def archive_problem(path):
     return None
 
 
+def left_out(path):
+    """Members of an archive (or the file itself) that collection leaves out: all but notebooks."""
+    try:
+        if path.suffix == ".zip":
+            with zipfile.ZipFile(path) as z:
+                names = [m.filename for m in z.infolist() if not m.is_dir()]
+        elif integrity.archive_stem(path.name) is not None:
+            with tarfile.open(path) as t:
+                names = [m.name for m in t.getmembers() if not m.isdir()]
+        else:
+            return [] if path.suffix == ".ipynb" else [path.name]
+    except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError, ValueError):
+        return []
+    return [n for n in names if not n.endswith(".ipynb")]
+
+
+def student_of(relative):
+    """The attendee an archive belongs to: its first folder, or the archive's name without suffix."""
+    first = Path(relative).parts[0]
+    return first if len(Path(relative).parts) > 1 else (integrity.archive_stem(first) or Path(first).stem)
+
+
 def collect(lab, course=HERE):
     archive = course / "downloaded" / lab / "archive"
     rejected_dir = course / "downloaded" / lab / "rejected"
-    rejected = {}
+    rejected, skipped = {}, {}
     for path in sorted(p for p in archive.rglob("*") if p.is_file()) if archive.is_dir() else []:
         problem = archive_problem(path)
+        relative = path.relative_to(archive)
         if problem:
             rejected_dir.mkdir(parents=True, exist_ok=True)
-            target = rejected_dir / path.relative_to(archive).as_posix().replace("/", "__")
+            target = rejected_dir / relative.as_posix().replace("/", "__")
             shutil.move(str(path), target)
-            rejected[str(path.relative_to(archive))] = problem
-            print(f"REJECTED {path.relative_to(archive)}: {problem} (moved to {target.relative_to(course)})")
+            rejected[str(relative)] = problem
+            print(f"REJECTED {relative}: {problem} (moved to {target.relative_to(course)})")
+            continue
+        names = left_out(path)
+        if names:
+            skipped.setdefault(student_of(relative), []).extend(names)
     code, out = nbgrader(["zip_collect", lab, "--force"], course)
     report_dir = course / "reports" / lab
     report_dir.mkdir(parents=True, exist_ok=True)
-    (report_dir / "collect.json").write_text(json.dumps({"rejected": rejected}, indent=1))
+    (report_dir / "collect.json").write_text(json.dumps({"rejected": rejected, "left_out": skipped}, indent=1))
     if code != 0:
         print(out[-4000:])
         print(f"nbgrader zip_collect failed (exit {code})")
         return 1
     submitted = course / "submitted"
     students = sorted(p.name for p in submitted.iterdir() if (p / lab).is_dir()) if submitted.is_dir() else []
-    print(f"collected {len(students)} hand-ins of {lab}" + (f"; {len(rejected)} archives rejected" if rejected else ""))
+    print(f"collected {len(students)} hand-ins of {lab}" + (f"; {len(rejected)} archives rejected" if rejected else "")
+          + (f"; only notebooks were collected, other files left out for {len(skipped)}" if skipped else ""))
     return 0
 
 
@@ -164,7 +192,7 @@ def normalise_names(folder, names):
         notes.append(f"no notebook {', '.join(n + '.ipynb' for n in missing)} (found: {', '.join(present) or 'none'})")
     extra = sorted(p.name for p in folder.iterdir() if not p.name.endswith(".ipynb"))
     if extra:
-        notes.append(f"files handed in beside the notebook (not used): {', '.join(extra[:8])}")
+        notes.append(f"left_out: files handed in beside the notebook, never seen by the kernel: {', '.join(extra[:8])}")
     return notes
 
 
@@ -234,9 +262,6 @@ def autograde(lab, course=HERE, workers=1, force=False, students=None, unsafe=Fa
         print(f"nothing to grade: every hand-in of {lab} was graded by an earlier run (add --force to regrade)")
         return write_report(lab, course)
 
-    slots = queue.Queue()
-    for i in range(max(1, workers)):
-        slots.put(i)
     extra = []
     if unsafe:
         extra.append("--SandboxedExecute.sandbox=False")
@@ -246,40 +271,78 @@ def autograde(lab, course=HERE, workers=1, force=False, students=None, unsafe=Fa
         extra.append(f"--SandboxedExecute.notebook_timeout={notebook_timeout}")
     limit = nb_limit * len(names) + 120  # the notebooks' own limits, plus start-up and saving
 
-    def grade_one(record):
-        slot = slots.get()
-        try:
-            start = time.monotonic()
-            for attempt in range(3):
-                code, out = nbgrader(["autograde", lab, f"--student={record['student']}", "--force", *extra],
-                                     course, timeout=limit, DLLAB_GRADING_SLOT=str(slot))
-                if code == 0 or "database is locked" not in out:
-                    break
-                time.sleep(1 + attempt)
-            record["seconds"] = round(time.monotonic() - start, 1)
-            if code == 0:
-                record["status"] = "graded"
-            else:
-                record["status"] = "failed"
-                record["error"] = ("grading ran past its limit of %d s and was stopped" % limit if code == "timeout"
-                                   else _last_error(out))
-                dest = course / "autograded" / record["student"] / lab
-                shutil.rmtree(dest, ignore_errors=True)  # never leave a half-graded notebook behind
-            (runs / f"{record['student']}.json").write_text(json.dumps(record, indent=1))
-            print(f"  {record['student']}: {record['status']} in {record['seconds']} s"
-                  + (f" ({record['error']})" if record["status"] != "graded" else ""), flush=True)
-            return record
-        finally:
-            slots.put(slot)
+    def finish(record, code, out):
+        record["seconds"] = round(time.monotonic() - record.pop("_start"), 1)
+        if code == 0:
+            record["status"] = "graded"
+        else:
+            record["status"] = "failed"
+            record["error"] = ("grading ran past its limit of %d s and was stopped" % limit if code == "timeout"
+                               else _last_error(out))
+            dest = course / "autograded" / record["student"] / lab
+            shutil.rmtree(dest, ignore_errors=True)  # never leave a half-graded notebook behind
+        (runs / f"{record['student']}.json").write_text(json.dumps(record, indent=1))
+        print(f"  {record['student']}: {record['status']} in {record['seconds']} s"
+              + (f" ({record['error']})" if record["status"] != "graded" else ""), flush=True)
 
     print(f"grading {len(jobs)} hand-ins of {lab} with {workers} worker(s)"
           + (" WITHOUT the sandbox" if unsafe else " in sandboxes"), flush=True)
+    import nbgrader.apps  # noqa: F401 - once here, inherited by every forked grader
+
     start = time.monotonic()
-    with concurrent.futures.ThreadPoolExecutor(max(1, workers)) as pool:
-        list(pool.map(grade_one, jobs))
+    pending = collections.deque((record, 0) for record in jobs)
+    running = {}  # slot -> (process, record, started, attempt)
+    free = list(range(max(1, workers)))
+    while pending or running:
+        while pending and free:
+            slot = free.pop(0)
+            record, attempt = pending.popleft()
+            record.setdefault("_start", time.monotonic())
+            proc = fork_nbgrader(["autograde", lab, f"--student={record['student']}", "--force", *extra], course,
+                                 runs / f"{record['student']}.log", DLLAB_GRADING_SLOT=str(slot))
+            running[slot] = (proc, record, time.monotonic(), attempt)
+        time.sleep(0.1)
+        for slot, (proc, record, started, attempt) in list(running.items()):
+            if proc.is_alive() and time.monotonic() - started < limit:
+                continue
+            if proc.is_alive():
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.join()
+                code = "timeout"
+            else:
+                code = proc.exitcode
+            del running[slot]
+            free.append(slot)
+            out = (runs / f"{record['student']}.log").read_text(errors="replace")
+            if code not in (0, "timeout") and "database is locked" in out and attempt < 2:
+                pending.append((record, attempt + 1))  # another grader was writing the gradebook
+            else:
+                finish(record, code, out)
     elapsed = time.monotonic() - start
     print(f"graded {len(jobs)} notebooks in {elapsed:.0f} s ({60 * len(jobs) / max(elapsed, 1e-9):.1f} per minute)")
     return write_report(lab, course)
+
+
+def fork_nbgrader(args, course, log, **env):
+    """One nbgrader command in a forked child of this process, which has nbgrader imported already
+    (a fresh interpreter spends seconds importing it for every student): its own session, so that
+    it can be stopped with everything it started, and its output in ``log``."""
+    proc = multiprocessing.get_context("fork").Process(target=_nbgrader_child, args=(args, course, log, env))
+    proc.start()
+    return proc
+
+
+def _nbgrader_child(args, course, log, env):
+    os.setsid()
+    os.chdir(course)
+    os.environ.update(tool_env(**env))
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    from nbgrader.apps.nbgraderapp import NbGraderApp
+
+    NbGraderApp.launch_instance(argv=list(args))
 
 
 def _last_error(out):
@@ -295,13 +358,18 @@ def write_report(lab, course=HERE):
     records = {p.stem: json.loads(p.read_text()) for p in sorted(runs.glob("*.json"))} if runs.is_dir() else {}
     names = notebook_names(lab, course)
     collected = course / "reports" / lab / "collect.json"
-    rejected = json.loads(collected.read_text())["rejected"] if collected.exists() else {}
+    collect_record = json.loads(collected.read_text()) if collected.exists() else {}
+    rejected = collect_record.get("rejected", {})
+    skipped = collect_record.get("left_out", {})
     feedback_made = (course / "feedback").is_dir() and any((course / "feedback").glob(f"*/{lab}"))
     students = {}
     with _gradebook(course) as gb:
         max_score = gb.find_assignment(lab).max_score
         for student, record in records.items():
             notes = list(record.get("notes", []))
+            if skipped.get(student):
+                notes.append("left_out: handed in beside the notebook and not collected: "
+                             + ", ".join(skipped[student][:8]) + (" ..." if len(skipped[student]) > 8 else ""))
             score = None
             if record.get("status") == "graded":
                 try:
