@@ -1,7 +1,13 @@
-"""A temporary nbgrader course laid out like the repository, and grading/README.md's commands to run in it."""
+"""A temporary nbgrader course laid out like the repository, and grading/README.md's commands to run in it.
+
+``graded_class`` grades the whole corpus of tests/handins once per test run, through the README's
+steps in order (release, collect, autograde, the written answers, feedback, report, export);
+tests/test_grading.py and tests/test_grading_corpus.py both read the result.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import os
@@ -10,6 +16,8 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -89,15 +97,6 @@ def release_and_source(course, lab):
     return release, source
 
 
-def student_solution(source):
-    return "\n".join(line for line in source.splitlines()
-                     if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
-
-
-def solutions_of(source_nb):
-    return {meta(c)["grade_id"]: student_solution(c.source) for c in source_nb.cells if meta(c).get("solution")}
-
-
 def text_of(html_doc):
     """What a reader sees in an HTML page: tags stripped (code is split into many spans), entities decoded."""
     return html.unescape(re.sub(r"<[^>]+>", "", html_doc))
@@ -115,3 +114,87 @@ def hidden_lines(source_nb):
             elif inside and len(line.strip()) > 25:
                 lines.append(line.strip())
     return lines
+
+
+# ---- the graded class ------------------------------------------------------------------------------
+LAB = "lab1_logreg"
+WORKERS = 2
+CELL_TIMEOUT = 10  # seconds per cell: the slowest honest cell of lab 1 takes about 1 s while grading
+EXTRA = {"autograde": ["--workers", str(WORKERS), "--cell-timeout", str(CELL_TIMEOUT), "--notebook-timeout", "150"]}
+# what grading writes; everything else in the course (and next to it) is the instructor's
+OUTPUTS = ("grading/downloaded/", "grading/submitted/", "grading/autograded/", "grading/feedback/",
+           "grading/reports/", "grading/gradebook.db", "grading/grades.csv")
+
+
+def instructor_files(tmp):
+    """Every file of the course and the release next to it, with its SHA-256, but grading's own outputs."""
+    return {rel: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(tmp.rglob("*")) if p.is_file()
+            and not (rel := p.relative_to(tmp).as_posix()).startswith(OUTPUTS)}
+
+
+def write_archive(archive, name, handin):
+    if handin.how == "raw_zip":
+        (archive / f"{name}.zip").write_bytes(handin.raw)
+    elif handin.how == "zip":
+        with zipfile.ZipFile(archive / f"{name}.zip", "w") as z:
+            z.writestr(f"{LAB}.ipynb", nbformat.writes(handin.nb))
+            for extra, text in handin.extra_files.items():
+                z.writestr(extra, text)
+    else:
+        (archive / name).mkdir()
+        filename = f"{LAB} (1).ipynb" if handin.how == "misnamed" else f"{LAB}.ipynb"
+        nbformat.write(handin.nb, archive / name / filename)
+
+
+def grade_written(course, student):
+    """Step 4 for one attendee: full marks on every written answer, as the formgrader records them."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="dllab") as gb:
+        for grade in gb.find_submission_notebook(LAB, LAB, student).grades:
+            if grade.cell.cell_type == "markdown":
+                grade.manual_score = grade.max_score
+                grade.needs_manual_grade = False  # as the formgrader's API does
+        gb.db.commit()
+
+
+_CLASS = {}
+
+
+def graded_class(tmp_path_factory):
+    """The corpus of tests/handins graded by the README's steps, once per test run (both grading
+    test modules share it)."""
+    if "result" not in _CLASS:
+        _CLASS["result"] = _grade_class(tmp_path_factory.mktemp("class"))
+    return _CLASS["result"]
+
+
+def _grade_class(tmp):
+    import handins
+
+    course, env = make_course(tmp, [LAB])
+    steps = readme_commands()
+    timings = {}
+    start = time.monotonic()
+    outputs = {"release": run_readme(steps["release"], course, env)}
+    timings["release"] = time.monotonic() - start
+    release, source = release_and_source(course, LAB)
+    items = handins.corpus(release, source, course)
+    if os.getuid() != 0:  # without a uid of its own, a sandbox has no process limit
+        items = {k: v for k, v in items.items() if not v.root_only}
+    archive = course / "downloaded" / LAB / "archive"
+    archive.mkdir(parents=True)
+    for name, handin in items.items():
+        write_archive(archive, name, handin)
+    before = instructor_files(tmp)  # after the release, which compiled the course's scripts
+    ended = {}
+    for step in ("collect", "autograde", "written", "feedback", "report", "export"):
+        start = time.monotonic()
+        if step == "written":
+            grade_written(course, "honest_perfect")
+        else:
+            outputs[step] = run_readme(steps[step], course, env, extra=EXTRA.get(step, []))
+        ended[step] = time.monotonic()
+        timings[step] = ended[step] - start
+    return {"course": course, "tmp": tmp, "items": items, "before": before, "source": source, "release": release,
+            "points": handins.Points(source), "timings": timings, "ended": ended, "outputs": outputs}
