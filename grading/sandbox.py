@@ -308,7 +308,7 @@ class SandboxedExecute(Execute):
             return cell, resources
 
         graded_test = utils.is_grade(cell) and not utils.is_solution(cell)
-        name = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}")
+        name = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index + 1}")  # 1-based, as the report counts
         original, marker = cell.source, None
         if graded_test:
             if self._guard:
