@@ -328,3 +328,115 @@ def check_modified_lenet(model, name="modified_lenet()", batch=2, seed=0):
     n, n_want = model.num_parameters(), want_model.num_parameters()
     if n != n_want:
         raise LabCheckError(f"{name} has {n:,} parameters, expected {n_want:,}: the modified network is {plan}.")
+
+
+# --- a whole convolution layer: batch, channels, stride, padding (lab 3) -----------------------
+
+
+def _library_conv(x, w, b, stride, padding):
+    from ..autograd import Tensor
+    from ..functional import conv2d
+
+    return _arr(conv2d(Tensor(np.asarray(x, np.float64)), Tensor(np.asarray(w, np.float64)),
+                       None if b is None else Tensor(np.asarray(b, np.float64)), stride=stride, padding=padding))
+
+
+def check_conv2d_batch(out, x, w, b, stride=1, padding=0, name="conv2d(x, w, b)"):
+    """Compare a batched, many-channel convolution with dllab's conv2d (floor semantics) and say
+    what kind of mistake it looks like.
+
+    Recognises: a missing return, padding left out or added on one side only, the stride left out,
+    the axes in another order, the bias left out, the kernel flipped, padding with other values
+    than zeros.
+    """
+    __tracebackhide__ = True
+    x, w = np.asarray(x, np.float64), np.asarray(w, np.float64)
+    want = _library_conv(x, w, b, stride, padding)
+    if out is None:
+        raise LabCheckError(f"{name} is None: did you forget a `return`?")
+    a = _arr(out).astype(np.float64)
+    N, C, H, W = x.shape
+    F, _, kh, kw = w.shape
+    if a.shape != want.shape:
+        def size(n, k, s, p):
+            return (n + 2 * p - k) // s + 1
+        why = (f"(N, F, H_out, W_out) with H_out = (H + 2p - kh) // stride + 1 = ({H} + {2 * padding} - {kh}) // "
+               f"{stride} + 1")
+        if a.shape == (N, F, size(H, kh, stride, 0), size(W, kw, stride, 0)) and padding:
+            why = f"padding={padding} was left out: pad H and W with {padding} zeros on each side first (np.pad)"
+        elif a.shape == (N, F, size(H, kh, stride, padding / 2), size(W, kw, stride, padding / 2)) and padding:
+            why = f"padding is added on both sides of H and W: {padding} zeros before and {padding} after"
+        elif a.shape == (N, F, size(H, kh, 1, padding), size(W, kw, 1, padding)) and stride > 1:
+            why = (f"the stride was left out: the window moves {stride} pixels at a time, so keep every "
+                   f"{stride}-th position")
+        elif sorted(a.shape) == sorted(want.shape):
+            why = "the axes are in another order: the output is (N, F, H_out, W_out), images first, then filters"
+        raise LabCheckError(f"{name} should have shape {want.shape} for x {x.shape}, w {w.shape}, stride={stride}, "
+                            f"padding={padding}, got {a.shape}: {why}.")
+    if np.allclose(a, want, rtol=1e-5, atol=1e-6):
+        return
+    if b is not None and np.allclose(a, want - np.asarray(b, np.float64)[None, :, None, None], atol=1e-6):
+        raise LabCheckError(f"{name} leaves out the bias: add b[f] to every output of filter f "
+                            "(b[None, :, None, None] broadcasts it).")
+    if np.allclose(a, _library_conv(x, w[:, :, ::-1, ::-1], b, stride, padding), atol=1e-6):
+        raise LabCheckError(f"{name} flips the kernel: multiply each window by w as it is (no [::-1]), as in "
+                            "conv2d_single.")
+    if padding:
+        edge = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)), mode="edge")
+        if np.allclose(a, _library_conv(edge, w, b, stride, 0), atol=1e-6):
+            raise LabCheckError(f"{name} pads with copies of the border; padding adds zeros (np.pad's default, "
+                                "mode='constant').")
+    i = _where(np.abs(a - want))
+    raise LabCheckError(f"{name} is wrong at out{list(i)}: {a[i]:.6g}, expected {want[i]:.6g} = b[{i[1]}] + the sum "
+                        f"over all {C} channels and the {kh}x{kw} window of w[{i[1]}] times the padded x[{i[0]}] "
+                        f"at rows {stride * i[2]}.. and columns {stride * i[3]}...")
+
+
+# --- max pooling backward (lab 3) -------------------------------------------------------------
+
+
+def check_max_pool_backward(dx, x, g, size, name="max_pool_backward(x, g)"):
+    """Compare a hand-written max-pooling gradient with dllab's autograd (ties: the first maximum of a
+    window in reading order takes the gradient, as in the library) and name the mistake.
+
+    Recognises: a missing return, another shape, g copied to every pixel of its window, g shared out
+    evenly (the gradient of average pooling), g sent to every tied maximum, g not used.
+    """
+    __tracebackhide__ = True
+    from ..autograd import Tensor
+    from ..functional import max_pool2d
+
+    x, g = np.asarray(x, np.float64), np.asarray(g, np.float64)
+    t = Tensor(x[None, None].copy(), requires_grad=True)
+    max_pool2d(t, size).backward(g[None, None])
+    want = _arr(t.grad)[0, 0]
+    if dx is None:
+        raise LabCheckError(f"{name} is None: did you forget a `return`?")
+    a = _arr(dx).astype(np.float64)
+    if a.shape != x.shape:
+        raise LabCheckError(f"{name} should have x's shape {x.shape} (one gradient per input pixel), got {a.shape}.")
+    if np.allclose(a, want):
+        return
+    H, W = x.shape
+    block = np.ones((size, size))
+    if np.allclose(a, np.kron(g, block)):
+        raise LabCheckError(f"{name} copies g[i, j] to every pixel of window (i, j); only the window's maximum "
+                            "decided the output, so only it gets g[i, j] and the other pixels get 0.")
+    if np.allclose(a, np.kron(g, block) / size ** 2):
+        raise LabCheckError(f"{name} shares g[i, j] evenly over the window: that is the gradient of average "
+                            "pooling. Max pooling sends all of g[i, j] to the window's maximum, 0 elsewhere.")
+    wins = x.reshape(H // size, size, W // size, size)
+    is_max = wins == wins.max(axis=(1, 3), keepdims=True)
+    tied = (is_max * g[:, None, :, None]).reshape(H, W)
+    if np.allclose(a, tied) or np.allclose(a, tied / is_max.sum(axis=(1, 3), keepdims=True).reshape(
+            H // size, 1, W // size, 1).repeat(size, 1).repeat(size, 3).reshape(H, W)):
+        raise LabCheckError(f"{name} gives the gradient to every tied maximum of a window; like the library, "
+                            "send it to the first maximum only, in reading order (np.argmax of the window, "
+                            "then np.unravel_index), so that the gradients sum to g.")
+    if np.allclose(a, (want != 0)):
+        raise LabCheckError(f"{name} puts 1 at each maximum: put g[i, j] there (the chain rule multiplies the "
+                            "gradient arriving from above by d out / d x = 1).")
+    i = _where(np.abs(a - want))
+    raise LabCheckError(f"{name} is wrong at {i}: {a[i]:.6g}, expected {want[i]:.6g}. Pixel {i} is in window "
+                        f"({i[0] // size}, {i[1] // size}) (size={size}: the windows are {size} x {size}); it gets "
+                        "that window's g only if it is the window's (first) maximum, 0 otherwise.")

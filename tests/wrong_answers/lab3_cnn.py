@@ -299,4 +299,90 @@ _NET = (dl.Conv2D(75, 5) >> dl.MaxPool2D(2) >> dl.relu >> dl.Conv2D(100, 5) >> d
 def modified_lenet():
     return _NET
 ''', ('returned the same network twice',)),
+        Wrong("conv2d", 'padding left out', '''
+def conv2d(x, w, b, stride=1, padding=0):
+    kh, kw = w.shape[2:]
+    xp = x
+    windows = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
+    return np.einsum("nchwab,fcab->nfhw", windows, w) + b[None, :, None, None]
+''', ('padding=1 was left out', 'np.pad')),
+        Wrong("conv2d", 'padding on one side', '''
+def conv2d(x, w, b, stride=1, padding=0):
+    kh, kw = w.shape[2:]
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, 0), (padding, 0)))
+    windows = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
+    return np.einsum("nchwab,fcab->nfhw", windows, w) + b[None, :, None, None]
+''', ('both sides',)),
+        Wrong("conv2d", 'stride left out', '''
+def conv2d(x, w, b, stride=1, padding=0):
+    kh, kw = w.shape[2:]
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    windows = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))
+    return np.einsum("nchwab,fcab->nfhw", windows, w) + b[None, :, None, None]
+''', ('the stride was left out',)),
+        Wrong("conv2d", 'bias left out', '''
+def conv2d(x, w, b, stride=1, padding=0):
+    kh, kw = w.shape[2:]
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    windows = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
+    return np.einsum("nchwab,fcab->nfhw", windows, w)
+''', ('leaves out the bias',)),
+        Wrong("conv2d", 'kernel flipped', '''
+def conv2d(x, w, b, stride=1, padding=0):
+    kh, kw = w.shape[2:]
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    windows = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
+    return np.einsum("nchwab,fcab->nfhw", windows, w[:, :, ::-1, ::-1]) + b[None, :, None, None]
+''', ('flips the kernel',)),
+        Wrong("conv2d", 'filters before images', '''
+def conv2d(x, w, b, stride=1, padding=0):
+    kh, kw = w.shape[2:]
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    windows = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
+    return np.einsum("nchwab,fcab->fnhw", windows, w) + b[:, None, None, None]
+''', ('another order', '(N, F, H_out, W_out)')),
+        Wrong("conv2d", 'edge padding', '''
+def conv2d(x, w, b, stride=1, padding=0):
+    kh, kw = w.shape[2:]
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)), mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
+    return np.einsum("nchwab,fcab->nfhw", windows, w) + b[None, :, None, None]
+''', ('copies of the border', 'zeros')),
+        Wrong("max_pool_backward", 'g copied to the whole window', '''
+def max_pool_backward(x, g, size=2):
+    return np.kron(g, np.ones((size, size)))
+''', ('copies g[i, j] to every pixel',)),
+        Wrong("max_pool_backward", "average pooling's gradient", '''
+def max_pool_backward(x, g, size=2):
+    return np.kron(g, np.ones((size, size))) / size ** 2
+''', ('average pooling',)),
+        Wrong("max_pool_backward", 'every tied maximum gets g', '''
+def max_pool_backward(x, g, size=2):
+    dx = np.zeros(x.shape)
+    for i in range(g.shape[0]):
+        for j in range(g.shape[1]):
+            window = x[size * i:size * (i + 1), size * j:size * (j + 1)]
+            dx[size * i:size * (i + 1), size * j:size * (j + 1)] = (window == window.max()) * g[i, j]
+    return dx
+''', ('every tied maximum', 'first maximum')),
+        Wrong("max_pool_backward", '1 instead of g', '''
+def max_pool_backward(x, g, size=2):
+    dx = np.zeros(x.shape)
+    for i in range(g.shape[0]):
+        for j in range(g.shape[1]):
+            window = x[size * i:size * (i + 1), size * j:size * (j + 1)]
+            a, b = np.unravel_index(np.argmax(window), window.shape)
+            dx[size * i + a, size * j + b] = 1
+    return dx
+''', ('puts 1 at each maximum',)),
+        Wrong("max_pool_backward", 'size 2 hard-coded', '''
+def max_pool_backward(x, g, size=2):
+    dx = np.zeros(x.shape)
+    for i in range(g.shape[0]):
+        for j in range(g.shape[1]):
+            window = x[2 * i:2 * (i + 1), 2 * j:2 * (j + 1)]
+            a, b = np.unravel_index(np.argmax(window), window.shape)
+            dx[2 * i + a, 2 * j + b] = g[i, j]
+    return dx
+''', ('the windows are 3 x 3',)),
 ]
