@@ -235,6 +235,11 @@ def autograde(lab, course=HERE, workers=1, force=False, students=None, unsafe=Fa
               "here. Install it (as root: apt-get install bubblewrap), or add --unsafe-no-sandbox to run "
               "the hand-ins with your own rights (only for notebooks you trust).", file=sys.stderr)
         return 2
+    if not unsafe and not sandbox.env_ignores_signals():
+        print("`env --ignore-signal=INT` does not work here (GNU coreutils 8.31 or later has it): the sandbox "
+              "needs it so that interrupting a cell that runs too long does not kill the sandbox. Upgrade "
+              "coreutils, or add --unsafe-no-sandbox (only for notebooks you trust).", file=sys.stderr)
+        return 2
     config = load_config(course)
     nb_limit = notebook_timeout or config.SandboxedExecute.get("notebook_timeout", 600)
     names = notebook_names(lab, course)

@@ -33,10 +33,12 @@ transformer or swallowed exception) earns nothing. Every event goes to the integ
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 import os
 import pwd
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -67,6 +69,13 @@ class SandboxUnavailable(RuntimeError):
 
 def bwrap_path():
     return shutil.which("bwrap")
+
+
+@functools.cache
+def env_ignores_signals():
+    """Whether ``env --ignore-signal`` works here (GNU coreutils 8.31 or later): the sandbox needs it."""
+    env = shutil.which("env")
+    return bool(env) and subprocess.run([env, "--ignore-signal=INT", "true"], capture_output=True).returncode == 0
 
 
 def module_dir(name):
@@ -188,7 +197,7 @@ class SandboxedExecute(Execute):
         # An interrupt (a cell's time-out) is sent to the kernel's whole process group: bwrap must
         # ignore it, or it dies and takes the kernel with it. The kernel handles SIGINT itself while
         # a cell runs (ipykernel installs its handler for each request), so the cell is interrupted.
-        ignore_interrupt = [shutil.which("env") or "/usr/bin/env", "--ignore-signal=INT"]
+        ignore_interrupt = [shutil.which("env"), "--ignore-signal=INT"]  # checked in preprocess
         return ignore_interrupt + cmd + ["--"] + inner + list(kernel_cmd), env
 
     def _make_workdir(self):
@@ -237,6 +246,10 @@ class SandboxedExecute(Execute):
                 "bubblewrap (bwrap) is not installed, so hand-ins cannot be executed in a sandbox. Install it "
                 "(as root: apt-get install bubblewrap) or, only for notebooks you trust, grade with "
                 "`python grade.py <lab> --unsafe-no-sandbox`.")
+        if self.sandbox and not env_ignores_signals():
+            raise SandboxUnavailable(
+                "`env --ignore-signal=INT` does not work here (it needs GNU coreutils 8.31 or later): without "
+                "it, interrupting a cell that runs too long would kill the sandbox. Upgrade coreutils.")
         self.resources_ = resources
         self.events = integrity.EventLog.for_resources(resources, self)
         if not self.sandbox:
