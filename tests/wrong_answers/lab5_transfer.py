@@ -165,4 +165,33 @@ def with_new_head(body, classes):
 def count_parameters(model, trainable_only=False):
     return sum(len(p.data) for p in model.parameters() if p.requires_grad or not trainable_only)
 ''', ('= 43',)),
+        Wrong("unfreeze_top", '-0 slices everything', '''
+def unfreeze_top(model, k):
+    freeze(model)
+    with_parameters = [layer for layer in model.layers if list(layer.parameters())]
+    for layer in with_parameters[-k:]:
+        unfreeze(layer)
+    return model
+''', ('layers[-0:] is the whole list',)),
+        Wrong("unfreeze_top", 'layers without parameters counted', '''
+def unfreeze_top(model, k):
+    freeze(model)
+    for layer in model.layers[len(model.layers) - k:]:
+        unfreeze(layer)
+    return model
+''', ('flatten has no parameters',)),
+        Wrong("unfreeze_top", 'rest not frozen', '''
+def unfreeze_top(model, k):
+    with_parameters = [layer for layer in model.layers if list(layer.parameters())]
+    for layer in with_parameters[max(len(with_parameters) - k, 0):]:
+        unfreeze(layer)
+    return model
+''', ('should let ip1 and ip2 train',)),
+        Wrong("unfreeze_top", 'returns None', '''
+def unfreeze_top(model, k):
+    freeze(model)
+    with_parameters = [layer for layer in model.layers if list(layer.parameters())]
+    for layer in with_parameters[max(len(with_parameters) - k, 0):]:
+        unfreeze(layer)
+''', ('must return the model',)),
 ]

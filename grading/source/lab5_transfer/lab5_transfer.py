@@ -558,7 +558,7 @@ xs = np.random.default_rng(7).random((6, 1, 2, 3)).astype(np.float32)
 ys = np.array([0, 1, 2, 0, 1, 2])
 old_net = dl.Flatten() >> dl.Dense(4, activation=dl.relu) >> dl.Dense(5)
 old_net(dl.Tensor(xs))
-old_body, _ = split_model(old_net, -1)
+old_body = dl.Sequential(*old_net.layers[:-1])  # the body, as split_model gives it
 old_weights = [p.numpy().copy() for p in old_body.parameters()]
 new = labs.call(with_new_head, old_body, 3, hint="new_body = freeze(copy.deepcopy(body)); then "
                 "new_body >> dl.Dense(classes).")
@@ -649,6 +649,82 @@ moved = np.abs(tuned[0].W.numpy() - frozen[0].W.numpy()).mean() / np.abs(frozen[
 print(f"conv1's weights moved by {moved:.1%} of their size on average")
 for name, acc in results.items():
     print(f"{name:40}{acc:8.2%}")
+
+
+# %% [markdown]
+# Between "only the new head" and "every layer" lie the middle ways: the first layers of a network
+# learn edges and strokes, useful for any images; the last ones are the most specific to the source
+# task. With fewer labelled images one fine-tunes only the **last $k$ layers that have parameters**
+# and keeps the rest frozen (pooling and flattening layers have none and do not count).
+#
+# **Your turn.** Write `unfreeze_top`: freeze the whole model, then unfreeze its last `k` layers with
+# parameters (`list(layer.parameters())` is empty for the others); `k = 0` leaves everything frozen.
+
+# %% nbgrader={"grade": false, "grade_id": "unfreeze_top", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def unfreeze_top(model, k):
+    """Freeze model, then unfreeze its last k layers that have parameters; returns model."""
+    ### BEGIN SOLUTION
+    freeze(model)
+    with_parameters = [layer for layer in model.layers if list(layer.parameters())]
+    for layer in with_parameters[max(len(with_parameters) - k, 0):]:
+        unfreeze(layer)
+    return model
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_unfreeze_top", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Tests for unfreeze_top (2 points)
+net = lenet(classes=5)
+net(dl.Tensor(np.zeros((1, 1, 28, 28), np.float32)))  # layers: conv1 pool1 conv2 pool2 flatten ip1 ip2
+
+
+def training_layers(model):
+    return [layer.name for layer in model.layers if any(p.requires_grad for p in layer.parameters())]
+
+
+got = labs.call(unfreeze_top, net, 2, hint="freeze(model); then unfreeze each layer of "
+                "[layer for layer in model.layers if list(layer.parameters())][-k:] (k > 0).")
+check(got is net, "unfreeze_top must return the model (return model).")
+check(training_layers(net) == ["ip1", "ip2"], f"unfreeze_top(lenet, 2) should let ip1 and ip2 train, the last "
+      f"two layers with parameters; these train: {training_layers(net)}.")
+labs.call(unfreeze_top, net, 3)
+check(training_layers(net) != ["ip1", "ip2"], "unfreeze_top(lenet, 3) trains only ip1 and ip2: the last 3 "
+      "layers are flatten, ip1 and ip2, but flatten has no parameters. Count only the layers with "
+      "parameters: conv2, ip1 and ip2.")
+check(training_layers(net) == ["conv2", "ip1", "ip2"], f"unfreeze_top(lenet, 3) should let conv2, ip1 and ip2 "
+      f"train; these train: {training_layers(net)}.")
+labs.call(unfreeze_top, net, 0)
+check(training_layers(net) != ["conv1", "conv2", "ip1", "ip2"], "unfreeze_top(lenet, 0) unfroze every layer: "
+      "layers[-0:] is the whole list (-0 is 0). Slice from max(len(layers) - k, 0) instead.")
+check(training_layers(net) == [], f"unfreeze_top(lenet, 0) should leave every layer frozen; these train: "
+      f"{training_layers(net)}.")
+labs.call(unfreeze_top, net, 1)
+moved = [name for name, changed in labs.parameters_changed_by_a_step(
+    net, np.random.default_rng(9).random((4, 1, 28, 28)).astype(np.float32), np.array([0, 1, 2, 3])).items()
+    if changed]
+check(moved == ["6.W", "6.b"], f"after unfreeze_top(lenet, 1) a training step should change ip2's W and b "
+      f"(parameters 6.W, 6.b) only, it changed {moved}.")
+print("unfreeze_top: all visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "test_unfreeze_top_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests for unfreeze_top (1 point): they run when the notebook is graded.
+### BEGIN HIDDEN TESTS
+_net = dl.Flatten() >> dl.Dense(4, activation=dl.relu) >> dl.Dropout(0.1) >> dl.Dense(3) >> dl.Dense(2)
+_net(dl.Tensor(np.zeros((1, 6), np.float32)))
+for _k, _want in [(0, []), (1, [4]), (2, [3, 4]), (3, [1, 3, 4]), (5, [1, 3, 4])]:
+    labs.call(unfreeze_top, _net, _k)
+    check([i for i, _l in enumerate(_net.layers) if any(p.requires_grad for p in _l.parameters())] == _want,
+          f"unfreeze_top(model, {_k}) on Flatten, Dense, Dropout, Dense, Dense trains the layers {_want}.")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# How many numbers train for each choice, on a copy of the fine-tuned network:
+
+# %%
+staged = copy.deepcopy(tuned)
+for k in range(5):
+    print(f"the last {k} layers with parameters train: {count_parameters(unfreeze_top(staged, k), True):>7,} "
+          f"of {count_parameters(staged):,} numbers")
 
 
 # %% [markdown]
