@@ -26,3 +26,92 @@ def test_backward_twice_through_a_layer_raises_and_a_new_forward_pass_works(rng)
     layer.zero_grad()
     layer(xb).sum().backward()  # a fresh forward pass: fine
     np.testing.assert_allclose(layer.W.grad, first)
+
+
+# --- Tensor's own methods, word for word (each caught a surviving mutant) ----------------------------
+
+
+def test_no_grad_restores_the_mode_and_lets_errors_through():
+    x = dl.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    with dl.no_grad():
+        assert not (x * 2).requires_grad
+    assert (x * 2).requires_grad  # back on after the block
+    with pytest.raises(KeyError, match="inside"):
+        with dl.no_grad():
+            raise KeyError("inside")
+    assert (x * 2).requires_grad
+
+
+def test_tensor_methods_pass_their_arguments_on():
+    a = dl.Tensor(np.arange(6.0).reshape(2, 3))
+    np.testing.assert_array_equal(a.mean(axis=1).data, [1.0, 4.0])
+    assert a.mean(axis=0, keepdims=True).shape == (1, 3) and a.mean().shape == ()
+    np.testing.assert_array_equal(a.sum(axis=0).data, [3.0, 5.0, 7.0])
+    assert a.sum(axis=1, keepdims=True).shape == (2, 1) and a.sum().shape == ()
+    assert a.max(axis=1).shape == (2,) and a.max(axis=1, keepdims=True).shape == (2, 1)
+    np.testing.assert_allclose(a.softmax(axis=0).data.sum(axis=0), 1.0)
+    np.testing.assert_allclose(np.exp(a.log_softmax(axis=0).data).sum(axis=0), 1.0)
+    np.testing.assert_allclose(a.softmax().data.sum(axis=1), 1.0)  # default: the last axis
+    np.testing.assert_allclose(np.exp(a.log_softmax().data).sum(axis=1), 1.0)
+    assert a.reshape((3, 2)).shape == a.reshape([3, 2]).shape == a.reshape(3, 2).shape == (3, 2)
+    assert a.reshape(6).shape == (6,)
+    b = dl.Tensor(np.zeros((2, 3, 4)))
+    assert b.transpose((2, 0, 1)).shape == b.transpose([2, 0, 1]).shape == b.transpose(2, 0, 1).shape == (4, 2, 3)
+    assert b.transpose().shape == (4, 3, 2) and b.T.shape == (4, 3, 2)
+
+
+def test_reflected_operators_and_comparisons():
+    a = dl.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    np.testing.assert_array_equal((10 + a).data, [11, 12])
+    np.testing.assert_array_equal((3 * a).data, [3, 6])
+    np.testing.assert_array_equal((np.array([[1.0, 1.0]]) @ a).data, [3.0])
+    (10 + a * 1).sum().backward()
+    np.testing.assert_array_equal(a.grad, [1, 1])
+    np.testing.assert_array_equal(a < 2, [True, False])
+    np.testing.assert_array_equal(a <= 2, [True, True])
+    np.testing.assert_array_equal(a > 1, [False, True])
+    np.testing.assert_array_equal(a >= 1, [True, True])
+
+
+def test_conversions_repr_and_item():
+    a = dl.Tensor(np.array([[1.5, 2.0]]), requires_grad=True)
+    assert repr(a) == "Tensor([[1.5 2. ]], dtype=float64, requires_grad=True)"
+    assert repr(dl.Tensor([1.0, 2.0])) == "Tensor([1. 2.], dtype=float32)"
+    assert repr(dl.Tensor(np.arange(30.0))).startswith("Tensor([ 0.  1.  2. ...")  # summarised beyond 20 values
+    assert repr(dl.Tensor([1 / 3])) == "Tensor([0.3333], dtype=float32)"
+    b = a.astype(np.float32)
+    assert b.dtype == np.float32 and b.requires_grad and np.array_equal(b.data, [[1.5, 2.0]])
+    d = a.detach()
+    assert not d.requires_grad and d.data is a.data
+    assert np.asarray(a).dtype == np.float64 and np.asarray(a, dtype=np.float32).dtype == np.float32
+    np.testing.assert_array_equal(np.asarray(a), [[1.5, 2.0]])
+    assert dl.Tensor([[2.5]]).item() == 2.5 and float(dl.Tensor(3.0)) == 3.0
+    with pytest.raises(ValueError) as info:
+        a.item()
+    assert str(info.value) == "item() needs a tensor with one element, this one has shape (1, 2)"
+    a.grad = np.ones((1, 2))
+    a.zero_grad()
+    assert a.grad is None
+
+
+def test_as_tensor_parameter_and_raw():
+    from dllab.autograd import _LazyOps, _raw, as_tensor
+
+    t = dl.Tensor([1.0])
+    assert as_tensor(t) is t
+    assert as_tensor([1, 2], dtype=np.float64).dtype == np.float64 and as_tensor([1, 2]).dtype == np.float32
+    assert _raw(t) is t.data and _raw(5) == 5
+    p = dl.Parameter(np.zeros(2), name="W")
+    assert p.name == "W" and p.requires_grad and repr(p) == "Parameter(shape=(2,), dtype=float64)"
+    ops = _LazyOps()  # a fresh one: the first lookup imports dllab.functional and caches the function
+    import dllab.functional as F
+
+    assert ops.add is F.add and vars(ops) == {"add": F.add}
+
+
+def test_a_function_names_itself():
+    class Square(dl.Function):
+        def forward(self, a):
+            return a * a
+
+    assert repr(Square()) == "<Square>"
