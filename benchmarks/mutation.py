@@ -70,9 +70,11 @@ def scratch_copy(name, mutated, tests, base):
     kept = [line for line in lines[start + 1:end] if line.startswith("pytest_add_cli_args =")]
     args = json.loads(kept[0].split("=", 1)[1]) if kept else []
     args += [arg for test in DESELECT if test.split("::")[0] in tests for arg in ("--deselect", test)]
+    # the other settings (timeouts, ...) as pyproject.toml has them; one line each
+    other = [line for line in lines[start + 1:end] if re.match(r"timeout_\w+ =", line)]
     section = ["[tool.mutmut]", 'source_paths = ["dllab"]', f"only_mutate = {json.dumps(mutated)}",
                f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
-               f"pytest_add_cli_args = {json.dumps(args)}", ""]
+               f"pytest_add_cli_args = {json.dumps(args)}", *other, ""]
     (work / "pyproject.toml").write_text("\n".join(lines[:start] + section + lines[end:]) + "\n")
     # the mutated library finds its data beside itself (dllab/data/files.py: DEFAULT_DATA_DIR)
     (work / "mutants").mkdir()
@@ -166,14 +168,15 @@ def main(argv=None):
         parser.error(f"unknown module(s) {unknown}: choose from {', '.join(MODULES)}")
     names = args.modules or list(MODULES)
     saved = RESULTS / "mutation.json"
-    previous = json.loads(saved.read_text()) if saved.exists() else {}
     for name in names:
         print(f"mutating {name} ...", flush=True)
         result = run_module(name, args.jobs, args.scratch)
+        previous = json.loads(saved.read_text()) if saved.exists() else {}  # read late: runs may overlap
         previous[name] = result
         print(f"  {result['total']} mutants, kill rate {kill_rate(result):.1%} ({result['seconds']} s): "
               f"{result['counts']}", flush=True)
         saved.write_text(json.dumps(previous, indent=1) + "\n")
+    previous = json.loads(saved.read_text()) if saved.exists() else {}
     ordered = [previous[n] for n in MODULES if n in previous]
     write_report(ordered, args.report)
     print(f"report: {args.report}")
