@@ -204,12 +204,13 @@ def prepare_photo_reference(photo, invert=False, *, crop=True, centre=True, squa
     ``1 - x`` when ``invert``. ``crop``, ``centre`` and ``square`` False make the usual
     mistakes on purpose (no crop, the 20 x 20 box put in the middle, stretched to a square).
     """
-    x = np.asarray(photo, dtype=np.float64) / 255
-    paper, ink = np.median(x), np.percentile(x, 1)
-    x = np.clip((x - ink) / (paper - ink), 0, 1)
+    grey = np.asarray(photo, dtype=np.float64) / 255
+    levels = np.percentile(grey, [1, 50])  # ink and paper
+    x = np.clip((grey - levels[0]) / (levels[1] - levels[0]), 0, 1)
     if crop:
-        rows, cols = np.nonzero(x < 0.5)
-        x = x[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+        inked = x < 0.5
+        keep_rows, keep_cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
+        x = x[keep_rows[0]:keep_rows[-1] + 1, keep_cols[0]:keep_cols[-1] + 1]
     h, w = x.shape
     if square:
         side = max(h, w)
@@ -220,12 +221,11 @@ def prepare_photo_reference(photo, invert=False, *, crop=True, centre=True, squa
         small = area_resize_matrix(h, 20) @ x @ area_resize_matrix(w, 20).T
     top, left = 4, 4
     if centre:
-        mass = 1 - small
-        cy = mass.sum(axis=1) @ np.arange(20) / mass.sum()
-        cx = mass.sum(axis=0) @ np.arange(20) / mass.sum()
-        top, left = (int(np.clip(np.round(13.5 - c), 0, 8)) for c in (cy, cx))
+        ink_mass = 1 - small
+        centre_of_mass = [np.average(np.arange(20), weights=ink_mass.sum(axis=a)) for a in (1, 0)]
+        top, left = (int(np.clip(np.round(13.5 - c), 0, 8)) for c in centre_of_mass)
     out = np.ones((28, 28))
-    out[top:top + 20, left:left + 20] = small
+    out[top:top + 20][:, left:left + 20] = small
     return (1 - out if invert else out).astype(np.float32)[None]
 
 
