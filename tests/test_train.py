@@ -511,6 +511,11 @@ def test_fit_defaults_one_epoch_of_shuffled_batches_of_64_with_seed_0():
     dl.Trainer(dl.Dense(3)).fit((x, y), batch_size=50, shuffle=False, transform=lambda xb, rng: -xb, seed=3,
                                 callbacks=[again], verbose=False)
     assert np.array_equal(again.inputs[0], -x[:50]) and len(again.inputs) == 3
+    seeded = Recorder()
+    dl.Trainer(dl.Dense(3)).fit((x, y), batch_size=50, seed=3, callbacks=[seeded], verbose=False)
+    expected = [xb for xb, _ in Batches(Dataset(x, y), batch_size=50, shuffle=True, seed=3)]
+    assert all(np.array_equal(a, b) for a, b in zip(seeded.inputs, expected))
+    assert not np.array_equal(seeded.inputs[0], seen.inputs[0][:50])  # not seed 0's order
 
 
 def test_the_step_logs_and_the_epoch_logs_are_consistent():
@@ -528,10 +533,13 @@ def test_the_step_logs_and_the_epoch_logs_are_consistent():
         assert 0 < h["time"][e] < 60 and h["samples_per_s"][e] == pytest.approx(130 / h["time"][e], rel=1e-9)
 
 
-def test_a_single_sample_epoch_reports_that_samples_loss():
+def test_a_single_sample_epoch_reports_that_samples_loss_and_metrics():
+    def one(scores, labels):
+        return 1.0
+
     x, y = blobs(1)
-    h = dl.Trainer(dl.Dense(3), metrics=("accuracy",)).fit((x, y), epochs=1, batch_size=1, verbose=False)
-    assert h["loss"][0] == pytest.approx(h.step_loss[0], rel=1e-6) and h["accuracy"][0] in (0.0, 1.0)
+    h = dl.Trainer(dl.Dense(3), metrics=(one,)).fit((x, y), epochs=1, batch_size=1, verbose=False)
+    assert h["loss"][0] == pytest.approx(h.step_loss[0], rel=1e-6) and h["one"] == [1.0]
 
 
 def test_epochs_count_across_fits_and_the_schedule_restarts_in_each():
@@ -653,9 +661,10 @@ def test_history_starts_empty_and_reads_back():
     h = dl.History()
     assert (h.step_loss, h.best_epoch, h.stop_reason, h.interrupted, h.epochs) == ([], None, None, False, 0)
     h.append({"loss": 0.5, "accuracy": 0.25})
+    h.append({"loss": 0.25, "accuracy": 0.5})
     h.append({"loss": 0.125, "accuracy": 0.75})
-    assert h.epochs == 2 and h.last() == {"loss": 0.125, "accuracy": 0.75}
-    assert repr(h) == "History(2 epochs: loss=0.125, accuracy=0.75)"
+    assert h.epochs == 3 and h.last() == {"loss": 0.125, "accuracy": 0.75}
+    assert repr(h) == "History(3 epochs: loss=0.125, accuracy=0.75)"
 
 
 def test_trainer_arguments_word_for_word(tmp_path):
