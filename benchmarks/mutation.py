@@ -82,15 +82,26 @@ def scratch_copy(name, mutated, tests, base):
     return work
 
 
-def run_module(name, jobs, base):
+def refresh_tests(name, tests, base):
+    """The scratch copy of an earlier run, with the module's test files as they are now."""
+    work = base / name.replace("/", "-")
+    if not (work / "mutants").is_dir():
+        raise SystemExit(f"--recheck {name}: no earlier run in {work}; run it once without --recheck")
+    for test in ["tests/conftest.py", *tests]:
+        shutil.copy2(ROOT / test, work / test)
+    return work
+
+
+def run_module(name, jobs, base, recheck=()):
+    """Mutate one module and run its tests; ``recheck``: only these mutants, in the earlier copy."""
     mutated, tests = MODULES[name]
-    work = scratch_copy(name, mutated, tests, base)
+    work = refresh_tests(name, tests, base) if recheck else scratch_copy(name, mutated, tests, base)
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", DLLAB_DEVICE="cpu", MPLBACKEND="Agg",
                DLLAB_DATA=str(ROOT / "assets" / "data"))
     env.pop("CI", None)  # the progress bar is shown, as on an attendee's machine
     mutmut = [sys.executable, "-m", "mutmut"]
     t0 = time.perf_counter()
-    run = subprocess.run([*mutmut, "run", "--max-children", str(jobs)], cwd=work, env=env,
+    run = subprocess.run([*mutmut, "run", "--max-children", str(jobs), *recheck], cwd=work, env=env,
                          capture_output=True, text=True)
     seconds = time.perf_counter() - t0
     (work / "mutmut-run.log").write_text(run.stdout + run.stderr)
@@ -128,17 +139,17 @@ def write_report(results, path):
     out = ["# Mutation testing of dllab's core", "",
            "Written by `make mutation` (`benchmarks/mutation.py`, mutmut "
            f"{_version('mutmut')}): per module, the mutants mutmut made, how many a test killed, and "
-           "every survivor's diff. A timeout counts as killed (the mutant made the tests hang). "
+           "every survivor's diff. The kill rate counts timeouts as killed (mutmut's convention: the mutant made "
+           "a test run past its time limit, often a loop that never ends). "
            "docs/testing.md says which survivors are equivalent changes and why.", "",
-           "| module | tests run | mutants | killed | survived | other | kill rate | time |",
-           "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+           "| module | tests run | mutants | killed | timeouts | survived | no tests | kill rate | time |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in results:
         c = r["counts"]
-        killed = c.get("killed", 0) + c.get("timeout", 0)
-        other = r["total"] - killed - c.get("survived", 0)
         out.append(f"| {r['module']} (`{', '.join(r['files'])}`) | {', '.join(Path(t).name for t in r['tests'])} "
-                   f"| {r['total']} | {killed} | {c.get('survived', 0)} | {other} | {kill_rate(r):.1%} "
-                   f"| {r['seconds']} s |")
+                   f"| {r['total']} | {c.get('killed', 0)} | {c.get('timeout', 0)} | {c.get('survived', 0)} "
+                   f"| {r['total'] - c.get('killed', 0) - c.get('timeout', 0) - c.get('survived', 0)} "
+                   f"| {kill_rate(r):.1%} | {r['seconds']} s{recheck_note(r)} |")
     for r in results:
         if not r["survivors"]:
             continue
@@ -146,6 +157,11 @@ def write_report(results, path):
         for mutant, (verdict, diff) in sorted(r["survivors"].items()):
             out += [f"### `{mutant}` ({verdict})", "", "```diff", diff.strip(), "```", ""]
     path.write_text("\n".join(out) + "\n")
+
+
+def recheck_note(result):
+    n, note = result.get("rechecked"), result.get("note")
+    return (f" (the {n} survivors of the run before, rechecked)" if n else "") + (f" ({note})" if note else "")
 
 
 def _version(name):
@@ -162,15 +178,25 @@ def main(argv=None):
     parser.add_argument("--scratch", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "dllab-mutation",
                         help="where the copies are made")
     parser.add_argument("--report", type=Path, default=RESULTS / "mutation.md")
+    parser.add_argument("--report-only", action="store_true", help="write the report from the saved results")
+    parser.add_argument("--recheck", action="store_true",
+                        help="rerun only the mutants that survived the last run, against the tests as they are now")
     args = parser.parse_args(argv)
     unknown = [n for n in args.modules if n not in MODULES]
     if unknown:
         parser.error(f"unknown module(s) {unknown}: choose from {', '.join(MODULES)}")
-    names = args.modules or list(MODULES)
+    names = [] if args.report_only else args.modules or list(MODULES)
     saved = RESULTS / "mutation.json"
     for name in names:
         print(f"mutating {name} ...", flush=True)
-        result = run_module(name, args.jobs, args.scratch)
+        earlier = json.loads(saved.read_text()).get(name) if saved.exists() else None
+        recheck = sorted(earlier["survivors"]) if args.recheck and earlier else ()
+        if args.recheck and not recheck:
+            print(f"  no survivors of an earlier run to recheck for {name}")
+            continue
+        result = run_module(name, args.jobs, args.scratch, recheck)
+        if recheck:
+            result["rechecked"] = len(recheck)
         previous = json.loads(saved.read_text()) if saved.exists() else {}  # read late: runs may overlap
         previous[name] = result
         print(f"  {result['total']} mutants, kill rate {kill_rate(result):.1%} ({result['seconds']} s): "
