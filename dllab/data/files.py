@@ -15,8 +15,14 @@ Two environment variables move things around:
 """
 
 import hashlib
+import io
 import os
+import sys
+import tempfile
+import zipfile
 from pathlib import Path
+
+import numpy as np
 
 from .errors import DataError
 
@@ -87,6 +93,42 @@ def sha256_file(path):
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def npz_bytes(arrays):
+    """The .npz of ``arrays`` (name -> array) with a fixed timestamp on every entry and no pickles,
+    so that the same arrays always give the same bytes (np.savez stamps the clock): how the shipped
+    files made by a script in assets/data are written."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, value in arrays.items():
+            entry = io.BytesIO()
+            np.lib.format.write_array(entry, np.ascontiguousarray(value), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, entry.getvalue())
+    return buffer.getvalue()
+
+
+def write_or_check(path, data, check=False):
+    """Write ``data`` to ``path`` atomically, or with ``check`` compare it with the file there.
+
+    For the scripts that remake a shipped file: returns 0, or 1 when ``check`` finds the file missing
+    or different (the message names both SHA-256).
+    """
+    path = Path(path)
+    if check:
+        shipped = sha256_file(path) if path.is_file() else "(missing)"
+        if shipped != hashlib.sha256(data).hexdigest():
+            print(f"{path} differs from this run: shipped sha256 {shipped}", file=sys.stderr)
+            return 1
+        print(f"{path.name} matches")
+        return 0
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
+        tmp.write(data)
+    Path(tmp.name).replace(path)
+    print(f"wrote {path}")
+    return 0
 
 
 def _check_name(name):

@@ -29,14 +29,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import math
 import sys
-import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from dllab.data.files import npz_bytes, write_or_check
 
 HERE = Path(__file__).resolve().parent
 OUTPUT = HERE / "digit_photos.npz"
@@ -291,19 +290,6 @@ def make_set(seed=SEED, repeats=REPEATS):
     }
 
 
-def npz_bytes(arrays):
-    """The .npz of the arrays with a fixed timestamp on every entry (np.savez stamps the clock)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, value in arrays.items():
-            entry = io.BytesIO()
-            np.lib.format.write_array(entry, np.ascontiguousarray(value), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, entry.getvalue())
-    return buffer.getvalue()
-
-
 def split_photos(arrays):
     """The list of (h, w) uint8 photos held in the arrays of make_set."""
     ends = np.cumsum([int(h) * int(w) for h, w in arrays["shapes"]])
@@ -350,19 +336,7 @@ def main(argv=None):
           f"{len(data):,} bytes, sha256 {digest}")
     if args.preview:
         preview(arrays, args.preview)
-    if args.check:
-        shipped = sha256_bytes(OUTPUT.read_bytes()) if OUTPUT.is_file() else "(missing)"
-        if shipped != digest:
-            print(f"{OUTPUT} differs from this run: shipped sha256 {shipped}", file=sys.stderr)
-            return 1
-        print(f"{OUTPUT.name} matches")
-        return 0
-    with tempfile.NamedTemporaryFile(dir=HERE, delete=False) as tmp:
-        tmp.write(data)
-    Path(tmp.name).replace(OUTPUT)
-    print(f"wrote {OUTPUT}")
-    return 0
-
+    return write_or_check(OUTPUT, data, check=args.check)
 
 if __name__ == "__main__":
     sys.exit(main())

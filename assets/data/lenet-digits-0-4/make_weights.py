@@ -16,17 +16,15 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import sys
-import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 import dllab as dl
+from dllab.data.files import npz_bytes, write_or_check
 from dllab.models import lenet
 
 HERE = Path(__file__).resolve().parent
@@ -56,19 +54,6 @@ def train():
     return model, trainer.evaluate(source_test)["accuracy"]
 
 
-def npz_bytes(state):
-    """The .npz of the arrays in state, with a fixed timestamp on every entry (np.savez stamps the clock)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, value in state.items():
-            entry = io.BytesIO()
-            np.lib.format.write_array(entry, np.ascontiguousarray(value), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, entry.getvalue())
-    return buffer.getvalue()
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true",
@@ -81,19 +66,7 @@ def main(argv=None):
     digest = hashlib.sha256(data).hexdigest()
     print(f"trained in {time.perf_counter() - start:.0f} s: {accuracy:.2%} on the test digits 0-4; "
           f"{len(data):,} bytes, sha256 {digest}")
-    if args.check:
-        shipped = hashlib.sha256(WEIGHTS.read_bytes()).hexdigest() if WEIGHTS.is_file() else "(missing)"
-        if shipped != digest:
-            print(f"{WEIGHTS} differs from this run: shipped sha256 {shipped}", file=sys.stderr)
-            return 1
-        print(f"{WEIGHTS.name} matches")
-        return 0
-    with tempfile.NamedTemporaryFile(dir=HERE, delete=False) as tmp:
-        tmp.write(data)
-    Path(tmp.name).replace(WEIGHTS)
-    print(f"wrote {WEIGHTS}")
-    return 0
-
+    return write_or_check(WEIGHTS, data, check=args.check)
 
 if __name__ == "__main__":
     sys.exit(main())
