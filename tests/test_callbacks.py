@@ -10,17 +10,10 @@ import signal
 
 import numpy as np
 import pytest
+from test_train import blobs
 
 import dllab as dl
 from dllab.train.callbacks import BestEpoch, EarlyStopping, NaNGuard, higher_is_better
-
-
-def blobs(n=300, seed=0):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 3, n)
-    centres = np.array([[2.0, 0.0], [-2.0, 1.0], [0.0, -2.5]])
-    x = (centres[y] + rng.standard_normal((n, 2)) * 0.5).astype(np.float32)
-    return x, y.astype(np.int64)
 
 
 def scripted_val_loss(trainer, values):

@@ -6,20 +6,11 @@ test_optim.py, so that they run where PyTorch is not installed.
 
 import numpy as np
 import pytest
+from test_optim import run_dllab
 
-import dllab as dl
 from dllab import optim
 
 torch = pytest.importorskip("torch")
-
-
-def run_dllab(opt_factory, w0, grads):
-    w = dl.Parameter(w0.copy())
-    opt = opt_factory([w])
-    for g in grads:
-        w.grad = g.copy()
-        opt.step()
-    return w.data
 
 
 def run_torch(opt_factory, w0, grads):
