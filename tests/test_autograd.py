@@ -78,6 +78,13 @@ def test_conversions_repr_and_item():
     assert repr(a) == "Tensor([[1.5 2. ]], dtype=float64, requires_grad=True)"
     assert repr(dl.Tensor([1.0, 2.0])) == "Tensor([1. 2.], dtype=float32)"
     assert repr(dl.Tensor(np.arange(30.0))).startswith("Tensor([ 0.  1.  2. ...")  # summarised beyond 20 values
+    assert repr(dl.Tensor(np.arange(21.0))) == "Tensor([ 0.  1.  2. ... 18. 19. 20.], dtype=float64)"
+    # 20 values are all shown; a wrapped line and the rows of a matrix line up under the first value
+    assert repr(dl.Tensor(np.arange(20.0))) == (
+        "Tensor([ 0.  1.  2.  3.  4.  5.  6.  7.  8.  9. 10. 11. 12. 13. 14. 15.\n"
+        "        16. 17. 18. 19.], dtype=float64)")
+    assert repr(dl.Tensor(np.arange(6.0).reshape(2, 3) / 3)) == ("Tensor([[0.     0.3333 0.6667]\n"
+                                                                 "        [1.     1.3333 1.6667]], dtype=float64)")
     assert repr(dl.Tensor([1 / 3])) == "Tensor([0.3333], dtype=float32)"
     b = a.astype(np.float32)
     assert b.dtype == np.float32 and b.requires_grad and np.array_equal(b.data, [[1.5, 2.0]])

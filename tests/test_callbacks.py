@@ -7,6 +7,8 @@ weights the model must end with.
 
 import os
 import signal
+import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -386,6 +388,21 @@ def test_a_disk_without_room_for_the_checkpoint_is_named_before_training(tmp_pat
     assert info.value.strerror == (f"fit: not enough free space for checkpoint='{tmp_path / 'best.npz'}': the weights "
                                    "take 1.0 MB, the folder's disk has 3.1 MB free; free some space or save elsewhere")
     check_checkpoint_path(tmp_path / "best.npz", dl.Dense(3))  # an unbuilt model has no weights to weigh
+
+    # the disk asked about is the checkpoint's folder's, and the size is in MB of 10**6 bytes, rounded
+    def disk_of(folder):
+        assert Path(folder) == tmp_path, f"asked for the free space of {folder!r}, not of the checkpoint's folder"
+        return usage(0, 0, 10**6)
+
+    class Weighed:  # a built model of 100.05004 MB of weights: "100.1", where 1.000001e6 bytes per MB gives "100.0"
+        built = True
+
+        def parameters(self):
+            return [types.SimpleNamespace(data=types.SimpleNamespace(nbytes=100_050_040))]
+
+    monkeypatch.setattr(shutil, "disk_usage", disk_of)
+    with pytest.raises(OSError, match=r"the weights take 100\.1 MB, the folder's disk has 1\.0 MB free"):
+        check_checkpoint_path(tmp_path / "best.npz", Weighed())
 
     class Trainer:
         pass

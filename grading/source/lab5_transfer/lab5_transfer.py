@@ -726,6 +726,161 @@ for k in range(5):
     print(f"the last {k} layers with parameters train: {count_parameters(unfreeze_top(staged, k), True):>7,} "
           f"of {count_parameters(staged):,} numbers")
 
+# %% [markdown]
+# One learning rate served every layer above. Yet the two parts start in very different places: the
+# body's weights are already good and need only small corrections, while the new head was trained
+# on 50 images only. A common refinement gives each part its own learning rate, larger for the head
+# than for the body. dllab's optimizers take the list of parameters they update
+# (`dl.optim.SGD(params, lr=...)`), so two optimizers, one per part, do it; and the loop that
+# `dl.Trainer.fit` runs for you is then written out, as in lab 1 but with dllab's autograd doing the
+# gradients.
+#
+# **Your turn.** Write `fine_tune`:
+#
+# * the head is the model's last layer, `model.layers[-1]`; the body is every layer before it;
+# * one `dl.optim.SGD(..., momentum=0.9)` for the body's parameters with `body_lr`, one for the head's
+#   with `head_lr` (give them all the parameters: an optimizer skips those that have no gradient,
+#   so a frozen part simply stays as it is);
+# * make **one** `dl.data.Batches(data, batch_size, shuffle=True, seed=seed)` before the epochs and
+#   loop over it once per epoch (each pass draws a new order, as `fit` does);
+# * for each batch `(x, y)`: put both on the device (`dl.backend.to_device`), the loss
+#   `dl.cross_entropy(model(dl.Tensor(x)), y)`, `loss.backward()`, then a `step()` and a
+#   `zero_grad()` of each optimizer;
+# * call `model.train()` first, and return the list of each epoch's mean loss over its samples
+#   (a batch's loss times its size, summed, divided by the number of samples).
+
+# %% nbgrader={"grade": false, "grade_id": "fine_tune", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def fine_tune(model, data, epochs, body_lr, head_lr, batch_size=10, seed=0):
+    """Train model on data with SGD (momentum 0.9): head_lr for its last layer, body_lr for the rest.
+
+    Returns the list of the epochs' mean training losses.
+    """
+    ### BEGIN SOLUTION
+    head_params = list(model.layers[-1].parameters())
+    body_params = [p for layer in model.layers[:-1] for p in layer.parameters()]
+    optimizers = [dl.optim.SGD(body_params, lr=body_lr, momentum=0.9),
+                  dl.optim.SGD(head_params, lr=head_lr, momentum=0.9)]
+    batches = dl.data.Batches(data, batch_size, shuffle=True, seed=seed)
+    model.train()
+    losses = []
+    for _ in range(epochs):
+        total, count = 0.0, 0
+        for x, y in batches:
+            loss = dl.cross_entropy(model(dl.Tensor(dl.backend.to_device(x))), dl.backend.to_device(y))
+            loss.backward()
+            for optimizer in optimizers:
+                optimizer.step()
+                optimizer.zero_grad()
+            total += loss.item() * len(y)
+            count += len(y)
+        losses.append(total / count)
+    return losses
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_fine_tune", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# Tests for fine_tune (3 points): a small network, compared with one gradient step and with dl.Trainer
+rng = np.random.default_rng(11)
+xs, ys = rng.random((12, 1, 2, 3)).astype(np.float32), np.arange(12) % 3
+net = dl.Flatten() >> dl.Dense(4, activation=dl.relu) >> dl.Dense(3)
+net(dl.Tensor(xs))  # creates the weights
+probe = copy.deepcopy(net)
+dl.cross_entropy(probe(dl.Tensor(xs)), ys).backward()
+before = [p.numpy().copy() for p in net.parameters()]
+step = [-dl.backend.to_numpy(p.grad) for p in probe.parameters()]
+for p in probe.parameters():
+    p.grad = None
+got = labs.call(fine_tune, net, (xs, ys), 1, body_lr=0.01, head_lr=0.1, batch_size=12,
+                hint="Two optimizers: dl.optim.SGD(body_params, lr=body_lr, momentum=0.9) and the same for "
+                     "the head's parameters (model.layers[-1].parameters()) with head_lr.")
+check(isinstance(got, (list, tuple)) and len(got) == 1, f"fine_tune(..., epochs=1) should return a list of one "
+      f"mean loss, got {got!r}: append each epoch's mean loss and return the list.")
+moved = [p.numpy() - b for p, b in zip(net.parameters(), before)]
+names = ["the body's weights", "the body's biases", "the head's weights", "the head's biases"]
+for i, (name, lr_want, lr_other) in enumerate(zip(names, [0.01, 0.01, 0.1, 0.1], [0.1, 0.1, 0.01, 0.01])):
+    check(np.abs(moved[i]).max() > 0, f"{name} did not change in one step: every parameter of the model "
+          "goes to one of the two optimizers, and each optimizer's step() runs after loss.backward().")
+    check(not np.allclose(moved[i], lr_other * np.asarray(step[i]), rtol=1e-3, atol=1e-9),
+          f"{name} moved by {lr_other} x the gradient, the other part's learning rate: the head "
+          "(model.layers[-1]) takes head_lr, the layers before it body_lr.")
+    check_close(moved[i], lr_want * np.asarray(step[i]), f"the change of {name} after one step of one batch",
+                hint=f"The first SGD step with momentum is -lr x gradient, with lr = {lr_want} here.", rtol=1e-3,
+                atol=1e-7)
+check_close(got[0], float(dl.cross_entropy(probe(dl.Tensor(xs)), ys).item()), "the returned loss of one batch",
+            hint="Return the epoch's mean loss: loss.item() times the batch size, summed, over the samples.")
+
+
+def trainer_run(model, data, epochs, lr, batch_size, seed):
+    """The same training by dl.Trainer: SGD(lr, momentum 0.9) on the whole model; returns the losses."""
+    trainer = dl.Trainer(model, loss=dl.cross_entropy, optimizer=dl.optim.SGD(lr=lr, momentum=0.9))
+    return trainer.fit(data, epochs=epochs, batch_size=batch_size, seed=seed, verbose=False)["loss"]
+
+
+for epochs in (1, 2):
+    mine, theirs = copy.deepcopy(probe), copy.deepcopy(probe)
+    mine.eval()  # fine_tune must switch to training mode itself
+    got = labs.call(fine_tune, mine, (xs, ys), epochs, body_lr=0.05, head_lr=0.05, batch_size=5, seed=3)
+    want = trainer_run(theirs, (xs, ys), epochs, 0.05, 5, 3)
+    why = ("zero each optimizer's gradients after its step (optimizer.zero_grad()): otherwise the gradients "
+           "of every batch add up" if epochs == 1 else
+           "make one dl.data.Batches(data, batch_size, shuffle=True, seed=seed) before the epochs and loop "
+           "over it in every epoch: a new Batches with the same seed repeats the first epoch's order")
+    check(all(np.allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6)
+              for a, b in zip(mine.parameters(), theirs.parameters())),
+          f"after {epochs} epoch(s) of 3 batches with body_lr = head_lr, the weights differ from those "
+          f"dl.Trainer reaches with the same SGD and batches: {why}.")
+    check_close(got, want, f"the mean losses of {epochs} epoch(s)", hint="One number per epoch: the sum of "
+                "loss.item() * len(y) over the epoch's batches, divided by the number of samples.", rtol=1e-4)
+check(mine.training, "fine_tune left the model in evaluation mode: call model.train() first.")
+frozen_net = copy.deepcopy(probe)
+for p in frozen_net.layers[1].parameters():
+    p.requires_grad = False
+kept = frozen_net[1].W.numpy().copy()
+labs.call(fine_tune, frozen_net, (xs, ys), 1, body_lr=0.05, head_lr=0.05, batch_size=4,
+          hint="Give each optimizer all the parameters of its part: one without any gradient is skipped.")
+check(np.array_equal(frozen_net[1].W.numpy(), kept), "a frozen body changed: leave the parameters that have "
+      "no gradient alone (the optimizers skip them).")
+print("fine_tune: all visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "test_fine_tune_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests for fine_tune (1 point): they run when the notebook is graded.
+### BEGIN HIDDEN TESTS
+_rng = np.random.default_rng(12)
+_x, _y = _rng.random((14, 5)).astype(np.float32), np.arange(14) % 4
+_net = dl.Dense(6, activation=dl.relu) >> dl.Dense(5, activation=dl.tanh) >> dl.Dense(4)
+_net(dl.Tensor(_x))
+for _trains, _lr in [("head", 0.2), ("body", 0.03)]:
+    _mine, _theirs = copy.deepcopy(_net), copy.deepcopy(_net)
+    for _m in (_mine, _theirs):
+        for _i, _l in enumerate(_m.layers):
+            for _p in _l.parameters():
+                _p.requires_grad = (_i == 2) == (_trains == "head")
+    _got = labs.call(fine_tune, _mine, (_x, _y), 2, body_lr=0.03, head_lr=0.2, batch_size=4, seed=5)
+    _params = [_p for _p in _theirs.parameters() if _p.requires_grad]
+    _want = dl.Trainer(_theirs, loss=dl.cross_entropy, optimizer=dl.optim.SGD(_params, lr=_lr, momentum=0.9)).fit(
+        (_x, _y), epochs=2, batch_size=4, seed=5, verbose=False)["loss"]
+    for _a, _b in zip(_mine.parameters(), _theirs.parameters()):
+        check_close(_a.numpy(), _b.numpy(), f"the weights after 2 epochs with only the {_trains} training",
+                    rtol=1e-4, atol=1e-6)
+    check_close(_got, _want, f"the losses of 2 epochs with only the {_trains} training", rtol=1e-4)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# The fine-tuned network of the last section, started again from the trained head, now with the head
+# learning ten times faster than the body (plain momentum here, without `fit`'s weight decay and
+# schedule). One draw of 50 images: the differences between the last lines are within the spread
+# that the next section measures.
+
+# %%
+two_rates = unfreeze(copy.deepcopy(frozen))
+dl.seed(run.seed)
+epoch_losses = fine_tune(two_rates, labelled, small_epochs, body_lr=0.003, head_lr=0.03, seed=run.seed)
+print(f"training loss: first epoch {epoch_losses[0]:.3f}, last {epoch_losses[-1]:.3f}")
+results["fine-tuned, head 10x body's rate"] = dl.Trainer(two_rates).evaluate(target_test)["accuracy"]
+for name, acc in results.items():
+    print(f"{name:40}{acc:8.2%}")
+
+
 
 # %% [markdown]
 # ## 5. How many labels?
@@ -875,5 +1030,6 @@ labs.lesson("the digit features do not carry over to clothing: a head on them do
 #   last layer, compute features once under `dl.no_grad()`, train a small new head.
 # * Freezing means the optimizer gets only the parameters that should change:
 #   `dl.optim.Adam(new_head, ...)`.
-# * Fine-tuning continues with every parameter and a small learning rate, after the new head is trained.
+# * Fine-tuning continues with every parameter and a small learning rate, after the new head is trained;
+#   one optimizer per group of parameters gives each part its own learning rate (the head faster).
 # * The fewer the labels, the more transfer helps; the further the tasks, the less.
