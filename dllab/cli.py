@@ -43,6 +43,10 @@ def doctor(args=None) -> int:
             ok &= good
     else:
         print(f"gpu         not usable: {backend.gpu_unavailable_reason()}")
+    threads = dllab.threads.info()
+    libraries = ", ".join(f"{lib['internal_api']} {lib['num_threads']}" for lib in threads["libraries"]) or "none loaded"
+    print(f"threads     {threads['num_threads'] or 'left to the environment'} ({threads['source']}; "
+          f"DLLAB_NUM_THREADS=n to choose); {libraries}")
     print(f"data        {data.data_dir()}")
     for _path, good, message in data.verify():
         print(f"  {'ok ' if good else 'BAD'} {message}")

@@ -60,6 +60,10 @@ def test_doctor_reports_versions_device_and_data(capsys):
     for word in ("dllab", "numpy", "device", "gpu", "data", "mnist", "all good"):
         assert word in out
     assert out.count("ok ") >= 9
+    threads = dl.threads.info()  # the thread count in force, why, and each BLAS library's count
+    line = next(line for line in out.splitlines() if line.startswith("threads"))
+    assert threads["source"] in line and "DLLAB_NUM_THREADS=n" in line
+    assert f"{threads['libraries'][0]['internal_api']} {threads['libraries'][0]['num_threads']}" in line
 
 
 def test_doctor_flags_a_corrupt_file(tmp_path, monkeypatch, capsys):
