@@ -44,9 +44,9 @@ def doctor(args=None) -> int:
     else:
         print(f"gpu         not usable: {backend.gpu_unavailable_reason()}")
     threads = dllab.threads.info()
-    libraries = ", ".join(f"{lib['internal_api']} {lib['num_threads']}" for lib in threads["libraries"]) or "none loaded"
+    libraries = ", ".join(f"{lib['internal_api']} {lib['num_threads']}" for lib in threads["libraries"])
     print(f"threads     {threads['num_threads'] or 'left to the environment'} ({threads['source']}; "
-          f"DLLAB_NUM_THREADS=n to choose); {libraries}")
+          f"DLLAB_NUM_THREADS=n to choose); {libraries or 'no BLAS library loaded'}")
     print(f"data        {data.data_dir()}")
     for _path, good, message in data.verify():
         print(f"  {'ok ' if good else 'BAD'} {message}")
