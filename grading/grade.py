@@ -49,6 +49,10 @@ MAX_ARCHIVE_BYTES = 200 * 2**20  # uncompressed
 MAX_ARCHIVE_MEMBERS = 2000
 # events that do not by themselves make a result doubtful
 INFO_EVENTS = {"output_capped", "left_out"}
+# Files nbgrader itself writes beside the notebooks in submitted/<attendee>/<lab>/ (`nbgrader submit`
+# writes both, over any of the attendee's, and `nbgrader collect` copies them; `zip_collect` writes
+# timestamp.txt): they are not files the attendee handed in.
+NBGRADER_FILES = {"timestamp.txt", "submission_secret.txt"}
 
 
 def tool_env(**extra):
@@ -190,7 +194,7 @@ def normalise_names(folder, names):
         notes.append(f"notebook handed in as {others[0]!r}, graded as {names[0]}.ipynb")
     elif missing:
         notes.append(f"no notebook {', '.join(n + '.ipynb' for n in missing)} (found: {', '.join(present) or 'none'})")
-    extra = sorted(p.name for p in folder.iterdir() if not p.name.endswith(".ipynb"))
+    extra = sorted(p.name for p in folder.iterdir() if not p.name.endswith(".ipynb") and p.name not in NBGRADER_FILES)
     if extra:
         notes.append(f"left_out: files handed in beside the notebook, never seen by the kernel: {', '.join(extra[:8])}")
     return notes

@@ -138,3 +138,65 @@ def test_collect_pattern(student_file, student):
     config = PyFileConfigLoader("nbgrader_config.py", path=str(GRADING)).load_config()
     match = re.match(config.FileNameCollectorPlugin.named_regexp, student_file)
     assert match and match["student_id"] == student and match["file_id"] == "lab1_logreg.ipynb"
+
+
+def test_exchange_hand_ins_carry_nbgraders_own_files(tmp_path):
+    """Hand-ins that nbgrader's exchange collected (`nbgrader submit`, then `nbgrader collect`, as on the
+    class hub) hold nbgrader's own files beside the notebook (timestamp.txt, submission_secret.txt):
+    the report does not take them for the attendee's; a file the attendee handed in is still named."""
+    import os
+    import subprocess
+    import sys
+
+    import handins
+    from grading_course import make_course, readme_commands, release_and_source, run_readme
+
+    course, env = make_course(tmp_path, [LAB])
+    run_readme(readme_commands()["release"], course, env)
+    release, source = release_and_source(course, LAB)
+    solutions = {meta(c)["grade_id"]: handins.student_solution(c.source) for c in source.cells
+                 if meta(c).get("solution")}
+    perfect = handins.with_answers(release, solutions)
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    os.chmod(exchange, 0o777)  # as nbgrader wants its exchange
+    hub = ROOT / "deploy" / "jupyterhub"
+    instructor = dict(env, JUPYTER_CONFIG_PATH=str(hub / "instructor"), DLLAB_HUB_EXCHANGE=str(exchange))
+
+    def nbgrader(*args, cwd, env):
+        return subprocess.Popen([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    def done(proc):
+        out, _ = proc.communicate(timeout=300)
+        assert proc.returncode == 0, f"{' '.join(proc.args[2:])} failed:\n{out[-4000:]}"
+
+    done(nbgrader("release_assignment", LAB, cwd=course, env=instructor))
+    submits = []
+    for student in ("hub_honest", "hub_with_notes"):
+        home = tmp_path / "home" / student
+        (home / LAB).mkdir(parents=True)
+        nbformat.write(perfect, home / LAB / f"{LAB}.ipynb")
+        if student == "hub_with_notes":
+            (home / LAB / "notes.txt").write_text("what I tried\n")
+        submits.append(nbgrader("submit", LAB, cwd=home, env=dict(
+            env, JUPYTER_CONFIG_PATH=str(hub / "attendee"), DLLAB_HUB_EXCHANGE=str(exchange), JUPYTERHUB_USER=student)))
+    for proc in submits:
+        done(proc)
+    done(nbgrader("collect", LAB, cwd=course, env=instructor))
+    own = set(os.listdir(course / "submitted" / "hub_honest" / LAB)) - {f"{LAB}.ipynb"}
+    assert own and "timestamp.txt" in own, own  # nbgrader's files, which the report must know as such
+
+    autograde = ["--workers", "2", "--cell-timeout", "10"]
+    if shutil.which("bwrap") is None:
+        autograde.append("--unsafe-no-sandbox")  # the solutions only; the sandbox is tested above
+    run_readme(readme_commands()["autograde"], course, env, extra=autograde)
+    report = json.loads((course / "reports" / LAB / "report.json").read_text())["students"]
+    full = handins.Points(source).full
+    for student in ("hub_honest", "hub_with_notes"):
+        entry = report[student]
+        assert entry["verdict"] == "ok" and entry["score"] == full, (student, entry)
+        assert not any(name in note for note in entry["notes"] for name in own), (student, entry["notes"])
+    assert report["hub_honest"]["notes"] == []
+    assert report["hub_with_notes"]["notes"] == [
+        "left_out: files handed in beside the notebook, never seen by the kernel: notes.txt"]
