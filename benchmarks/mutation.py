@@ -32,6 +32,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
+# A pytest plugin for mutmut's runs. tqdm guards its bars with a multiprocessing lock: a semaphore
+# that every test process forked from mutmut's parent shares. A mutant killed at its time limit while
+# it holds the lock (a progress bar being drawn) leaves every later mutant that draws a bar waiting
+# forever, each then counted a timeout after minutes. A thread lock is copied by fork, not shared.
+PLUGIN = "mutation_tqdm_lock"
+PLUGIN_SOURCE = ('''"""Written by benchmarks/mutation.py: tqdm's lock is per process in mutation runs."""
+import threading
+
+import tqdm
+
+tqdm.tqdm.set_lock(threading.RLock())
+''')
+
 # module -> (the files mutated, the test files that exercise them)
 MODULES = {
     "metrics": (["dllab/metrics.py"], ["tests/test_metrics.py", "tests/test_train.py"]),
@@ -69,6 +82,7 @@ def scratch_copy(name, mutated, tests, base):
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("[")), len(lines))
     kept = [line for line in lines[start + 1:end] if line.startswith("pytest_add_cli_args =")]
     args = json.loads(kept[0].split("=", 1)[1]) if kept else []
+    args += ["-p", PLUGIN]
     args += [arg for test in DESELECT if test.split("::")[0] in tests for arg in ("--deselect", test)]
     # the other settings (timeouts, ...) as pyproject.toml has them; one line each
     other = [line for line in lines[start + 1:end] if re.match(r"timeout_\w+ =", line)]
@@ -76,8 +90,11 @@ def scratch_copy(name, mutated, tests, base):
                f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
                f"pytest_add_cli_args = {json.dumps(args)}", *other, ""]
     (work / "pyproject.toml").write_text("\n".join(lines[:start] + section + lines[end:]) + "\n")
+    for folder in (work, work / "mutants"):  # mutmut runs the tests from mutants/
+        folder.mkdir(exist_ok=True)
+        (folder / f"{PLUGIN}.py").write_text(PLUGIN_SOURCE)
     # the mutated library finds its data beside itself (dllab/data/files.py: DEFAULT_DATA_DIR)
-    (work / "mutants").mkdir()
+    (work / "mutants").mkdir(exist_ok=True)
     (work / "mutants" / "assets").symlink_to(ROOT / "assets")
     return work
 
