@@ -3,6 +3,38 @@
 
 from wrong_answers.cases import Wrong
 
+FINE_TUNE = '''
+def fine_tune(model, data, epochs, body_lr, head_lr, batch_size=10, seed=0):
+    head_params = list(model.layers[-1].parameters())
+    body_params = [p for layer in model.layers[:-1] for p in layer.parameters()]
+    optimizers = [dl.optim.SGD(body_params, lr=body_lr, momentum=0.9),
+                  dl.optim.SGD(head_params, lr=head_lr, momentum=0.9)]
+    batches = dl.data.Batches(data, batch_size, shuffle=True, seed=seed)
+    model.train()
+    losses = []
+    for _ in range(epochs):
+        total, count = 0.0, 0
+        for x, y in batches:
+            loss = dl.cross_entropy(model(dl.Tensor(dl.backend.to_device(x))), dl.backend.to_device(y))
+            loss.backward()
+            for optimizer in optimizers:
+                optimizer.step()
+                optimizer.zero_grad()
+            total += loss.item() * len(y)
+            count += len(y)
+        losses.append(total / count)
+    return losses
+'''
+
+
+def mistake(right, *edits):
+    """The right answer with each (old, new) edit made once: one mistake, shown as what changed."""
+    for old, new in edits:
+        assert right.count(old) == 1, old
+        right = right.replace(old, new)
+    return right
+
+
 CASES = [
         Wrong("take_classes", "labels not renumbered", '''
 def take_classes(data, classes):
@@ -194,197 +226,33 @@ def unfreeze_top(model, k):
     for layer in with_parameters[max(len(with_parameters) - k, 0):]:
         unfreeze(layer)
 ''', ('must return the model',)),
-        Wrong("fine_tune", 'one learning rate for the whole model', '''
-def fine_tune(model, data, epochs, body_lr, head_lr, batch_size=10, seed=0):
-    head_params = list(model.layers[-1].parameters())
-    body_params = [p for layer in model.layers[:-1] for p in layer.parameters()]
-    optimizers = [dl.optim.SGD(body_params + head_params, lr=head_lr, momentum=0.9)]
-    batches = dl.data.Batches(data, batch_size, shuffle=True, seed=seed)
-    model.train()
-    losses = []
-    for _ in range(epochs):
-        total, count = 0.0, 0
-        for x, y in batches:
-            loss = dl.cross_entropy(model(dl.Tensor(dl.backend.to_device(x))), dl.backend.to_device(y))
-            loss.backward()
-            for optimizer in optimizers:
-                optimizer.step()
-                optimizer.zero_grad()
-            total += loss.item() * len(y)
-            count += len(y)
-        losses.append(total / count)
-    return losses
-''', ("moved by 0.1 x the gradient, the other part's learning rate", 'the head (model.layers[-1]) takes head_lr')),
-        Wrong("fine_tune", 'learning rates swapped', '''
-def fine_tune(model, data, epochs, body_lr, head_lr, batch_size=10, seed=0):
-    head_params = list(model.layers[-1].parameters())
-    body_params = [p for layer in model.layers[:-1] for p in layer.parameters()]
-    optimizers = [dl.optim.SGD(body_params, lr=head_lr, momentum=0.9),
-                  dl.optim.SGD(head_params, lr=body_lr, momentum=0.9)]
-    batches = dl.data.Batches(data, batch_size, shuffle=True, seed=seed)
-    model.train()
-    losses = []
-    for _ in range(epochs):
-        total, count = 0.0, 0
-        for x, y in batches:
-            loss = dl.cross_entropy(model(dl.Tensor(dl.backend.to_device(x))), dl.backend.to_device(y))
-            loss.backward()
-            for optimizer in optimizers:
-                optimizer.step()
-                optimizer.zero_grad()
-            total += loss.item() * len(y)
-            count += len(y)
-        losses.append(total / count)
-    return losses
-''', ("the other part's learning rate",)),
-        Wrong("fine_tune", 'the head never steps', '''
-def fine_tune(model, data, epochs, body_lr, head_lr, batch_size=10, seed=0):
-    head_params = list(model.layers[-1].parameters())
-    body_params = [p for layer in model.layers[:-1] for p in layer.parameters()]
-    optimizers = [dl.optim.SGD(body_params, lr=body_lr, momentum=0.9)]
-    batches = dl.data.Batches(data, batch_size, shuffle=True, seed=seed)
-    model.train()
-    losses = []
-    for _ in range(epochs):
-        total, count = 0.0, 0
-        for x, y in batches:
-            loss = dl.cross_entropy(model(dl.Tensor(dl.backend.to_device(x))), dl.backend.to_device(y))
-            loss.backward()
-            for optimizer in optimizers:
-                optimizer.step()
-                optimizer.zero_grad()
-            total += loss.item() * len(y)
-            count += len(y)
-        losses.append(total / count)
-    return losses
-''', ("the head's weights did not change in one step",)),
-        Wrong("fine_tune", 'gradients never zeroed', '''
-def fine_tune(model, data, epochs, body_lr, head_lr, batch_size=10, seed=0):
-    head_params = list(model.layers[-1].parameters())
-    body_params = [p for layer in model.layers[:-1] for p in layer.parameters()]
-    optimizers = [dl.optim.SGD(body_params, lr=body_lr, momentum=0.9),
-                  dl.optim.SGD(head_params, lr=head_lr, momentum=0.9)]
-    batches = dl.data.Batches(data, batch_size, shuffle=True, seed=seed)
-    model.train()
-    losses = []
-    for _ in range(epochs):
-        total, count = 0.0, 0
-        for x, y in batches:
-            loss = dl.cross_entropy(model(dl.Tensor(dl.backend.to_device(x))), dl.backend.to_device(y))
-            loss.backward()
-            for optimizer in optimizers:
-                optimizer.step()
-            total += loss.item() * len(y)
-            count += len(y)
-        losses.append(total / count)
-    return losses
-''', ('the weights differ from those dl.Trainer reaches', 'the gradients of every batch add up')),
-        Wrong("fine_tune", 'a new Batches every epoch', '''
-def fine_tune(model, data, epochs, body_lr, head_lr, batch_size=10, seed=0):
-    head_params = list(model.layers[-1].parameters())
-    body_params = [p for layer in model.layers[:-1] for p in layer.parameters()]
-    optimizers = [dl.optim.SGD(body_params, lr=body_lr, momentum=0.9),
-                  dl.optim.SGD(head_params, lr=head_lr, momentum=0.9)]
-    model.train()
-    losses = []
-    for _ in range(epochs):
-        total, count = 0.0, 0
-        for x, y in dl.data.Batches(data, batch_size, shuffle=True, seed=seed):
-            loss = dl.cross_entropy(model(dl.Tensor(dl.backend.to_device(x))), dl.backend.to_device(y))
-            loss.backward()
-            for optimizer in optimizers:
-                optimizer.step()
-                optimizer.zero_grad()
-            total += loss.item() * len(y)
-            count += len(y)
-        losses.append(total / count)
-    return losses
-''', ('after 2 epoch(s)', "repeats the first epoch's order")),
-        Wrong("fine_tune", 'mean over batches, not samples', '''
-def fine_tune(model, data, epochs, body_lr, head_lr, batch_size=10, seed=0):
-    head_params = list(model.layers[-1].parameters())
-    body_params = [p for layer in model.layers[:-1] for p in layer.parameters()]
-    optimizers = [dl.optim.SGD(body_params, lr=body_lr, momentum=0.9),
-                  dl.optim.SGD(head_params, lr=head_lr, momentum=0.9)]
-    batches = dl.data.Batches(data, batch_size, shuffle=True, seed=seed)
-    model.train()
-    losses = []
-    for _ in range(epochs):
-        total, count = 0.0, 0
-        for x, y in batches:
-            loss = dl.cross_entropy(model(dl.Tensor(dl.backend.to_device(x))), dl.backend.to_device(y))
-            loss.backward()
-            for optimizer in optimizers:
-                optimizer.step()
-                optimizer.zero_grad()
-            total += loss.item()
-            count += 1
-        losses.append(total / count)
-    return losses
-''', ('the mean losses of 1 epoch(s)', 'divided by the number of samples')),
-        Wrong("fine_tune", 'model left in evaluation mode', '''
-def fine_tune(model, data, epochs, body_lr, head_lr, batch_size=10, seed=0):
-    head_params = list(model.layers[-1].parameters())
-    body_params = [p for layer in model.layers[:-1] for p in layer.parameters()]
-    optimizers = [dl.optim.SGD(body_params, lr=body_lr, momentum=0.9),
-                  dl.optim.SGD(head_params, lr=head_lr, momentum=0.9)]
-    batches = dl.data.Batches(data, batch_size, shuffle=True, seed=seed)
-    losses = []
-    for _ in range(epochs):
-        total, count = 0.0, 0
-        for x, y in batches:
-            loss = dl.cross_entropy(model(dl.Tensor(dl.backend.to_device(x))), dl.backend.to_device(y))
-            loss.backward()
-            for optimizer in optimizers:
-                optimizer.step()
-                optimizer.zero_grad()
-            total += loss.item() * len(y)
-            count += len(y)
-        losses.append(total / count)
-    return losses
-''', ('left the model in evaluation mode', 'model.train()')),
-        Wrong("fine_tune", 'only trainable parameters, so a frozen body has an empty optimizer', '''
-def fine_tune(model, data, epochs, body_lr, head_lr, batch_size=10, seed=0):
-    head_params = list(model.layers[-1].parameters())
-    body_params = [p for layer in model.layers[:-1] for p in layer.parameters() if p.requires_grad]
-    optimizers = [dl.optim.SGD(body_params, lr=body_lr, momentum=0.9),
-                  dl.optim.SGD(head_params, lr=head_lr, momentum=0.9)]
-    batches = dl.data.Batches(data, batch_size, shuffle=True, seed=seed)
-    model.train()
-    losses = []
-    for _ in range(epochs):
-        total, count = 0.0, 0
-        for x, y in batches:
-            loss = dl.cross_entropy(model(dl.Tensor(dl.backend.to_device(x))), dl.backend.to_device(y))
-            loss.backward()
-            for optimizer in optimizers:
-                optimizer.step()
-                optimizer.zero_grad()
-            total += loss.item() * len(y)
-            count += len(y)
-        losses.append(total / count)
-    return losses
-''', ('one without any gradient is skipped',)),
-        Wrong("fine_tune", 'returns the last loss only', '''
-def fine_tune(model, data, epochs, body_lr, head_lr, batch_size=10, seed=0):
-    head_params = list(model.layers[-1].parameters())
-    body_params = [p for layer in model.layers[:-1] for p in layer.parameters()]
-    optimizers = [dl.optim.SGD(body_params, lr=body_lr, momentum=0.9),
-                  dl.optim.SGD(head_params, lr=head_lr, momentum=0.9)]
-    batches = dl.data.Batches(data, batch_size, shuffle=True, seed=seed)
-    model.train()
-    losses = []
-    for _ in range(epochs):
-        total, count = 0.0, 0
-        for x, y in batches:
-            loss = dl.cross_entropy(model(dl.Tensor(dl.backend.to_device(x))), dl.backend.to_device(y))
-            loss.backward()
-            for optimizer in optimizers:
-                optimizer.step()
-                optimizer.zero_grad()
-            total += loss.item() * len(y)
-            count += len(y)
-        losses.append(total / count)
-    return losses[-1]
-''', ('should return a list of one mean loss',)),
-]
+] + [Wrong("fine_tune", why, mistake(FINE_TUNE, *edits), message) for why, edits, message in [
+    ("one learning rate for the whole model",
+     [("optimizers = [dl.optim.SGD(body_params, lr=body_lr, momentum=0.9),\n"
+       "                  dl.optim.SGD(head_params, lr=head_lr, momentum=0.9)]",
+       "optimizers = [dl.optim.SGD(body_params + head_params, lr=head_lr, momentum=0.9)]")],
+     ("moved by 0.1 x the gradient, the other part's learning rate", "the head (model.layers[-1]) takes head_lr")),
+    ("learning rates swapped",
+     [("SGD(body_params, lr=body_lr", "SGD(body_params, lr=head_lr"),
+      ("SGD(head_params, lr=head_lr", "SGD(head_params, lr=body_lr")],
+     ("the other part's learning rate",)),
+    ("the head never steps",
+     [(",\n                  dl.optim.SGD(head_params, lr=head_lr, momentum=0.9)]", "]")],
+     ("the head's weights did not change in one step",)),
+    ("gradients never zeroed", [("\n                optimizer.zero_grad()", "")],
+     ("the weights differ from those dl.Trainer reaches", "the gradients of every batch add up")),
+    ("a new Batches every epoch",
+     [("    batches = dl.data.Batches(data, batch_size, shuffle=True, seed=seed)\n", ""),
+      ("for x, y in batches:", "for x, y in dl.data.Batches(data, batch_size, shuffle=True, seed=seed):")],
+     ("after 2 epoch(s)", "repeats the first epoch's order")),
+    ("mean over batches, not samples",
+     [("total += loss.item() * len(y)", "total += loss.item()"), ("count += len(y)", "count += 1")],
+     ("the mean losses of 1 epoch(s)", "divided by the number of samples")),
+    ("model left in evaluation mode", [("    model.train()\n", "")],
+     ("left the model in evaluation mode", "model.train()")),
+    ("only trainable parameters, so a frozen body has an empty optimizer",
+     [("for p in layer.parameters()]", "for p in layer.parameters() if p.requires_grad]")],
+     ("one without any gradient is skipped",)),
+    ("returns the last loss only", [("return losses", "return losses[-1]")],
+     ("should return a list of one mean loss",)),
+]]
