@@ -15,7 +15,7 @@ import pytest
 from test_train import blobs
 
 import dllab as dl
-from dllab.train.callbacks import BestEpoch, EarlyStopping, NaNGuard, higher_is_better
+from dllab.train.callbacks import BestEpoch, EarlyStopping, NaNGuard, ProgressLog, higher_is_better
 
 
 def scripted_val_loss(trainer, values):
@@ -190,6 +190,48 @@ def test_nan_guard_keeps_no_copy_of_a_loss_on_its_way_to_a_nan():
     assert guard.taken_at == 16  # due again at 32, but the loss was 1e6 > 10 x the best
     assert guard.restore() == 16
     np.testing.assert_array_equal(trainer.model.w.data, [16, 16])
+
+
+class OneWeight:
+    """What NaNGuard reads of a model: its parameters and modules (one weight vector, no buffers)."""
+
+    def __init__(self, n=2):
+        self.w = dl.Parameter(np.zeros(n))
+
+    def parameters(self):
+        return [self.w]
+
+    def modules(self):
+        return [self]
+
+
+def test_nan_guard_counts_a_loss_of_exactly_factor_times_the_best_as_healthy():
+    """A loss within ``factor`` of the best includes the factor itself: 10 x the best still gets its copy."""
+    assert NaNGuard.factor == 10.0
+    for loss, copied_before in [(5.0, 16), (5.000001, 0)]:  # the best (smoothed) loss is 0.5
+        guard = NaNGuard()
+        trainer = types.SimpleNamespace(model=OneWeight())
+        guard.on_train_begin(trainer)
+        for update in range(17):
+            trainer.model.w.data[:] = update
+            guard.on_before_update(trainer, 0.5 if update < 16 else loss)  # a copy is due after 16 updates
+        trainer.model.w.data[:] = np.nan
+        assert guard.restore() == copied_before
+        np.testing.assert_array_equal(trainer.model.w.data, [copied_before] * 2)
+
+
+def test_nan_guard_copies_the_new_weights_after_a_layer_changed_shape_during_the_run():
+    """A callback widens the layer mid-run: the next copy holds the new, wider weights, and restores them."""
+    guard = NaNGuard()
+    trainer = types.SimpleNamespace(model=OneWeight(2))
+    guard.on_train_begin(trainer)
+    guard.on_before_update(trainer, 1.0)  # the copy before the first update: two weights
+    trainer.model.w = dl.Parameter(np.full(3, 7.0))
+    for _ in range(16):
+        guard.on_before_update(trainer, 1.0)  # the next copy, after 16 updates: three weights
+    trainer.model.w.data[:] = np.nan
+    assert guard.restore() == 16
+    np.testing.assert_array_equal(trainer.model.w.data, [7.0, 7.0, 7.0])
 
 
 # --- Ctrl-C: the handler installed before fit is the one restored after it -------------------------
@@ -389,19 +431,20 @@ def test_a_disk_without_room_for_the_checkpoint_is_named_before_training(tmp_pat
                                    "take 1.0 MB, the folder's disk has 3.1 MB free; free some space or save elsewhere")
     check_checkpoint_path(tmp_path / "best.npz", dl.Dense(3))  # an unbuilt model has no weights to weigh
 
-    # the disk asked about is the checkpoint's folder's, and the size is in MB of 10**6 bytes, rounded
+    # the disk asked about is the checkpoint's folder's, and both sizes are in MB of 10**6 bytes, rounded:
+    # 100.05004 MB prints "100.1", where 1.000001e6 bytes per MB would give "100.0"
     def disk_of(folder):
         assert Path(folder) == tmp_path, f"asked for the free space of {folder!r}, not of the checkpoint's folder"
-        return usage(0, 0, 10**6)
+        return usage(0, 0, 100_050_040)
 
-    class Weighed:  # a built model of 100.05004 MB of weights: "100.1", where 1.000001e6 bytes per MB gives "100.0"
+    class Weighed:  # a built model of 100.05004 MB of weights
         built = True
 
         def parameters(self):
             return [types.SimpleNamespace(data=types.SimpleNamespace(nbytes=100_050_040))]
 
     monkeypatch.setattr(shutil, "disk_usage", disk_of)
-    with pytest.raises(OSError, match=r"the weights take 100\.1 MB, the folder's disk has 1\.0 MB free"):
+    with pytest.raises(OSError, match=r"the weights take 100\.1 MB, the folder's disk has 100\.1 MB free;"):
         check_checkpoint_path(tmp_path / "best.npz", Weighed())
 
     class Trainer:
@@ -409,6 +452,7 @@ def test_a_disk_without_room_for_the_checkpoint_is_named_before_training(tmp_pat
 
     trainer = Trainer()
     trainer.model = model
+    monkeypatch.setattr(shutil, "disk_usage", lambda folder: usage(0, 0, free["bytes"]))  # one byte short
     with pytest.raises(OSError, match="not enough free space"):  # the callback checks with the model
         Checkpoint(tmp_path / "best.npz", BestEpoch("loss")).on_train_begin(trainer)
     assert not list(tmp_path.iterdir())  # the write test left nothing behind
@@ -514,3 +558,117 @@ def test_progress_bar_counts_every_step_and_each_epoch_has_one_line(monkeypatch,
         assert re.fullmatch(r"epoch \d/2  loss \d\.\d{4}  accuracy \d\.\d{4}  val_loss \d\.\d{4}  "
                             r"val_accuracy \d\.\d{4}  \(\d+\.\ds, [\d,]+ samples/s\)", line), line
     assert len(h.step_loss) == 6
+
+
+class RecordedBar:
+    """Stands in for tqdm (``tqdm.auto.tqdm``: a terminal's bar, or a widget in a notebook): it records what
+    the progress log gives it. The defaults are tqdm's."""
+
+    def __init__(self, total=None, disable=False, unit="it", leave=True, dynamic_ncols=False, mininterval=0.1):
+        self.total, self.disable, self.unit, self.leave = total, disable, unit, leave
+        self.dynamic_ncols, self.mininterval = dynamic_ncols, mininterval
+        self.n, self.descriptions, self.postfix, self.lines, self.closed = 0, [], None, [], 0
+
+    def update(self, n=1):
+        self.n += n
+
+    def set_description(self, desc=None, refresh=True):
+        self.descriptions.append(desc)
+
+    def set_postfix_str(self, s="", refresh=True):
+        self.postfix = str(s)
+
+    def write(self, line):
+        self.lines.append(line)
+
+    def close(self):
+        self.closed += 1
+
+
+def progress_of(trainer):
+    [log] = [cb for cb in trainer.callbacks if isinstance(cb, ProgressLog)]
+    return log
+
+
+def test_the_bar_is_given_every_step_of_the_fit_kept_full_width_at_the_end_and_closed(monkeypatch, capsys):
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr("tqdm.auto.tqdm", RecordedBar)
+    x, y = blobs(60)
+    trainer = dl.Trainer(dl.Dense(3, in_features=2), optimizer=dl.optim.SGD(lr=0.1))
+    trainer.fit((x, y), epochs=2, batch_size=20, verbose=True)
+    bar = progress_of(trainer).bar
+    assert (bar.total, bar.n, bar.unit, bar.disable) == (6, 6, "step", False)  # 2 epochs x 3 steps
+    assert bar.descriptions == ["epoch 1/2", "epoch 2/2"]
+    # kept once training ends (leave=None would remove a notebook's bar), as wide as the cell or terminal
+    assert bar.leave is True and bar.dynamic_ncols is True
+    # redrawn at most ten times a second (each redraw in a notebook is a widget message), at least twice
+    assert 0.1 <= bar.mininterval <= 0.5
+    assert bar.closed >= 1
+    assert [line.split("  ")[0] for line in bar.lines] == ["epoch 1/2", "epoch 2/2"]  # written above the bar
+    assert "epoch 1/2" not in capsys.readouterr().out
+
+
+def test_the_bar_shows_the_latest_loss_every_half_second_in_every_epoch(monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr("tqdm.auto.tqdm", RecordedBar)
+    trainer = types.SimpleNamespace(fit_epochs=2, steps_per_epoch=6, history=dl.History())
+    log = ProgressLog()
+    log.on_train_begin(trainer)
+    shown = []
+    for epoch, losses in enumerate([[2.0, 1.5, 1.25, 1.0, 0.875, 0.75], [0.7, 0.65, 0.6, 0.55, 0.5, 0.45]]):
+        log.on_epoch_begin(trainer, epoch)
+        for step, loss in enumerate(losses):
+            seconds = 0.25 * (step + 1)  # since the epoch began, as the Trainer's step logs count it
+            log.on_step_end(trainer, epoch, step, {"loss": loss, "time": seconds, "samples_per_s": 10 / seconds})
+            shown.append(log.bar.postfix)
+    # a new loss once more than half a second has passed since the last one shown: 0.75 s, 1.5 s, in each epoch
+    assert shown == [None, None, "loss 1.2500", "loss 1.2500", "loss 1.2500", "loss 0.7500",
+                     "loss 0.7500", "loss 0.7500", "loss 0.6000", "loss 0.6000", "loss 0.6000", "loss 0.4500"]
+
+
+def test_without_the_bar_each_epochs_line_is_flushed_at_once_and_the_stop_reason_goes_to_stdout(monkeypatch,
+                                                                                                     capsys):
+    import io
+    import sys
+
+    class Piped(io.StringIO):
+        """stdout sent to a pipe or a log file: a reader sees what has been flushed."""
+
+        flushed = ""
+
+        def flush(self):
+            self.flushed = self.getvalue()
+
+    monkeypatch.setenv("CI", "true")  # the bar is off, as in a CI job's log
+    stdout = Piped()
+    monkeypatch.setattr(sys, "stdout", stdout)
+    seen = []
+
+    class Reader(dl.Callback):  # runs after the progress log in each epoch
+        def on_epoch_end(self, trainer, epoch, logs):
+            seen.append(stdout.flushed.splitlines()[-1].split("  ")[0])
+
+    x, y = blobs(60)
+    trainer = dl.Trainer(dl.Dense(3, in_features=2), optimizer=dl.optim.SGD(lr=0.1))
+    trainer.loss_fn = scripted_val_loss(trainer, [1.0, 0.5, 0.75, 0.8])
+    h = trainer.fit((x, y), epochs=4, batch_size=20, validation=(x, y), early_stopping=1, callbacks=[Reader()])
+    assert seen == ["epoch 1/4", "epoch 2/4", "epoch 3/4"]
+    assert h.stop_reason == ("early stopping: val_loss did not improve for 1 epochs (best 0.5 at epoch 2); "
+                             "best weights (epoch 2) restored")
+    assert stdout.getvalue().splitlines()[-1] == h.stop_reason  # not an error: on stdout, after the last epoch
+    assert capsys.readouterr().err == ""
+
+
+def test_a_ctrl_c_before_the_bar_is_made_ends_the_fit_as_any_ctrl_c(monkeypatch, capsys):
+    monkeypatch.delenv("CI", raising=False)
+
+    class CtrlCAtTheStart(dl.EarlyStopping):  # the safety nets start before the progress log makes its bar
+        def on_train_begin(self, trainer):
+            super().on_train_begin(trainer)
+            raise KeyboardInterrupt
+
+    x, y = blobs(60)
+    trainer = dl.Trainer(dl.Dense(3, in_features=2))
+    h = trainer.fit((x, y), epochs=2, early_stopping=CtrlCAtTheStart(monitor="loss"), verbose=True)
+    assert h.interrupted and h.epochs == 0 and progress_of(trainer).bar is None
+    assert capsys.readouterr().err == h.stop_reason + "\n"

@@ -345,10 +345,10 @@ class ProgressLog(Callback):
 
         self.bar = tqdm(total=trainer.fit_epochs * trainer.steps_per_epoch, disable=not self.show_bar,
                         unit="step", leave=True, dynamic_ncols=True, mininterval=0.2)
-        self.last_postfix = 0.0
 
     def on_epoch_begin(self, trainer, epoch):
         self.bar.set_description(f"epoch {trainer.history.epochs + 1}/{trainer.fit_epochs}", refresh=False)
+        self.last_postfix = 0.0  # the step logs' time counts from the epoch's start
 
     def on_step_end(self, trainer, epoch, step, logs):
         self.bar.update(1)
