@@ -113,7 +113,10 @@ def run_module(name, jobs, base, recheck=()):
     """Mutate one module and run its tests; ``recheck``: only these mutants, in the earlier copy."""
     mutated, tests = MODULES[name]
     work = refresh_tests(name, tests, base) if recheck else scratch_copy(name, mutated, tests, base)
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", DLLAB_DEVICE="cpu", MPLBACKEND="Agg",
+    # one thread in every library: mutmut forks its test processes from a parent that has run the
+    # tests, and a GNU OpenMP pool (PyTorch's) that ran in the parent hangs in the forked child
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               DLLAB_DEVICE="cpu", MPLBACKEND="Agg",
                DLLAB_DATA=str(ROOT / "assets" / "data"))
     env.pop("CI", None)  # the progress bar is shown, as on an attendee's machine
     mutmut = [sys.executable, "-m", "mutmut"]
