@@ -672,3 +672,16 @@ def test_a_ctrl_c_before_the_bar_is_made_ends_the_fit_as_any_ctrl_c(monkeypatch,
     h = trainer.fit((x, y), epochs=2, early_stopping=CtrlCAtTheStart(monitor="loss"), verbose=True)
     assert h.interrupted and h.epochs == 0 and progress_of(trainer).bar is None
     assert capsys.readouterr().err == h.stop_reason + "\n"
+
+
+def test_a_ctrl_c_before_early_stopping_starts_ends_the_fit_as_any_ctrl_c(monkeypatch):
+    def ctrl_c(self, trainer):  # the NaN guard starts before early stopping
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(NaNGuard, "on_train_begin", ctrl_c)
+    x, y = blobs(60)
+    model = dl.Dense(3, in_features=2)
+    before = [p.numpy().copy() for p in model.parameters()]
+    h = dl.Trainer(model).fit((x, y), epochs=2, validation=(x, y), early_stopping=1, verbose=False)
+    assert h.interrupted and h.epochs == 0
+    assert all(np.array_equal(p.numpy(), b) for p, b in zip(model.parameters(), before))

@@ -113,6 +113,7 @@ class EarlyStopping(Callback):
     def __init__(self, patience=3, monitor="val_loss", min_delta=0.0, restore_best=True):
         self.patience, self.monitor, self.min_delta, self.restore_best = patience, monitor, min_delta, restore_best
         self.best = None  # the BestEpoch tracker the Trainer gives it
+        self.best_state = None  # also before on_train_begin: a Ctrl-C may come before it runs
 
     def __repr__(self):
         return f"EarlyStopping(patience={self.patience}, monitor={self.monitor!r})"
