@@ -1,5 +1,7 @@
 """The autograd engine: graph walk, gradient accumulation, and a graph used once."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -122,3 +124,125 @@ def test_a_function_names_itself():
             return a * a
 
     assert repr(Square()) == "<Square>"
+
+
+# --- the graph walk and the gradients a user reads (each caught a surviving mutant) -------------------
+
+
+def test_a_tensor_used_by_several_ops_gets_one_backward_call_with_the_whole_gradient():
+    calls = []
+
+    class Double(dl.Function):  # y = 2x, recording every gradient its backward is given
+        def forward(self, a):
+            return 2 * a
+
+        def backward(self, g):
+            calls.append(g.copy())
+            return 2 * g
+
+    x = dl.Tensor(np.array([1.0, -2.0]), requires_grad=True)
+    a = Double.apply(x)  # a = [2, -4] feeds two products, one of them twice: a * a and a * 3
+    (a * a + a * 3).sum().backward()
+    # d/da (a^2 + 3a) = 2a + 3 = [7, -5], given once; d/dx = 2 * that
+    assert len(calls) == 1
+    np.testing.assert_allclose(calls[0], [7.0, -5.0])
+    np.testing.assert_allclose(x.grad, [14.0, -10.0])
+
+
+def test_an_input_an_op_gives_no_gradient_to_neither_gets_one_nor_stops_the_others():
+    class TimesConstant(dl.Function):  # a * b with b held constant: no gradient for b
+        def forward(self, a, b):
+            self.b = b
+            return a * b
+
+        def backward(self, g):
+            return g * self.b, None
+
+    class ConstantTimes(dl.Function):  # the same with the constant first
+        def forward(self, b, a):
+            self.b = b
+            return b * a
+
+        def backward(self, g):
+            return None, g * self.b
+
+    for op, first in ((TimesConstant, True), (ConstantTimes, False)):
+        a = dl.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+        b = dl.Tensor(np.array([3.0, 5.0]), requires_grad=True)
+        y = op.apply(a, b) if first else op.apply(b, a)
+        y.sum().backward()
+        np.testing.assert_allclose(a.grad, [3.0, 5.0])
+        assert b.grad is None
+        # b used elsewhere too: it gets that gradient only
+        a.zero_grad()
+        y = op.apply(a, b) if first else op.apply(b, a)
+        (y.sum() + (b * 4).sum()).backward()
+        np.testing.assert_allclose(a.grad, [3.0, 5.0])
+        np.testing.assert_allclose(b.grad, [4.0, 4.0])
+
+
+def test_leaves_accumulate_over_two_backward_passes():
+    x = dl.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    (x * x).sum().backward()  # 2x = [2, 4]
+    (x * 3).sum().backward()  # + 3
+    np.testing.assert_allclose(x.grad, [5.0, 7.0])
+
+
+def test_backward_with_the_upstream_gradient_as_a_tensor_or_an_array():
+    for upstream in (dl.Tensor(np.array([1.0, 2.0, 3.0])), np.array([1.0, 2.0, 3.0]), [1.0, 2.0, 3.0]):
+        x = dl.Tensor(np.array([1.0, -1.0, 2.0]), requires_grad=True)
+        (x * x).backward(upstream)
+        np.testing.assert_allclose(x.grad, [2.0, -4.0, 12.0])  # 2x * upstream
+
+
+def test_broadcast_operands_get_gradients_summed_back_to_their_shapes():
+    x = dl.Tensor(np.array([[1.0, 2.0, 3.0]]), requires_grad=True)  # (1, 3), repeated over 2 rows
+    y = dl.Tensor(np.array([[10.0], [20.0]]), requires_grad=True)  # (2, 1), repeated over 3 columns
+    (x * y).sum().backward()
+    assert x.grad.shape == (1, 3) and y.grad.shape == (2, 1)
+    np.testing.assert_allclose(x.grad, [[30.0, 30.0, 30.0]])  # y summed over the rows
+    np.testing.assert_allclose(y.grad, [[6.0], [6.0]])  # x summed over the columns
+    z = dl.Tensor(np.ones((2, 2, 3)), requires_grad=True)
+    (x + z).sum().backward()  # a leading axis added as well
+    np.testing.assert_allclose(x.grad, [[34.0, 34.0, 34.0]])  # 30 before, + 4 copies
+
+
+def test_an_op_result_without_grad_is_a_plain_tensor_that_can_become_a_leaf():
+    x = dl.Tensor(np.array([1.0, 2.0, 3.0]))
+    y = x * 2
+    assert y.requires_grad is False and y.grad is None and y.name is None
+    dl.gradcheck(lambda t: (t * t).sum(), [y])  # gradcheck turns it into a leaf
+    y.grad = None
+    (y * y).sum().backward()
+    np.testing.assert_allclose(y.grad, [4.0, 8.0, 12.0])
+    z = x * dl.Tensor(np.ones(3), requires_grad=True)
+    z.sum().backward()
+    assert z.grad is None and z.name is None  # only leaves keep a gradient
+
+
+def test_error_messages_of_backward_in_full():
+    x = dl.Tensor(np.array([1.0, 2.0]))
+    with pytest.raises(RuntimeError, match=re.escape(
+            "backward() on a tensor that does not require grad: no parameter or input with requires_grad=True "
+            "was used to compute it (or it was computed under no_grad())")):
+        (x * x).sum().backward()
+    x.requires_grad = True
+    loss = (x * x).sum()
+    loss.backward()
+    with pytest.raises(RuntimeError, match=re.escape(
+            "backward() ran twice through the same graph: the first backward freed the values the forward pass "
+            "saved (as in PyTorch). Run the forward pass again (recompute the loss) before calling backward() "
+            "again; to combine two losses, add them and call backward() once: (loss1 + loss2).backward()")):
+        loss.backward()
+
+
+def test_tensor_of_a_tensor_python_values_and_numpy_conversions():
+    t = dl.Tensor(dl.Tensor([1.0, 2.0]))
+    assert t.dtype == np.float32 and np.array_equal(t.data, [1.0, 2.0])
+    assert dl.Tensor([True, 2]).dtype == np.float32  # Python numbers: the default dtype
+    c = dl.Tensor([1 + 2j])  # complex values keep their type (float32 would drop the imaginary part)
+    assert c.dtype == np.complex128 and c.data[0] == 1 + 2j
+    f = dl.Tensor([1.5, 2.0])
+    assert np.asarray(f).dtype == np.float32  # NumPy gets the tensor's own dtype
+    big = dl.Tensor(np.array([2**53 + 1], dtype=np.int64))
+    assert np.asarray(big, dtype=np.int64)[0] == 2**53 + 1  # exact: not through a float
