@@ -1,39 +1,9 @@
 """Typical wrong answers for lab5_transfer, each with the phrases its failure message must contain
 (run by tests/test_wrong_answers.py)."""
 
-from wrong_answers.cases import Wrong
+from wrong_answers.cases import Wrong, mistake, right_answer
 
-FINE_TUNE = '''
-def fine_tune(model, data, epochs, body_lr, head_lr, batch_size=10, seed=0):
-    head_params = list(model.layers[-1].parameters())
-    body_params = [p for layer in model.layers[:-1] for p in layer.parameters()]
-    optimizers = [dl.optim.SGD(body_params, lr=body_lr, momentum=0.9),
-                  dl.optim.SGD(head_params, lr=head_lr, momentum=0.9)]
-    batches = dl.data.Batches(data, batch_size, shuffle=True, seed=seed)
-    model.train()
-    losses = []
-    for _ in range(epochs):
-        total, count = 0.0, 0
-        for x, y in batches:
-            loss = dl.cross_entropy(model(dl.Tensor(dl.backend.to_device(x))), dl.backend.to_device(y))
-            loss.backward()
-            for optimizer in optimizers:
-                optimizer.step()
-                optimizer.zero_grad()
-            total += loss.item() * len(y)
-            count += len(y)
-        losses.append(total / count)
-    return losses
-'''
-
-
-def mistake(right, *edits):
-    """The right answer with each (old, new) edit made once: one mistake, shown as what changed."""
-    for old, new in edits:
-        assert right.count(old) == 1, old
-        right = right.replace(old, new)
-    return right
-
+FINE_TUNE = right_answer("lab5_transfer", "fine_tune")
 
 CASES = [
         Wrong("take_classes", "labels not renumbered", '''
