@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 import jupytext
 
 SOURCE = Path(__file__).resolve().parents[2] / "grading" / "source"
-MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
 
 @dataclass
@@ -29,12 +30,29 @@ class Noisy:
     source: str
 
 
+@functools.cache
+def _answer_cells(lab):
+    return {cell.metadata["nbgrader"]["grade_id"]: cell.source
+            for cell in jupytext.read(SOURCE / lab / f"{lab}.py").cells
+            if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "code"}
+
+
 def right_answer(lab, grade_id):
-    """The answer cell ``grade_id`` of ``lab`` as the instructor's script holds it, markers removed."""
-    for cell in jupytext.read(SOURCE / lab / f"{lab}.py").cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
-            return "\n" + "\n".join(line for line in cell.source.splitlines() if line.strip() not in MARKERS) + "\n"
-    raise LookupError(f"{lab} has no answer cell {grade_id!r}")
+    """The code of answer cell ``grade_id`` of ``lab`` as the instructor's script holds it: without the
+    solution markers, the docstrings and the comment-only lines, as an attendee's answer would be typed."""
+    cells = _answer_cells(lab)
+    if grade_id not in cells:
+        raise LookupError(f"{lab} has no answer cell {grade_id!r}")
+    source = cells[grade_id]
+    docstrings = set()
+    for node in ast.walk(ast.parse(source)):
+        body = getattr(node, "body", None)
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            docstrings.update(range(body[0].lineno, body[0].end_lineno + 1))
+    code = [line for number, line in enumerate(source.splitlines(), 1)
+            if number not in docstrings and not line.strip().startswith("#")]
+    return "\n" + "\n".join(code).strip() + "\n"
 
 
 def mistake(right, *edits):
@@ -43,3 +61,8 @@ def mistake(right, *edits):
         assert right.count(old) == 1, f"the right answer no longer holds {old!r} exactly once"
         right = right.replace(old, new)
     return right
+
+
+def Edited(lab, function, why, edits, message, visible=True):  # noqa: N802 - builds a Wrong, reads like one
+    """A Wrong whose answer is the lab's right answer with ``edits`` made: the case shows only the mistake."""
+    return Wrong(function, why, mistake(right_answer(lab, function), *edits), message, visible)

@@ -1,48 +1,35 @@
 """Typical wrong answers for lab5_transfer, each with the phrases its failure message must contain
 (run by tests/test_wrong_answers.py)."""
 
-from wrong_answers.cases import Wrong, mistake, right_answer
+from wrong_answers.cases import Edited, Wrong
 
-FINE_TUNE = right_answer("lab5_transfer", "fine_tune")
+LAB = "lab5_transfer"
 
 CASES = [
-        Wrong("take_classes", "labels not renumbered", '''
-def take_classes(data, classes):
-    classes = list(classes)
-    keep = np.isin(data.y, classes)
-    names = [data.classes[label] for label in classes]
-    return dl.data.Dataset(data.x[keep], data.y[keep].astype(np.int64), "subset", names)
-''', ("a network with 3 outputs has no output 7", "Renumber them")),
-        Wrong("take_classes", "sorted instead of the given order", '''
-def take_classes(data, classes):
-    classes = sorted(classes)
-    keep = np.isin(data.y, classes)
-    y = np.array([classes.index(label) for label in data.y[keep]], dtype=np.int64)
-    names = [data.classes[label] for label in classes]
-    return dl.data.Dataset(data.x[keep], y, "subset", names)
-''', ("follow the order of `classes`",)),
-        Wrong("split_model", "cut off by one", '''
-def split_model(model, cut):
-    return dl.Sequential(*model.layers[:cut + 1]), dl.Sequential(*model.layers[cut + 1:])
-''', ("a body of layers 0-4 and a head of layers 5-6",)),
-        Wrong("extract_features", "training mode (dropout on)", '''
-def extract_features(body, x, batch_size=500):
-    body.train()
-    parts = []
-    with dl.no_grad():
-        for i in range(0, len(x), batch_size):
-            parts.append(body(dl.Tensor(dl.backend.to_device(x[i:i + batch_size]))).numpy())
-    return np.concatenate(parts)
-''', ("training mode", "body.eval()")),
-        Wrong("extract_features", "drops the last partial batch", '''
-def extract_features(body, x, batch_size=500):
-    body.eval()
-    parts = []
-    with dl.no_grad():
-        for i in range(0, len(x) - batch_size + 1, batch_size):
-            parts.append(body(dl.Tensor(dl.backend.to_device(x[i:i + batch_size]))).numpy())
-    return np.concatenate(parts)
-''', ("should have shape (25, 3), got (20, 3)",)),
+        Edited(LAB, "take_classes", "labels not renumbered", [
+            ('    y = np.array([classes.index(label) for label in data.y[keep]], dtype=np.int64)\n',
+             ''),
+            ('    return dl.data.Dataset(data.x[keep], y, f"{data.name}-{\'\'.join(map(str, classes))}", names)',
+             '    return dl.data.Dataset(data.x[keep], data.y[keep].astype(np.int64), "subset", names)')],
+            ("a network with 3 outputs has no output 7", "Renumber them")),
+        Edited(LAB, "take_classes", "sorted instead of the given order", [
+            ('    classes = list(classes)',
+             '    classes = sorted(classes)'),
+            ('    return dl.data.Dataset(data.x[keep], y, f"{data.name}-{\'\'.join(map(str, classes))}", names)',
+             '    return dl.data.Dataset(data.x[keep], y, "subset", names)')],
+            ("follow the order of `classes`",)),
+        Edited(LAB, "split_model", "cut off by one", [
+            ('    return dl.Sequential(*model.layers[:cut]), dl.Sequential(*model.layers[cut:])',
+             '    return dl.Sequential(*model.layers[:cut + 1]), dl.Sequential(*model.layers[cut + 1:])')],
+            ("a body of layers 0-4 and a head of layers 5-6",)),
+        Edited(LAB, "extract_features", "training mode (dropout on)", [
+            ('    body.eval()',
+             '    body.train()')],
+            ("training mode", "body.eval()")),
+        Edited(LAB, "extract_features", "drops the last partial batch", [
+            ('        for i in range(0, len(x), batch_size):',
+             '        for i in range(0, len(x) - batch_size + 1, batch_size):')],
+            ("should have shape (25, 3), got (20, 3)",)),
         Wrong("extract_features", "with gradients", '''
 def extract_features(body, x, batch_size=500):
     body.eval()
@@ -51,92 +38,42 @@ def extract_features(body, x, batch_size=500):
         parts.append(body(dl.Tensor(dl.backend.to_device(x[i:i + batch_size]))).numpy())
     return np.concatenate(parts)
 ''', ("with gradients on", "dl.no_grad()")),
-        Wrong("nearest_mean_predict", "returns class positions, not labels", '''
-def nearest_mean_predict(features, labels, queries):
-    classes = np.unique(labels)
-    means = np.stack([features[labels == c].mean(axis=0) for c in classes])
-    distances = ((queries[:, None, :] - means[None, :, :]) ** 2).sum(axis=2)
-    return distances.argmin(axis=1)
-''', ("return labels, not positions",)),
-        Wrong("nearest_mean_predict", "farthest mean", '''
-def nearest_mean_predict(features, labels, queries):
-    classes = np.unique(labels)
-    means = np.stack([features[labels == c].mean(axis=0) for c in classes])
-    distances = ((queries[:, None, :] - means[None, :, :]) ** 2).sum(axis=2)
-    return classes[distances.argmax(axis=1)]
-''', ("the farthest class", "argmin")),
-        Wrong('freeze', 'freeze returns None', '''
-def freeze(model):
-    for p in model.parameters():
-        p.requires_grad = False
-
-
-def unfreeze(model):
-    for p in model.parameters():
-        p.requires_grad = True
-    return model
-''', ('must return the model',)),
-        Wrong('freeze', 'first layer only', '''
-def freeze(model):
-    for p in model.layers[1].parameters():
-        p.requires_grad = False
-    return model
-
-
-def unfreeze(model):
-    for p in model.parameters():
-        p.requires_grad = True
-    return model
-''', ('still train', 'every')),
-        Wrong('freeze', 'gradients cleared instead', '''
-def freeze(model):
-    for p in model.parameters():
-        p.grad = None
-    return model
-
-
-def unfreeze(model):
-    for p in model.parameters():
-        p.requires_grad = True
-    return model
-''', ('still train',)),
-        Wrong('freeze', 'unfreeze does nothing', '''
-def freeze(model):
-    for p in model.parameters():
-        p.requires_grad = False
-    return model
-
-
-def unfreeze(model):
-    return model
-''', ('still frozen',)),
-        Wrong('with_new_head', 'head still has 5 outputs', '''
-def with_new_head(body, classes):
-    new_body = freeze(copy.deepcopy(body))
-    return new_body >> dl.Dense(5)
-
-
-def count_parameters(model, trainable_only=False):
-    return sum(p.size for p in model.parameters() if p.requires_grad or not trainable_only)
-''', ('should have shape (6, 3)', "not the old head's 5")),
-        Wrong('with_new_head', 'body not frozen', '''
-def with_new_head(body, classes):
-    new_body = copy.deepcopy(body)
-    return new_body >> dl.Dense(classes)
-
-
-def count_parameters(model, trainable_only=False):
-    return sum(p.size for p in model.parameters() if p.requires_grad or not trainable_only)
-''', ("changed the body's", 'must be frozen')),
-        Wrong('with_new_head', 'body frozen and shared', '''
-def with_new_head(body, classes):
-    new_body = freeze(body)
-    return new_body >> dl.Dense(classes)
-
-
-def count_parameters(model, trainable_only=False):
-    return sum(p.size for p in model.parameters() if p.requires_grad or not trainable_only)
-''', ('froze `body` itself',)),
+        Edited(LAB, "nearest_mean_predict", "returns class positions, not labels", [
+            ('    return classes[distances.argmin(axis=1)]',
+             '    return distances.argmin(axis=1)')],
+            ("return labels, not positions",)),
+        Edited(LAB, "nearest_mean_predict", "farthest mean", [
+            ('    return classes[distances.argmin(axis=1)]',
+             '    return classes[distances.argmax(axis=1)]')],
+            ("the farthest class", "argmin")),
+        Edited(LAB, 'freeze', 'freeze returns None', [
+            ('        p.requires_grad = False\n    return model\n\n',
+             '        p.requires_grad = False\n\n')],
+            ('must return the model',)),
+        Edited(LAB, 'freeze', 'first layer only', [
+            ('def freeze(model):\n    for p in model.parameters():\n        p.requires_grad = False',
+             'def freeze(model):\n    for p in model.layers[1].parameters():\n        p.requires_grad = False')],
+            ('still train', 'every')),
+        Edited(LAB, 'freeze', 'gradients cleared instead', [
+            ('        p.requires_grad = False',
+             '        p.grad = None')],
+            ('still train',)),
+        Edited(LAB, 'freeze', 'unfreeze does nothing', [
+            ('    for p in model.parameters():\n        p.requires_grad = True\n',
+             '')],
+            ('still frozen',)),
+        Edited(LAB, 'with_new_head', 'head still has 5 outputs', [
+            ('    return new_body >> dl.Dense(classes)',
+             '    return new_body >> dl.Dense(5)')],
+            ('should have shape (6, 3)', "not the old head's 5")),
+        Edited(LAB, 'with_new_head', 'body not frozen', [
+            ('    new_body = freeze(copy.deepcopy(body))',
+             '    new_body = copy.deepcopy(body)')],
+            ("changed the body's", 'must be frozen')),
+        Edited(LAB, 'with_new_head', 'body frozen and shared', [
+            ('    new_body = freeze(copy.deepcopy(body))',
+             '    new_body = freeze(body)')],
+            ('froze `body` itself',)),
         Wrong('with_new_head', 'body shared, not copied', '''
 def with_new_head(body, classes):
     new_body = dl.Sequential(*body.layers)
@@ -149,32 +86,18 @@ def with_new_head(body, classes):
 def count_parameters(model, trainable_only=False):
     return sum(p.size for p in model.parameters() if p.requires_grad or not trainable_only)
 ''', ('shares its layers', 'copy.deepcopy(body)')),
-        Wrong('with_new_head', 'trainable_only ignored', '''
-def with_new_head(body, classes):
-    new_body = freeze(copy.deepcopy(body))
-    return new_body >> dl.Dense(classes)
-
-
-def count_parameters(model, trainable_only=False):
-    return sum(p.size for p in model.parameters())
-''', ("only the head's 4 x 3 + 3 = 15 train",)),
-        Wrong('with_new_head', 'rows instead of entries', '''
-def with_new_head(body, classes):
-    new_body = freeze(copy.deepcopy(body))
-    return new_body >> dl.Dense(classes)
-
-
-def count_parameters(model, trainable_only=False):
-    return sum(len(p.data) for p in model.parameters() if p.requires_grad or not trainable_only)
-''', ('= 43',)),
-        Wrong("unfreeze_top", '-0 slices everything', '''
-def unfreeze_top(model, k):
-    freeze(model)
-    with_parameters = [layer for layer in model.layers if list(layer.parameters())]
-    for layer in with_parameters[-k:]:
-        unfreeze(layer)
-    return model
-''', ('layers[-0:] is the whole list',)),
+        Edited(LAB, 'with_new_head', 'trainable_only ignored', [
+            ('    return sum(p.size for p in model.parameters() if p.requires_grad or not trainable_only)',
+             '    return sum(p.size for p in model.parameters())')],
+            ("only the head's 4 x 3 + 3 = 15 train",)),
+        Edited(LAB, 'with_new_head', 'rows instead of entries', [
+            ('    return sum(p.size for p in model.parameters() if p.requires_grad or not trainable_only)',
+             '    return sum(len(p.data) for p in model.parameters() if p.requires_grad or not trainable_only)')],
+            ('= 43',)),
+        Edited(LAB, "unfreeze_top", '-0 slices everything', [
+            ('    for layer in with_parameters[max(len(with_parameters) - k, 0):]:',
+             '    for layer in with_parameters[-k:]:')],
+            ('layers[-0:] is the whole list',)),
         Wrong("unfreeze_top", 'layers without parameters counted', '''
 def unfreeze_top(model, k):
     freeze(model)
@@ -182,21 +105,15 @@ def unfreeze_top(model, k):
         unfreeze(layer)
     return model
 ''', ('flatten has no parameters',)),
-        Wrong("unfreeze_top", 'rest not frozen', '''
-def unfreeze_top(model, k):
-    with_parameters = [layer for layer in model.layers if list(layer.parameters())]
-    for layer in with_parameters[max(len(with_parameters) - k, 0):]:
-        unfreeze(layer)
-    return model
-''', ('should let ip1 and ip2 train',)),
-        Wrong("unfreeze_top", 'returns None', '''
-def unfreeze_top(model, k):
-    freeze(model)
-    with_parameters = [layer for layer in model.layers if list(layer.parameters())]
-    for layer in with_parameters[max(len(with_parameters) - k, 0):]:
-        unfreeze(layer)
-''', ('must return the model',)),
-] + [Wrong("fine_tune", why, mistake(FINE_TUNE, *edits), message) for why, edits, message in [
+        Edited(LAB, "unfreeze_top", 'rest not frozen', [
+            ('    freeze(model)\n',
+             '')],
+            ('should let ip1 and ip2 train',)),
+        Edited(LAB, "unfreeze_top", 'returns None', [
+            ('    return model\n',
+             '')],
+            ('must return the model',)),
+] + [Edited(LAB, "fine_tune", why, edits, message) for why, edits, message in [
     ("one learning rate for the whole model",
      [("optimizers = [dl.optim.SGD(body_params, lr=body_lr, momentum=0.9),\n"
        "                  dl.optim.SGD(head_params, lr=head_lr, momentum=0.9)]",
