@@ -10,6 +10,10 @@ attendee learns it before grading.
 The lab runs in-process, its cells in order in one namespace, the way nbgrader runs it (training
 shortened by NBGRADER_EXECUTION); each wrong answer is tried in a copy of the namespace taken just
 before the function's answer cell.
+
+Labs 3-5 keep their cases in wrong_answers/<lab>.py; most are written as the lab's own right answer
+with the mistake as an edit (wrong_answers.cases.Edited), so a changed solution shows up as an edit
+that no longer applies rather than as a stale copy.
 """
 
 from __future__ import annotations
