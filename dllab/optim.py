@@ -313,6 +313,10 @@ class StepLR:
     """Multiply the learning rate by ``gamma`` every ``step_size`` epochs."""
 
     def __init__(self, step_size, gamma=0.1):
+        # checked here, where the mistake is made, not as a ZeroDivisionError at the first epoch
+        if isinstance(step_size, bool) or not isinstance(step_size, numbers.Integral) or step_size < 1:
+            raise ValueError(f"StepLR: step_size must be a positive integer (epochs between two drops of the "
+                             f"learning rate), got {step_size!r}; e.g. StepLR(step_size=10, gamma=0.1)")
         self.step_size, self.gamma = int(step_size), gamma
 
     def __call__(self, epoch):

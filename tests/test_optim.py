@@ -301,3 +301,14 @@ def test_optimizer_state_follows_its_parameter_between_devices(monkeypatch):
     on_cpu = state["v"]
     optim._follow_device(state, np.zeros(2))
     assert state["v"] is on_cpu and state["count"] == 3
+
+
+def test_a_step_schedule_of_zero_epochs_is_named_where_it_is_made():
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError) as info:
+            optim.StepLR(bad)
+        assert str(info.value) == (f"StepLR: step_size must be a positive integer (epochs between two drops of the "
+                                   f"learning rate), got {bad!r}; e.g. StepLR(step_size=10, gamma=0.1)")
+    opt = optim.SGD([dl.Parameter(np.zeros(1))], lr=1.0, schedule=optim.StepLR(np.int64(3), 0.5))
+    opt.set_epoch(3)
+    assert opt.lr == 0.5 and opt.schedule.step_size == 3

@@ -737,3 +737,20 @@ def test_evaluate_names_what_is_not_finite_word_for_word():
         dl.Trainer(dl.Dense(1, in_features=2), loss="mse").evaluate((x * 1e30, x[:, :1] * 1e30))
     assert str(info.value) == ("evaluate: the loss is inf although the inputs, targets and weights are finite: the "
                                "model's outputs overflowed; check the scale of the inputs")
+
+
+# --- issue 29: round two of the safety nets ------------------------------------------------------
+
+
+def test_predict_names_a_batch_size_that_is_not_a_positive_int():
+    x, _ = blobs(20)
+    model = dl.Dense(3, in_features=2)
+    before = model.W.data.copy()
+    trainer = dl.Trainer(model)
+    for bad in (0, -5, 2.5, True):
+        with pytest.raises(ValueError) as info:
+            trainer.predict(x, batch_size=bad)
+        assert str(info.value) == (f"predict: batch_size must be a positive integer, got {bad!r}; e.g. "
+                                   "batch_size=1000 (the default)")
+    assert model.training and np.array_equal(model.W.data, before)  # nothing ran
+    assert trainer.predict(x, batch_size=np.int64(7)).shape == (20, 3)

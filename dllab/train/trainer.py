@@ -101,6 +101,14 @@ def _model_input(xb):
     return Tensor(x), x
 
 
+def _check_batch_size(where, batch_size):
+    """A batch size must be a positive int; checked up front, so the user reads the argument's name
+    rather than ``range() arg 3 must not be zero`` from deep inside the loop."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"{where}: batch_size must be a positive integer, got {batch_size!r}; "
+                         "e.g. batch_size=1000 (the default)")
+
+
 def _on_current_device(model):
     """Move the model to the current device (dl.set_device) if its weights are elsewhere, so that
     set_device("gpu") followed by fit/evaluate/predict just works; batches follow the same device."""
@@ -378,6 +386,7 @@ class Trainer:
                             f"padded sequences; got a {type(x).__name__} of {len(x)} items (an (x, y) "
                             "pair? pass x alone)")
         x = x.data if isinstance(x, Tensor) else x
+        _check_batch_size("predict", batch_size)
         _on_current_device(self.model)
         was_training = self.model.training
         self.model.eval()
