@@ -754,3 +754,25 @@ def test_predict_names_a_batch_size_that_is_not_a_positive_int():
                                    "batch_size=1000 (the default)")
     assert model.training and np.array_equal(model.W.data, before)  # nothing ran
     assert trainer.predict(x, batch_size=np.int64(7)).shape == (20, 3)
+
+
+def test_validation_smaller_than_one_batch_is_named_not_reported_as_zero():
+    x, y = blobs(60)
+    small = Batches((x[:5], y[:5]), batch_size=64, drop_last=True)
+    model = dl.Dense(3, in_features=2)
+    before = model.W.data.copy()
+    trainer = dl.Trainer(model)
+    with pytest.raises(ValueError) as info:
+        trainer.evaluate(small)
+    assert str(info.value) == ("evaluate: the data gives no batches: 5 samples, batch_size=64, drop_last=True (which "
+                               "drops the last, incomplete batch); use a batch_size of at most 5, or drop_last=False")
+    with pytest.raises(ValueError) as info:  # before any training, not as a fake val_loss of 0.0 after it
+        trainer.fit((x, y), epochs=2, validation=small, verbose=False)
+    assert str(info.value) == ("fit: the validation data gives no batches: 5 samples, batch_size=64, drop_last=True "
+                               "(which drops the last, incomplete batch); use a batch_size of at most 5, or "
+                               "drop_last=False")
+    assert np.array_equal(model.W.data, before) and trainer.history.epochs == 0 and trainer.epoch == 0
+    assert trainer.optimizer.steps == 0
+    # the same samples without drop_last are evaluated, partial batch included
+    result = trainer.evaluate(Batches((x[:5], y[:5]), batch_size=64))
+    assert result["loss"] > 0 and result == trainer.evaluate((x[:5], y[:5]))

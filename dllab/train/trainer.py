@@ -101,6 +101,16 @@ def _model_input(xb):
     return Tensor(x), x
 
 
+def _with_batches(batches, what):
+    """``batches``, or a ValueError when they give no batch at all (drop_last with fewer samples than
+    batch_size): an average over no sample would read 0.0, a made-up perfect score."""
+    if len(batches) == 0:
+        raise ValueError(f"{what} gives no batches: {batches.num_samples} samples, batch_size={batches.batch_size}, "
+                         f"drop_last={batches.drop_last} (which drops the last, incomplete batch); use a batch_size "
+                         f"of at most {batches.num_samples}, or drop_last=False")
+    return batches
+
+
 def _check_batch_size(where, batch_size):
     """A batch size must be a positive int; checked up front, so the user reads the argument's name
     rather than ``range() arg 3 must not be zero`` from deep inside the loop."""
@@ -217,7 +227,8 @@ class Trainer:
         afresh (a second fit() is a new run from the weights reached), while ``trainer.epoch`` keeps
         counting across calls.
         """
-        batches = self._fit_setup(train, epochs, batch_size, shuffle, seed, transform, checkpoint)
+        batches = self._fit_setup(train, epochs, batch_size, shuffle, seed, transform, checkpoint, validation,
+                                  eval_batch_size)
         history = self.history = History()
         self._use_callbacks(self._fit_callbacks(validation, early_stopping, checkpoint, callbacks, verbose))
         self.stop_training = False
@@ -285,7 +296,8 @@ class Trainer:
         self.optimizer.zero_grad()                      # zero grad
         return out, value
 
-    def _fit_setup(self, train, epochs, batch_size, shuffle, seed, transform, checkpoint):
+    def _fit_setup(self, train, epochs, batch_size, shuffle, seed, transform, checkpoint, validation,
+                   eval_batch_size):
         """Check fit()'s arguments before any work; returns the training batches."""
         if hasattr(epochs, "shape") and getattr(epochs, "ndim", 0) > 0:
             raise TypeError(f"fit: the second argument is epochs, but it got an array of shape "
@@ -296,12 +308,9 @@ class Trainer:
         if checkpoint is not None:
             check_checkpoint_path(checkpoint, self.model)
         _on_current_device(self.model)
-        batches = self._batches(train, batch_size, shuffle, seed, transform)
-        if len(batches) == 0:
-            raise ValueError(f"fit: the training data gives no batches: {batches.num_samples} samples, "
-                             f"batch_size={batches.batch_size}, drop_last={batches.drop_last} (which drops the "
-                             "last, incomplete batch); use a batch_size of at most "
-                             f"{batches.num_samples}, or drop_last=False")
+        batches = _with_batches(self._batches(train, batch_size, shuffle, seed, transform), "fit: the training data")
+        if validation is not None:  # now, not as a made-up val_loss of 0.0 after the first epoch
+            _with_batches(self._batches(validation, eval_batch_size, shuffle=False), "fit: the validation data")
         self._choose_metrics(batches)
         self.fit_epochs, self.steps_per_epoch = int(epochs), len(batches)
         return batches
@@ -333,7 +342,7 @@ class Trainer:
     @no_grad()
     def evaluate(self, data, batch_size=1000) -> dict:
         """Loss and metrics over a whole dataset (evaluation mode: no dropout)."""
-        batches = self._batches(data, batch_size, shuffle=False, where="evaluate")
+        batches = _with_batches(self._batches(data, batch_size, shuffle=False, where="evaluate"), "evaluate: the data")
         self._choose_metrics(batches)
         _on_current_device(self.model)
         was_training = self.model.training
