@@ -653,7 +653,7 @@ def test_without_the_bar_each_epochs_line_is_flushed_at_once_and_the_stop_reason
     trainer.loss_fn = scripted_val_loss(trainer, [1.0, 0.5, 0.75, 0.8])
     h = trainer.fit((x, y), epochs=4, batch_size=20, validation=(x, y), early_stopping=1, callbacks=[Reader()])
     assert seen == ["epoch 1/4", "epoch 2/4", "epoch 3/4"]
-    assert h.stop_reason == ("early stopping: val_loss did not improve for 1 epochs (best 0.5 at epoch 2); "
+    assert h.stop_reason == ("early stopping: val_loss did not improve for 1 epoch (best 0.5 at epoch 2); "
                              "best weights (epoch 2) restored")
     assert stdout.getvalue().splitlines()[-1] == h.stop_reason  # not an error: on stdout, after the last epoch
     assert capsys.readouterr().err == ""
@@ -685,3 +685,28 @@ def test_a_ctrl_c_before_early_stopping_starts_ends_the_fit_as_any_ctrl_c(monkey
     h = dl.Trainer(model).fit((x, y), epochs=2, validation=(x, y), early_stopping=1, verbose=False)
     assert h.interrupted and h.epochs == 0
     assert all(np.array_equal(p.numpy(), b) for p, b in zip(model.parameters(), before))
+
+
+# --- issue 29: round two of the safety nets ------------------------------------------------------
+
+
+def test_patience_zero_stops_at_the_first_epoch_that_does_not_improve_not_after_epoch_one():
+    trainer, h, seen = fit_scripted([1.0, 0.9, 0.8, 0.85, 0.7], patience=0)
+    assert h.epochs == 4 and h.best_epoch == 3 and h["val_loss"] == pytest.approx([1.0, 0.9, 0.8, 0.85])
+    assert h.stop_reason == ("early stopping: val_loss did not improve for 1 epoch (best 0.8 at epoch 3); "
+                             "best weights (epoch 3) restored")
+    assert same([p.data for p in trainer.model.parameters()], seen.weights[2])
+    # early_stopping=0 is the same patience
+    x, y = blobs(60)
+    trainer = dl.Trainer(dl.Dense(3, in_features=2), optimizer=dl.optim.SGD(lr=0.1))
+    trainer.loss_fn = scripted_val_loss(trainer, [1.0, 0.9, 0.95, 0.5])
+    h = trainer.fit((x, y), epochs=4, batch_size=20, validation=(x, y), early_stopping=0, verbose=False)
+    assert h.epochs == 3 and h.best_epoch == 2
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "3", None, True])
+def test_a_patience_that_is_not_a_count_of_epochs_is_named(bad):
+    with pytest.raises(ValueError) as info:
+        EarlyStopping(patience=bad)
+    assert str(info.value) == (f"EarlyStopping: patience must be a whole number of epochs >= 0, got {bad!r}; "
+                               "e.g. patience=3 (stop after 3 epochs without improvement)")

@@ -19,6 +19,7 @@ The safety nets are callbacks the Trainer adds itself: :class:`BestEpoch`, :clas
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import shutil
 import signal
@@ -111,6 +112,9 @@ class EarlyStopping(Callback):
     """
 
     def __init__(self, patience=3, monitor="val_loss", min_delta=0.0, restore_best=True):
+        if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 0:
+            raise ValueError(f"EarlyStopping: patience must be a whole number of epochs >= 0, got {patience!r}; "
+                             "e.g. patience=3 (stop after 3 epochs without improvement)")
         self.patience, self.monitor, self.min_delta, self.restore_best = patience, monitor, min_delta, restore_best
         self.best = None  # the BestEpoch tracker the Trainer gives it
         self.best_state = None  # also before on_train_begin: a Ctrl-C may come before it runs
@@ -125,8 +129,12 @@ class EarlyStopping(Callback):
         history = trainer.history
         if self.best.improved and self.restore_best:
             self.best_state = trainer.model.state_dict()
-        if history.epochs - history.best_epoch >= self.patience:
-            history.stop_reason = (f"early stopping: {self.monitor} did not improve for {self.patience} epochs "
+        waited = history.epochs - history.best_epoch
+        # only an epoch that did not improve can stop training: with patience 0 an improving epoch
+        # has waited 0 >= 0 epochs too, and must not end the run
+        if not self.best.improved and waited >= self.patience:
+            history.stop_reason = (f"early stopping: {self.monitor} did not improve for {waited} "
+                                   f"epoch{'s' if waited > 1 else ''} "
                                    f"(best {self.best.best:.4g} at epoch {history.best_epoch})")
             trainer.stop_training = True
 
