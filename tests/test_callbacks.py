@@ -126,7 +126,7 @@ def test_an_unknown_monitor_is_named_with_the_known_values():
 
 def test_early_stopping_repr_and_an_int_patience():
     assert repr(EarlyStopping(patience=4, monitor="val_accuracy")) == \
-        "EarlyStopping(patience=4, monitor='val_accuracy')"
+        "EarlyStopping(patience=4, monitor='val_accuracy', mode='auto')"
     x, y = blobs(60)
     trainer = dl.Trainer(dl.Dense(3, in_features=2), optimizer=dl.optim.SGD(lr=0.1))
     trainer.loss_fn = scripted_val_loss(trainer, [1.0, 0.9, 0.95, 0.96, 0.97])
@@ -710,3 +710,57 @@ def test_a_patience_that_is_not_a_count_of_epochs_is_named(bad):
         EarlyStopping(patience=bad)
     assert str(info.value) == (f"EarlyStopping: patience must be a whole number of epochs >= 0, got {bad!r}; "
                                "e.g. patience=3 (stop after 3 epochs without improvement)")
+
+
+@pytest.mark.parametrize("name", ["val_f1", "f1_score", "val_auc", "roc_auc", "val_r2", "r2_score", "val_precision",
+                                  "recall", "balanced_accuracy", "val_acc"])
+def test_f1_auc_r2_precision_and_recall_are_better_higher(name):
+    assert higher_is_better(name) is True
+    assert BestEpoch(name).higher is True and BestEpoch(name).mode == "max"
+    assert BestEpoch(name, mode="min").higher is False
+
+
+def fit_scripted_metric(name, values, **early):
+    """Early stopping on a scripted validation metric called ``name`` (0.0 while training)."""
+    x, y = blobs(60)
+    model = dl.Dense(3, in_features=2)
+
+    def metric(scores, labels):
+        return 0.0 if model.training else values[trainer.epoch]
+
+    metric.__name__ = name
+    trainer = dl.Trainer(model, optimizer=dl.optim.SGD(lr=0.1), metrics=(metric,))
+    seen = WeightsPerEpoch()
+    h = trainer.fit((x, y), epochs=len(values), batch_size=20, validation=(x, y), callbacks=[seen], verbose=False,
+                    early_stopping=dl.EarlyStopping(monitor="val_" + name, **early))
+    return trainer, h, seen
+
+
+def test_val_f1_is_maximised_and_the_restored_model_is_the_highest_f1():
+    trainer, h, seen = fit_scripted_metric("f1", [0.2, 0.406, 0.312, 0.3, 0.5], patience=2)
+    assert h.epochs == 4 and h.best_epoch == 2
+    assert h.stop_reason == ("early stopping: val_f1 did not improve for 2 epochs (best 0.406 at epoch 2); "
+                             "best weights (epoch 2) restored")
+    assert same([p.data for p in trainer.model.parameters()], seen.weights[1])
+
+
+def test_mode_max_and_min_override_the_name():
+    # a name the auto mode cannot know: "score" would be minimised without mode="max"
+    trainer, h, seen = fit_scripted_metric("score", [0.2, 0.9, 0.5, 0.4], patience=2, mode="max")
+    assert h.best_epoch == 2 and "best 0.9 at epoch 2" in h.stop_reason
+    assert same([p.data for p in trainer.model.parameters()], seen.weights[1])
+    _, h, _ = fit_scripted_metric("score", [0.2, 0.9, 0.5, 0.4], patience=2)
+    assert h.best_epoch == 1  # auto: lower is better for an unknown name, as for losses
+    _, h, _ = fit_scripted_metric("accuracy", [0.5, 0.4, 0.6, 0.7], patience=2, mode="min")
+    assert h.best_epoch == 2 and h.epochs == 4
+
+
+def test_early_stopping_mode_is_checked_and_shown():
+    stop = EarlyStopping(monitor="val_f1")
+    assert stop.mode == "auto" and repr(stop) == "EarlyStopping(patience=3, monitor='val_f1', mode='auto')"
+    assert repr(EarlyStopping(mode="max")) == "EarlyStopping(patience=3, monitor='val_loss', mode='max')"
+    for bad in ("maximum", "MAX", None, 1):
+        with pytest.raises(ValueError) as info:
+            EarlyStopping(monitor="val_score", mode=bad)
+        assert str(info.value) == (f"EarlyStopping: mode must be 'min', 'max' or 'auto', got {bad!r}; e.g. "
+                                   "mode='max' when a higher val_score is better, as for accuracy or F1")

@@ -72,20 +72,41 @@ class Callback:
         pass
 
 
+# words of a logged name that go up as the model gets better (besides anything with "acc" in it)
+HIGHER_IS_BETTER = ("f1", "auc", "r2", "precision", "recall")
+MODES = ("min", "max", "auto")
+
+
 def higher_is_better(name):
-    return "acc" in name
+    """mode="auto": whether a higher ``name`` is better. Accuracies, F1, AUC, R², precision and recall
+    rise as a model improves (``val_f1``, ``roc_auc``, ``r2_score``); losses, errors and anything
+    not known fall. As in Keras and PyTorch Lightning, ``mode=`` says it when the name cannot."""
+    words = name.lower().replace("-", "_").split("_")
+    return "acc" in name.lower() or any(word in HIGHER_IS_BETTER for word in words)
+
+
+def check_mode(mode, monitor, where):
+    """``mode`` if it is one of MODES, else a ValueError naming the argument and the fix."""
+    if not isinstance(mode, str) or mode not in MODES:
+        raise ValueError(f"{where}: mode must be 'min', 'max' or 'auto', got {mode!r}; e.g. mode='max' when "
+                         f"a higher {monitor} is better, as for accuracy or F1")
+    return mode
 
 
 class BestEpoch(Callback):
     """Tracks the best epoch by ``monitor`` (``history.best_epoch``, 1-based) for the others to read.
 
-    Lower is better for losses and errors, higher for accuracies; an epoch is better when it beats
-    the best by more than ``min_delta``.
+    mode: "min" (lower is better), "max" (higher is better) or "auto": max for accuracies, F1,
+    AUC, R², precision and recall (:func:`higher_is_better`), min for losses, errors and the rest.
+    An epoch is better when it beats the best by more than ``min_delta``.
     """
 
-    def __init__(self, monitor, min_delta=0.0):
+    def __init__(self, monitor, min_delta=0.0, mode="auto"):
         self.monitor, self.min_delta = monitor, min_delta
-        self.higher = higher_is_better(monitor)
+        if check_mode(mode, monitor, "BestEpoch") == "auto":
+            mode = "max" if higher_is_better(monitor) else "min"
+        self.mode = mode  # resolved: "min" or "max"
+        self.higher = mode == "max"
 
     def on_train_begin(self, trainer):
         self.best = None
@@ -105,22 +126,28 @@ class BestEpoch(Callback):
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved for ``patience`` epochs.
 
-    monitor: "val_loss" (default), "val_accuracy", "loss", ...; lower is better for
-    losses and errors, higher for accuracies. ``restore_best`` puts the best epoch's
-    weights back into the model at the end, whether training stopped early or ran
-    all its epochs (not after Ctrl-C: then the model keeps the weights reached).
+    monitor: "val_loss" (default), "val_accuracy", "loss", ... (a key of the history).
+    mode: which way is better, as in Keras and PyTorch Lightning: "min", "max", or "auto"
+        (default): max for accuracies, F1, AUC, R², precision and recall, min for losses,
+        errors and any other name. Give mode="max" for a score whose name says nothing.
+    patience: epochs without improvement before stopping; 0 stops at the first one.
+    restore_best: put the best epoch's weights back into the model at the end, whether
+        training stopped early or ran all its epochs (not after Ctrl-C: then the model keeps
+        the weights reached). The checkpoint of ``fit(checkpoint=...)`` follows the same
+        monitor and mode.
     """
 
-    def __init__(self, patience=3, monitor="val_loss", min_delta=0.0, restore_best=True):
+    def __init__(self, patience=3, monitor="val_loss", min_delta=0.0, restore_best=True, mode="auto"):
         if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 0:
             raise ValueError(f"EarlyStopping: patience must be a whole number of epochs >= 0, got {patience!r}; "
                              "e.g. patience=3 (stop after 3 epochs without improvement)")
         self.patience, self.monitor, self.min_delta, self.restore_best = patience, monitor, min_delta, restore_best
+        self.mode = check_mode(mode, monitor, "EarlyStopping")
         self.best = None  # the BestEpoch tracker the Trainer gives it
         self.best_state = None  # also before on_train_begin: a Ctrl-C may come before it runs
 
     def __repr__(self):
-        return f"EarlyStopping(patience={self.patience}, monitor={self.monitor!r})"
+        return f"EarlyStopping(patience={self.patience}, monitor={self.monitor!r}, mode={self.mode!r})"
 
     def on_train_begin(self, trainer):
         self.best_state = None

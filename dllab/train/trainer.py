@@ -322,7 +322,10 @@ class Trainer:
         monitor = early_stopping.monitor if early_stopping else ("val_loss" if validation is not None else "loss")
         if monitor.startswith("val_") and validation is None:
             raise ValueError(f"fit: early stopping monitors {monitor!r} but no validation data was given")
-        best = BestEpoch(monitor, early_stopping.min_delta if early_stopping else 0.0)
+        if early_stopping:  # the best epoch and the checkpoint follow early stopping's monitor and mode
+            best = BestEpoch(monitor, early_stopping.min_delta, early_stopping.mode)
+        else:
+            best = BestEpoch(monitor)
         own = [best, NaNGuard()]
         if early_stopping:
             early_stopping.best = best
