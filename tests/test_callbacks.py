@@ -764,3 +764,38 @@ def test_early_stopping_mode_is_checked_and_shown():
             EarlyStopping(monitor="val_score", mode=bad)
         assert str(info.value) == (f"EarlyStopping: mode must be 'min', 'max' or 'auto', got {bad!r}; e.g. "
                                    "mode='max' when a higher val_score is better, as for accuracy or F1")
+
+
+def fit_scripted_flag(values, early_stopping):
+    x, y = blobs(60)
+    trainer = dl.Trainer(dl.Dense(3, in_features=2), optimizer=dl.optim.SGD(lr=0.1))
+    trainer.loss_fn = scripted_val_loss(trainer, values)
+    seen = WeightsPerEpoch()
+    h = trainer.fit((x, y), epochs=len(values), batch_size=20, validation=(x, y), early_stopping=early_stopping,
+                    callbacks=[seen], verbose=False)
+    return trainer, h, seen
+
+
+def test_early_stopping_true_is_the_default_early_stopping_and_false_is_none():
+    values = [1.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.1]
+    trainer, h, seen = fit_scripted_flag(values, True)  # patience 3, val_loss
+    assert h.epochs == 5 and h.best_epoch == 2
+    assert h.stop_reason == ("early stopping: val_loss did not improve for 3 epochs (best 0.5 at epoch 2); "
+                             "best weights (epoch 2) restored")
+    assert same([p.data for p in trainer.model.parameters()], seen.weights[1])
+    trainer, h, seen = fit_scripted_flag(values, False)
+    assert h.epochs == 7 and h.stop_reason is None
+    assert same([p.data for p in trainer.model.parameters()], seen.weights[-1])
+
+
+@pytest.mark.parametrize("bad", ["val_loss", 2.5, {"patience": 2}])
+def test_an_early_stopping_that_is_not_a_flag_a_patience_or_an_early_stopping_is_named(bad):
+    x, y = blobs(60)
+    model = dl.Dense(3, in_features=2)
+    before = model.W.data.copy()
+    trainer = dl.Trainer(model)
+    with pytest.raises(TypeError) as info:
+        trainer.fit((x, y), epochs=2, validation=(x, y), early_stopping=bad, verbose=False)
+    assert str(info.value) == (f"fit: early_stopping must be True (patience 3), a patience such as 5, or "
+                               f"dl.EarlyStopping(patience=..., monitor=..., mode=...), got {bad!r}")
+    assert np.array_equal(model.W.data, before) and trainer.optimizer.steps == 0

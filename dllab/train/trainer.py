@@ -19,6 +19,7 @@ grad. Everything else is a callback (``dllab.train.callbacks``), called at fixed
 from __future__ import annotations
 
 import math
+import numbers
 import time
 
 import numpy as np
@@ -109,6 +110,22 @@ def _with_batches(batches, what):
                          f"drop_last={batches.drop_last} (which drops the last, incomplete batch); use a batch_size "
                          f"of at most {batches.num_samples}, or drop_last=False")
     return batches
+
+
+def _as_early_stopping(value):
+    """fit's ``early_stopping``: an EarlyStopping, a patience (int), True (the defaults) or
+    False/None (none). A flag is the first thing people try; anything else is named here rather than
+    failing as ``'bool' object has no attribute 'monitor'``."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return EarlyStopping()
+    if isinstance(value, numbers.Integral):
+        return EarlyStopping(patience=value)
+    if not isinstance(value, EarlyStopping):
+        raise TypeError("fit: early_stopping must be True (patience 3), a patience such as 5, or "
+                        f"dl.EarlyStopping(patience=..., monitor=..., mode=...), got {value!r}")
+    return value
 
 
 def _check_batch_size(where, batch_size):
@@ -220,7 +237,7 @@ class Trainer:
         train: a Dataset, an ``(x, y)`` tuple, ``((x, lengths), y)`` for padded sequences, or a
             :class:`~dllab.data.Batches` source.
         validation: evaluated after every epoch (loss and metrics, prefixed ``val_``).
-        early_stopping: an :class:`EarlyStopping` or an int patience.
+        early_stopping: an :class:`EarlyStopping`, an int patience, or True (patience 3, val_loss).
         checkpoint: a path; the best epoch's weights are saved there (atomically).
 
         The optimizer's learning-rate schedule counts the epochs of this call: every fit() starts it
@@ -317,8 +334,7 @@ class Trainer:
 
     def _fit_callbacks(self, validation, early_stopping, checkpoint, callbacks, verbose):
         """The safety nets and the progress display, in the order they run, around the user's own."""
-        if isinstance(early_stopping, int) and not isinstance(early_stopping, bool):
-            early_stopping = EarlyStopping(patience=early_stopping)
+        early_stopping = _as_early_stopping(early_stopping)
         monitor = early_stopping.monitor if early_stopping else ("val_loss" if validation is not None else "loss")
         if monitor.startswith("val_") and validation is None:
             raise ValueError(f"fit: early stopping monitors {monitor!r} but no validation data was given")
