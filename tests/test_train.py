@@ -776,3 +776,26 @@ def test_validation_smaller_than_one_batch_is_named_not_reported_as_zero():
     # the same samples without drop_last are evaluated, partial batch included
     result = trainer.evaluate(Batches((x[:5], y[:5]), batch_size=64))
     assert result["loss"] > 0 and result == trainer.evaluate((x[:5], y[:5]))
+
+
+def test_a_ctrl_c_during_the_last_validation_counts_the_epoch_it_completed():
+    import os
+    import signal
+
+    x, y = blobs(60)
+    trainer = dl.Trainer(dl.Dense(3, in_features=2))
+    seen = Recorder()
+
+    def loss(scores, labels):
+        if not trainer.model.training and trainer.epoch == 2:  # validating after the last of 3 epochs
+            os.kill(os.getpid(), signal.SIGINT)
+        return dl.cross_entropy(scores, labels)
+
+    trainer.loss_fn = loss
+    h = trainer.fit((x, y), epochs=3, batch_size=30, validation=(x[:20], y[:20]), verbose=False)
+    assert h.interrupted and h.epochs == 3 and len(h["val_loss"]) == 3 and trainer.optimizer.steps == 6
+    assert h.stop_reason == "interrupted by the user in epoch 3; the model keeps the weights reached so far"
+    assert trainer.epoch == 3  # 3 epochs completed and recorded, not 2
+    trainer.loss_fn = dl.cross_entropy
+    trainer.fit((x, y), epochs=1, batch_size=30, callbacks=[seen], verbose=False)
+    assert seen.calls == [("begin", 3, 0), ("end", 3, 0)] and trainer.epoch == 4  # the next fit goes on from 3

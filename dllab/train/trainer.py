@@ -266,7 +266,6 @@ class Trainer:
                 if self.stop_training:
                     history.stop_reason = history.stop_reason or "stopped by a callback"
                     break
-            self.epoch += 1
         except KeyboardInterrupt:
             history.interrupted = True
             history.stop_reason = (f"interrupted by the user in epoch {self.epoch - start + 1}; "
@@ -274,6 +273,9 @@ class Trainer:
             self._emit("on_interrupt")
         finally:
             self.updating = False
+            # the epochs completed and recorded, however the run ended (a Ctrl-C during the last
+            # validation included): the next fit() goes on from there
+            self.epoch = start + history.epochs
             for cb in self.callbacks:
                 if hasattr(cb, "close"):
                     cb.close()
