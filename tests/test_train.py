@@ -799,3 +799,24 @@ def test_a_ctrl_c_during_the_last_validation_counts_the_epoch_it_completed():
     trainer.loss_fn = dl.cross_entropy
     trainer.fit((x, y), epochs=1, batch_size=30, callbacks=[seen], verbose=False)
     assert seen.calls == [("begin", 3, 0), ("end", 3, 0)] and trainer.epoch == 4  # the next fit goes on from 3
+
+
+def test_a_frozen_body_keeps_no_stale_gradient_for_the_next_optimizer():
+    """Lab 5's workflow: fine-tune the head with the body frozen, then train everything."""
+    x, y = blobs()
+    body, head = dl.Dense(8, activation=dl.relu), dl.Dense(3)
+    model = body >> head
+    model(dl.Tensor(x[:1]))
+    trainer = dl.Trainer(model, optimizer=dl.optim.SGD(head, lr=0.1))
+    trainer.fit((x, y), epochs=1, batch_size=30, verbose=False)  # 10 steps, the body frozen
+    assert trainer.optimizer.steps == 10
+    assert all(p.grad is None for p in model.parameters())  # the body's gradients did not pile up
+    # the gradient of one batch, on a copy of the model
+    copy = dl.Dense(8, activation=dl.relu) >> dl.Dense(3)
+    copy.load_state_dict(model.state_dict())
+    dl.cross_entropy(copy(dl.Tensor(x[:30])), y[:30]).backward()
+    body_w = body.W.data.copy()
+    body.W.grad = np.ones_like(body_w)  # left by a hand-written loop that did not zero it
+    dl.Trainer(model, optimizer=dl.optim.SGD(model, lr=0.1)).fit((x[:30], y[:30]), epochs=1, batch_size=30,
+                                                                  verbose=False)
+    np.testing.assert_allclose(body.W.data - body_w, -0.1 * copy[0].W.grad, rtol=1e-5, atol=1e-7)

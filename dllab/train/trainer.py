@@ -249,6 +249,7 @@ class Trainer:
         history = self.history = History()
         self._use_callbacks(self._fit_callbacks(validation, early_stopping, checkpoint, callbacks, verbose))
         self.stop_training = False
+        self.model.zero_grad()  # the first step starts clean too (a hand-written loop may have left gradients)
         start = self.epoch
         try:
             self._emit("on_train_begin")
@@ -312,8 +313,18 @@ class Trainer:
         self.updating = True
         self.optimizer.step()                           # step
         self.updating = False
-        self.optimizer.zero_grad()                      # zero grad
+        self.zero_grad()                                # zero grad
         return out, value
+
+    def zero_grad(self):
+        """Clear the gradient of every parameter backward reached: the optimizer's and the model's.
+
+        The optimizer may update only part of the model (a head fine-tuned with the body frozen),
+        but backward still fills the body's ``.grad``; kept, those would pile up step after step and
+        the next optimizer over all the parameters would apply them all at once.
+        """
+        self.optimizer.zero_grad()
+        self.model.zero_grad()
 
     def _fit_setup(self, train, epochs, batch_size, shuffle, seed, transform, checkpoint, validation,
                    eval_batch_size):
