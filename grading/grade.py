@@ -28,13 +28,14 @@ import hashlib
 import json
 import multiprocessing
 import os
+import resource
+import select
 import shutil
 import signal
 import subprocess
 import sys
-import tarfile
 import time
-import zipfile
+import traceback
 from pathlib import Path
 
 import nbformat
@@ -42,11 +43,14 @@ import nbformat
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import collect as collection  # noqa: E402
 import integrity  # noqa: E402
 import sandbox  # noqa: E402
 
-MAX_ARCHIVE_BYTES = 200 * 2**20  # uncompressed
-MAX_ARCHIVE_MEMBERS = 2000
+# What reading one hand-in before grading (name normalisation, the scan) may take: it runs in a child
+# process of its own, so that a notebook that crashes it, loops it or fills its memory stops only itself.
+PREPARE_SECONDS = 60
+PREPARE_MEMORY = 2 * 2**30  # bytes of address space, beyond what the batch process already has
 # events that do not by themselves make a result doubtful
 INFO_EVENTS = {"output_capped", "left_out"}
 # Files nbgrader itself writes beside the notebooks in submitted/<attendee>/<lab>/ (`nbgrader submit`
@@ -82,92 +86,10 @@ def load_config(course):
 
 
 # ---- collect -------------------------------------------------------------------------------------
-def archive_problem(path):
-    """Why an archive is unsafe or broken, or None if it may be extracted."""
-    try:
-        if path.suffix == ".zip":
-            if not zipfile.is_zipfile(path):
-                return "not a valid zip file"
-            with zipfile.ZipFile(path) as z:
-                members = z.infolist()
-                bad = z.testzip()
-                if bad is not None:
-                    return f"corrupt member {bad!r}"
-                names = [(m.filename, (m.external_attr >> 16) & 0o170000 == 0o120000, m.file_size) for m in members]
-        elif path.name.endswith(integrity.TAR_SUFFIXES):
-            with tarfile.open(path) as t:
-                members = t.getmembers()
-                if any(not (m.isfile() or m.isdir()) for m in members):
-                    return "holds links or special files"
-                names = [(m.name, False, m.size) for m in members]
-        else:
-            return None
-    except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError, ValueError) as err:
-        return f"cannot be read ({err})"
-    if len(names) > MAX_ARCHIVE_MEMBERS:
-        return f"{len(names)} members (more than {MAX_ARCHIVE_MEMBERS})"
-    if sum(size for _, _, size in names) > MAX_ARCHIVE_BYTES:
-        return f"unpacks to more than {MAX_ARCHIVE_BYTES // 2**20} MiB"
-    for name, is_link, _ in names:
-        parts = Path(name.replace("\\", "/")).parts
-        if name.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
-            return f"member {name!r} points outside the archive"
-        if is_link:
-            return f"member {name!r} is a symbolic link"
-    return None
-
-
-def left_out(path):
-    """Members of an archive (or the file itself) that collection leaves out: all but notebooks."""
-    try:
-        if path.suffix == ".zip":
-            with zipfile.ZipFile(path) as z:
-                names = [m.filename for m in z.infolist() if not m.is_dir()]
-        elif integrity.archive_stem(path.name) is not None:
-            with tarfile.open(path) as t:
-                names = [m.name for m in t.getmembers() if not m.isdir()]
-        else:
-            return [] if path.suffix == ".ipynb" else [path.name]
-    except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError, ValueError):
-        return []
-    return [n for n in names if not n.endswith(".ipynb")]
-
-
-def student_of(relative):
-    """The attendee an archive belongs to: its first folder, or the archive's name without suffix."""
-    first = Path(relative).parts[0]
-    return first if len(Path(relative).parts) > 1 else (integrity.archive_stem(first) or Path(first).stem)
-
-
 def collect(lab, course=HERE):
-    archive = course / "downloaded" / lab / "archive"
-    rejected_dir = course / "downloaded" / lab / "rejected"
-    rejected, skipped = {}, {}
-    for path in sorted(p for p in archive.rglob("*") if p.is_file()) if archive.is_dir() else []:
-        problem = archive_problem(path)
-        relative = path.relative_to(archive)
-        if problem:
-            rejected_dir.mkdir(parents=True, exist_ok=True)
-            target = rejected_dir / relative.as_posix().replace("/", "__")
-            shutil.move(str(path), target)
-            rejected[str(relative)] = problem
-            print(f"REJECTED {relative}: {problem} (moved to {target.relative_to(course)})")
-            continue
-        names = left_out(path)
-        if names:
-            skipped.setdefault(student_of(relative), []).extend(names)
-    code, out = nbgrader(["zip_collect", lab, "--force"], course)
-    report_dir = course / "reports" / lab
-    report_dir.mkdir(parents=True, exist_ok=True)
-    (report_dir / "collect.json").write_text(json.dumps({"rejected": rejected, "left_out": skipped}, indent=1))
-    if code != 0:
-        print(out[-4000:])
-        print(f"nbgrader zip_collect failed (exit {code})")
-        return 1
-    submitted = course / "submitted"
-    students = sorted(p.name for p in submitted.iterdir() if (p / lab).is_dir()) if submitted.is_dir() else []
-    print(f"collected {len(students)} hand-ins of {lab}" + (f"; {len(rejected)} archives rejected" if rejected else "")
-          + (f"; only notebooks were collected, other files left out for {len(skipped)}" if skipped else ""))
+    """Collect downloaded/<lab>/archive/ into submitted/ (collect.py: the attendee id from each hand-in's
+    own name, archives read in memory and checked before anything is inflated)."""
+    collection.collect(lab, course)
     return 0
 
 
@@ -222,6 +144,88 @@ def scan_hand_in(folder, names, given):
     return flags
 
 
+def prepare_hand_in(folder, names, given):
+    """What grading needs to know of a hand-in before it runs (see run_limited): names normalised,
+    its digest, the scan's flags."""
+    notes = normalise_names(folder, names)
+    return {"notes": notes, "digest": digest(folder), "scan": scan_hand_in(folder, names, given)}
+
+
+def _collect_record(course, lab):
+    path = course / "reports" / lab / "collect.json"
+    try:
+        record = json.loads(path.read_text()) if path.exists() else {}
+    except ValueError:
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def run_limited(function, args, seconds=PREPARE_SECONDS, memory=PREPARE_MEMORY):
+    """``function(*args)`` in a forked child, with a limit on its CPU time, wall time and memory:
+    ``{"result": its JSON-able result}``, or ``{"error": why}`` when it raised, crashed or ran out of
+    time or memory. Nothing it does can stop the caller."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 0
+        try:
+            os.close(read_end)
+            pages = int(Path("/proc/self/statm").read_text().split()[0]) if Path("/proc/self/statm").exists() else 0
+            limit = pages * resource.getpagesize() + memory
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+            resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 5))
+            try:
+                reply = {"result": function(*args)}
+            except BaseException as err:  # noqa: BLE001 - whatever the hand-in makes it raise
+                where = traceback.extract_tb(err.__traceback__)[-1:]
+                at = f" at {Path(where[0].filename).name}:{where[0].lineno}" if where else ""
+                reply = {"error": f"{type(err).__name__}: {str(err)[:200]}{at}"}
+            data = json.dumps(reply).encode()
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(data)
+        except BaseException:  # noqa: BLE001
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    chunks, size, deadline, stopped = [], 0, time.monotonic() + 1.5 * seconds + 1, None
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                stopped = f"it ran past {seconds} s"
+                break
+            if select.select([read_end], [], [], left)[0]:
+                chunk = os.read(read_end, 1 << 16)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > 64 * 2**20:
+                    stopped = "it replied with too much"
+                    break
+                chunks.append(chunk)
+    finally:
+        os.close(read_end)
+        if stopped:
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+    if stopped:
+        return {"error": stopped}
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        name = signal.Signals(sig).name if sig in signal.valid_signals() else str(sig)
+        why = {signal.SIGXCPU: f"it used more than {seconds} s of CPU time",
+               signal.SIGKILL: "it was killed (out of memory?)"}.get(sig, f"it crashed ({name})")
+        return {"error": why}
+    try:
+        reply = json.loads(b"".join(chunks))
+    except ValueError:
+        reply = None
+    if not isinstance(reply, dict) or not ({"result", "error"} & set(reply)):
+        return {"error": f"it stopped without a result (exit {os.WEXITSTATUS(status)})"}
+    return reply
+
+
 def given_sources(lab, course, names):
     """Texts of the lab's own code cells (they are not scanned)."""
     texts = set()
@@ -254,17 +258,29 @@ def autograde(lab, course=HERE, workers=1, force=False, students=None, unsafe=Fa
     runs = course / "reports" / lab / "runs"
     runs.mkdir(parents=True, exist_ok=True)
 
+    collect_notes = _collect_record(course, lab).get("notes", {})
     jobs = []
     for student in todo:
         folder = submitted / student / lab
         record_path = runs / f"{student}.json"
         previous = json.loads(record_path.read_text()) if record_path.exists() else {}
-        notes = normalise_names(folder, names)
-        state = digest(folder)
+        notes = list(collect_notes.get(student, []))
+        # everything that reads the hand-in runs in a child with a time and memory limit: a notebook that
+        # crashes, loops or floods it stops this attendee's grading only
+        prepared = run_limited(prepare_hand_in, (folder, names, given))
+        if "error" in prepared:
+            record = {"student": student, "status": "failed", "digest": None, "notes": notes, "scan": [],
+                      "error": f"the hand-in could not be read before grading ({prepared['error']})"}
+            shutil.rmtree(course / "autograded" / student / lab, ignore_errors=True)
+            record_path.write_text(json.dumps(record, indent=1))
+            print(f"  {student}: not graded: {record['error']}", flush=True)
+            continue
+        prepared = prepared["result"]
+        state = prepared["digest"]
         if not force and previous.get("status") == "graded" and previous.get("digest") == state:
             continue
-        record = {"student": student, "status": "running", "digest": state, "notes": notes,
-                  "scan": scan_hand_in(folder, names, given)}
+        record = {"student": student, "status": "running", "digest": state, "notes": notes + prepared["notes"],
+                  "scan": prepared["scan"]}
         record_path.write_text(json.dumps(record, indent=1))
         jobs.append(record)
     if not jobs:

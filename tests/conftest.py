@@ -60,6 +60,7 @@ SLOW_TESTS = {
     "test_labs.py": {"test_source_notebook_runs_at_ci_size", "test_source_notebooks_are_stable",
                      "test_release_is_up_to_date_with_the_sources"},
     "test_benchmarks.py": {"test_bench_gpu_smoke_run_on_the_cpu"},
+    "test_collect.py": {"test_a_hostile_class_is_collected_and_graded", "test_graders_side_by_side_on_a_cold_cache"},
 }
 
 

@@ -94,10 +94,10 @@ def test_no_handin_touches_the_instructors_files(graded):
     time.sleep(max(0.0, 10 - (time.monotonic() - graded["ended"]["autograde"])))
     assert not list(graded["tmp"].rglob("PWNED"))
     assert instructor_files(graded["tmp"]) == graded["before"]
-    # collection unpacks notebooks only: the shadow dllab/ package never reached the course folder
-    collected = [p for p in (course / "downloaded" / LAB / "extracted").rglob("*") if p.is_file()]
-    assert collected and all(p.suffix == ".ipynb" for p in collected), collected
-    assert not [p for p in (course / "submitted").rglob("*") if p.is_file() and p.suffix != ".ipynb"]
+    # collection unpacks nothing and keeps the notebook only: the shadow dllab/ package never reached the course
+    assert sorted(p.name for p in (course / "downloaded" / LAB).iterdir()) == ["archive", "rejected"]
+    assert not [p for p in (course / "submitted").rglob("*") if p.is_file() and p.suffix != ".ipynb"
+                and p.name != "timestamp.txt"]
     report = json.loads((course / "reports" / LAB / "report.json").read_text())["students"]
     assert any("dllab/__init__.py" in n for n in report["broken_shadow_dllab"]["notes"]), report["broken_shadow_dllab"]
     from nbgrader.api import Gradebook
