@@ -820,3 +820,77 @@ def test_a_frozen_body_keeps_no_stale_gradient_for_the_next_optimizer():
     dl.Trainer(model, optimizer=dl.optim.SGD(model, lr=0.1)).fit((x[:30], y[:30]), epochs=1, batch_size=30,
                                                                   verbose=False)
     np.testing.assert_allclose(body.W.data - body_w, -0.1 * copy[0].W.grad, rtol=1e-5, atol=1e-7)
+
+
+def test_a_second_ctrl_c_inside_the_update_lets_it_finish_and_keeps_the_weights_reached():
+    """Two Ctrl-C during update 30 of 30: the update completes and stays; nothing is rolled back to
+    the NaN guard's copy (taken before update 17), so the weights, the optimizer's momentum, the
+    history and the message agree."""
+    import os
+    import signal
+
+    x, y = blobs()
+    start = dl.Dense(3, in_features=2).state_dict()
+
+    class CtrlCTwice(dl.optim.SGD):
+        def update(self, w, g, state, lr):
+            if self.steps == 30 and w.ndim == 2:
+                os.kill(os.getpid(), signal.SIGINT)
+                for _ in range(3):  # the handler runs between the two
+                    pass
+                os.kill(os.getpid(), signal.SIGINT)
+            super().update(w, g, state, lr)
+
+    def run(optimizer):
+        model = dl.Dense(3, in_features=2)
+        model.load_state_dict(start)
+        trainer = dl.Trainer(model, optimizer=optimizer)
+        return trainer, trainer.fit((x, y), epochs=3, batch_size=30, verbose=False)
+
+    reference, _ = run(dl.optim.SGD(lr=0.1, momentum=0.9))
+    trainer, h = run(CtrlCTwice(lr=0.1, momentum=0.9))
+    assert h.interrupted and h.epochs == 2  # the third epoch's line is not recorded: it was interrupted
+    assert h.stop_reason == "interrupted by the user in epoch 3; the model keeps the weights reached so far"
+    assert trainer.optimizer.steps == len(h.step_loss) == 30
+    for mine, theirs in zip(trainer.model.parameters(), reference.model.parameters()):
+        np.testing.assert_array_equal(mine.data, theirs.data)  # after update 30, not 16
+    for mine, theirs in zip(trainer.optimizer.state, reference.optimizer.state):
+        np.testing.assert_array_equal(mine["v"], theirs["v"])  # the momentum is kept, not reset
+
+
+def test_an_interrupt_raised_inside_the_update_says_which_updates_are_undone():
+    """A KeyboardInterrupt not from Ctrl-C's handler, inside update 20: the half-applied update can
+    only be undone by going back to the NaN guard's copy (taken before update 17), and the message
+    says so instead of "keeps the weights reached so far"."""
+    x, y = blobs()
+    start = dl.Dense(3, in_features=2).state_dict()
+
+    class Boom(dl.optim.SGD):
+        def update(self, w, g, state, lr):
+            if self.steps == 20:
+                w -= 1000.0  # half-done update, then the interrupt
+                raise KeyboardInterrupt
+            super().update(w, g, state, lr)
+
+    class After16(dl.Callback):  # the weights after update 16 of an uninterrupted run
+        def on_step_end(self, trainer, epoch, step, logs):
+            if len(trainer.history.step_loss) == 16:
+                self.weights = [p.data.copy() for p in trainer.model.parameters()]
+
+    def run(optimizer, callbacks=()):
+        model = dl.Dense(3, in_features=2)
+        model.load_state_dict(start)
+        trainer = dl.Trainer(model, optimizer=optimizer)
+        return trainer, trainer.fit((x, y), epochs=2, batch_size=30, callbacks=callbacks, verbose=False)
+
+    after_16 = After16()
+    run(dl.optim.SGD(lr=0.1, momentum=0.9), [after_16])
+    trainer, h = run(Boom(lr=0.1, momentum=0.9))
+    assert h.interrupted and len(h.step_loss) == 19 and h.epochs == 1
+    assert h.stop_reason == ("interrupted in epoch 2 during update 20 of this run, which was left half applied: the "
+                             "model went back to its weights from before update 17 (the latest healthy copy: updates "
+                             "17-20 are undone, while history.step_loss keeps the losses of those that completed) and "
+                             "the optimizer's state (momentum, averages) was reset")
+    for mine, theirs in zip(trainer.model.parameters(), after_16.weights):
+        np.testing.assert_array_equal(mine.data, theirs)
+    assert trainer.optimizer.steps == 0 and all(not s["v"].any() for s in trainer.optimizer.state)

@@ -279,9 +279,27 @@ class NaNGuard(Callback):
         self.updates += 1
 
     def on_interrupt(self, trainer):
-        if trainer.updating:  # a second Ctrl-C inside the optimizer's step: a half-applied update
-            self.restore()
-            trainer.optimizer.reset_state()
+        """A KeyboardInterrupt inside the optimizer's step left an update half applied.
+
+        SafeInterrupt lets a Ctrl-C's update finish, so this comes only from a KeyboardInterrupt
+        raised otherwise (by code inside the step, or when another signal handler is installed).
+        The only consistent weights left are the latest healthy copy: put them back, reset the
+        optimizer's state, and say so, since the updates after the copy are undone.
+        """
+        if not trainer.updating:
+            return
+        restored = self.restore()
+        trainer.optimizer.reset_state()
+        where = (f"interrupted in epoch {trainer.history.epochs + 1} during update {self.updates} of this run, "
+                 "which was left half applied: ")
+        if restored is None:
+            kept = ("no earlier copy of the weights was kept, so they are inconsistent; build the model again "
+                    "(or load a checkpoint) before using it")
+        else:
+            kept = (f"the model went back to its weights from before update {restored + 1} (the latest healthy "
+                    f"copy: updates {restored + 1}-{self.updates} are undone, while history.step_loss keeps the "
+                    "losses of those that completed) and the optimizer's state (momentum, averages) was reset")
+        trainer.history.stop_reason = where + kept
 
     def on_loss(self, trainer, value, inputs, targets):
         if math.isfinite(value):
@@ -335,20 +353,24 @@ class SafeInterrupt(Callback):
     """Turns the first Ctrl-C (Jupyter's "interrupt kernel") into a stop at the next step boundary.
 
     The step in progress completes and is recorded; so does a validation in progress. A second
-    Ctrl-C interrupts at once.
+    Ctrl-C interrupts at once, except inside the optimizer's update: that one finishes first (it
+    takes milliseconds), since a half-applied update could only be undone by rolling the model back
+    to an older copy, losing updates the history has recorded.
     """
 
     def __init__(self):
         self.requested = False
+        self.trainer = None
         self._previous = None
 
     def _handler(self, signum, frame):
-        if self.requested:  # second Ctrl-C: the user insists
+        if self.requested and not (self.trainer and self.trainer.updating):  # second Ctrl-C: the user insists
             raise KeyboardInterrupt
-        self.requested = True
+        self.requested = True  # stop at the end of this step (on_step_end, once it is recorded)
 
     def on_train_begin(self, trainer):
         self.requested = False
+        self.trainer = trainer
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._handler)
 

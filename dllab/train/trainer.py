@@ -12,7 +12,8 @@ grad. Everything else is a callback (``dllab.train.callbacks``), called at fixed
   recent healthy weights (buffers included) and the optimizer's state is reset;
 * early stopping and checkpoints (written atomically, see ``Module.save``), by the monitored value;
 * Ctrl-C (or Jupyter's "interrupt kernel") stops training once the current step (or validation)
-  is done and recorded, keeping the weights reached so far; a second Ctrl-C interrupts at once;
+  is done and recorded, keeping the weights reached so far; a second Ctrl-C interrupts at once
+  (after the optimizer's update, if it comes during one: never half an update);
 * the progress bar and the per-epoch lines.
 """
 
