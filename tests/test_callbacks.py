@@ -499,7 +499,7 @@ def test_checkpoint_path_messages_word_for_word(tmp_path, monkeypatch):
 def test_a_checkpoint_write_that_fails_keeps_its_errno_and_says_what_to_do(tmp_path, monkeypatch):
     x, y = blobs(60)
 
-    def disk_full(self, path):
+    def disk_full(self, path, info=None):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(dl.Module, "save", disk_full)
@@ -799,3 +799,75 @@ def test_an_early_stopping_that_is_not_a_flag_a_patience_or_an_early_stopping_is
     assert str(info.value) == (f"fit: early_stopping must be True (patience 3), a patience such as 5, or "
                                f"dl.EarlyStopping(patience=..., monitor=..., mode=...), got {bad!r}")
     assert np.array_equal(model.W.data, before) and trainer.optimizer.steps == 0
+
+
+# --- a second fit with the same checkpoint path: compared with the file's recorded best -----------
+
+
+def fit_checkpoint(path, values, model=None, **early):
+    """A fit whose validation loss (or, with monitor=, accuracy) in each epoch is scripted."""
+    x, y = blobs(60)
+    model = model or dl.Dense(3, in_features=2)
+    trainer = dl.Trainer(model, optimizer=dl.optim.SGD(lr=0.1))
+    trainer.loss_fn = scripted_val_loss(trainer, values)
+    seen = WeightsPerEpoch()
+    h = trainer.fit((x, y), epochs=len(values), batch_size=20, validation=(x, y), checkpoint=path, callbacks=[seen],
+                    early_stopping=dl.EarlyStopping(patience=len(values), restore_best=False, **early), verbose=False)
+    return trainer, h, seen
+
+
+def saved_weights(path):
+    return [p.data for p in dl.Dense(3).load(path).parameters()]
+
+
+def test_the_checkpoint_records_its_monitored_value_and_mode_and_still_loads(tmp_path):
+    from dllab.train.callbacks import checkpoint_info
+
+    path = tmp_path / "best.npz"
+    _, h, seen = fit_checkpoint(path, [1.5, 1.151, 1.3])
+    assert checkpoint_info(path) == {"monitor": "val_loss", "mode": "min", "best": pytest.approx(1.151)}
+    assert same(saved_weights(path), seen.weights[1])  # model.load reads the weights, not the record
+    model = dl.Dense(3, in_features=2)
+    model.save(tmp_path / "plain.npz")
+    assert checkpoint_info(tmp_path / "plain.npz") is None and checkpoint_info(tmp_path / "none.npz") is None
+
+
+def test_a_second_fit_does_not_overwrite_a_better_checkpoint(tmp_path):
+    from dllab.train.callbacks import checkpoint_info
+
+    path = tmp_path / "best.npz"
+    trainer, _, first = fit_checkpoint(path, [1.151, 1.3])
+    # the same model trained on: worse than the file in every epoch, so the file stays
+    _, h, _ = fit_checkpoint(path, [2.288, 1.5], model=trainer.model)
+    assert checkpoint_info(path)["best"] == pytest.approx(1.151) and same(saved_weights(path), first.weights[0])
+    assert h.best_epoch == 2 and h.stop_reason == (
+        f"ran all 2 epochs; checkpoint={str(path)!r} kept from an earlier fit: its val_loss 1.151 was not beaten "
+        "(best of this fit 1.5)")
+    # a fit that does better replaces it, at the first epoch that beats the file
+    _, h, third = fit_checkpoint(path, [2.0, 1.2, 1.0, 1.1], model=trainer.model)
+    assert checkpoint_info(path)["best"] == pytest.approx(1.0) and same(saved_weights(path), third.weights[2])
+    assert h.stop_reason is None
+
+
+def test_a_checkpoint_that_cannot_be_compared_is_replaced_with_a_warning_that_says_so(tmp_path):
+    from dllab.train.callbacks import checkpoint_info
+
+    path = tmp_path / "best.npz"
+    dl.Dense(3, in_features=2).save(path)  # weights alone, as model.save (or an older dllab) writes them
+    with pytest.warns(UserWarning) as record:
+        _, _, seen = fit_checkpoint(path, [2.288, 2.5])
+    assert str(record[0].message) == (
+        f"fit: checkpoint={str(path)!r} already exists but records no best value (written by model.save, or by an "
+        "older dllab), so this fit cannot compare with it: it starts a new best and replaces the file after its "
+        "first epoch. Give another path to keep that file.")
+    assert record[0].filename == __file__
+    assert checkpoint_info(path)["best"] == pytest.approx(2.288) and same(saved_weights(path), seen.weights[0])
+    # a file that records another monitor (or mode) cannot be compared either
+    with pytest.warns(UserWarning) as record:
+        _, _, seen = fit_checkpoint(path, [3.0, 2.9], mode="max")
+    assert str(record[0].message) == (
+        f"fit: checkpoint={str(path)!r} already exists but records the best val_loss (min) 2.288, while this fit "
+        "monitors val_loss (max), so this fit cannot compare with it: it starts a new best and replaces the file "
+        "after its first epoch. Give another path to keep that file.")
+    assert checkpoint_info(path) == {"monitor": "val_loss", "mode": "max", "best": pytest.approx(3.0)}
+    assert same(saved_weights(path), seen.weights[0])

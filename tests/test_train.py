@@ -454,7 +454,7 @@ def test_an_unwritable_checkpoint_folder_is_named_before_training(tmp_path, monk
 def test_a_checkpoint_that_cannot_be_written_during_training_is_named(tmp_path, monkeypatch):
     x, y = blobs()
 
-    def disk_full(self, path):
+    def disk_full(self, path, info=None):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(dl.Module, "save", disk_full)

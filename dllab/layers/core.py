@@ -26,6 +26,8 @@ from .. import backend
 from .. import functional as F
 from ..autograd import Parameter, Tensor, as_tensor
 
+INFO = "__info__."  # the keys of a saved .npz that are not weights but what the file records about itself
+
 
 class ShapeError(ValueError):
     """A layer got an input of the wrong shape."""
@@ -187,13 +189,18 @@ class Module:
     def _after_load(self):
         """Hook for layers that derive settings from loaded weights (e.g. input size)."""
 
-    def save(self, path):
-        """Write the weights to an ``.npz`` file atomically (a crash never leaves half a file)."""
+    def save(self, path, info=None):
+        """Write the weights to an ``.npz`` file atomically (a crash never leaves half a file).
+
+        info: a few plain values (strings, numbers) stored beside the weights under keys starting
+        with ``INFO``; the Trainer's checkpoint records its monitored value there. ``load`` skips them.
+        """
         path = Path(path)
         state = self.state_dict()
         if not state:
             raise ValueError(f"{self!r} has no weights yet: layers create them on their first call; run "
                              "the model on a batch (model(x[:1])) or train it before saving")
+        state.update({INFO + key: np.asarray(value) for key, value in (info or {}).items()})
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
         try:
@@ -225,7 +232,7 @@ class Module:
             raise ValueError(not_ours + kind)
         try:
             with np.load(path) as data:
-                state = {k: data[k] for k in data.files}
+                state = {k: data[k] for k in data.files if not k.startswith(INFO)}  # the weights alone
         except Exception as exc:
             reason = ("it holds pickled Python objects, not the plain arrays model.save writes"
                       if "allow_pickle" in str(exc) else f"a zip archive numpy cannot read as .npz ({exc})")

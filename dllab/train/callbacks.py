@@ -26,9 +26,14 @@ import signal
 import sys
 import tempfile
 import threading
+import zipfile
 from pathlib import Path
 
+import numpy as np
+
 from .. import backend
+from .._warnings import warn_at_caller
+from ..layers.core import INFO
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -108,6 +113,10 @@ class BestEpoch(Callback):
         self.mode = mode  # resolved: "min" or "max"
         self.higher = mode == "max"
 
+    def better(self, value, than, min_delta=0.0):
+        """Whether ``value`` beats ``than`` by more than ``min_delta``, in this tracker's mode."""
+        return value > than + min_delta if self.higher else value < than - min_delta
+
     def on_train_begin(self, trainer):
         self.best = None
         self.improved = False
@@ -116,8 +125,7 @@ class BestEpoch(Callback):
         value = logs.get(self.monitor)
         if value is None:
             raise ValueError(f"fit: cannot monitor {self.monitor!r}; known values: {', '.join(logs)}")
-        self.improved = self.best is None or (value > self.best + self.min_delta if self.higher
-                                              else value < self.best - self.min_delta)
+        self.improved = self.best is None or self.better(value, self.best, self.min_delta)
         if self.improved:
             self.best = value
             trainer.history.best_epoch = trainer.history.epochs
@@ -169,9 +177,7 @@ class EarlyStopping(Callback):
         if self.best_state is None or history.interrupted or history.best_epoch == history.epochs:
             return
         trainer.model.load_state_dict(self.best_state)
-        restored = f"best weights (epoch {history.best_epoch}) restored"
-        history.stop_reason = (f"{history.stop_reason}; {restored}" if history.stop_reason else
-                               f"ran all {history.epochs} epochs; {restored}")
+        history.note(f"best weights (epoch {history.best_epoch}) restored")
 
 
 class Checkpoint(Callback):
@@ -179,6 +185,12 @@ class Checkpoint(Callback):
 
     Before training it checks that the file can be written (folder exists, is writable, has room),
     so a mistake fails at once rather than after the first epoch.
+
+    The file records the monitored value, its mode and the best value beside the weights
+    (:func:`checkpoint_info`), so that a later fit with the same path saves over it only when it
+    does better: a second fit whose first epoch is worse must not replace a better model. A file
+    that records no comparable best (written by ``model.save``, or monitoring another value) is
+    replaced after the first epoch, with a warning that says so.
     """
 
     def __init__(self, path, best):
@@ -186,17 +198,59 @@ class Checkpoint(Callback):
 
     def on_train_begin(self, trainer):
         check_checkpoint_path(self.path, trainer.model)
+        self.to_beat = self._recorded_best()  # None: nothing to beat, the first epoch is saved
+
+    def _recorded_best(self):
+        """The file's best value when it can be compared with this fit's; otherwise None, with a
+        warning when that means replacing an existing file."""
+        if not self.path.exists():
+            return None
+        info = checkpoint_info(self.path)
+        monitor, mode = self.best.monitor, self.best.mode
+        if info is not None and (info["monitor"], info["mode"]) == (monitor, mode):
+            return info["best"]
+        if info is None:
+            recorded = "records no best value (written by model.save, or by an older dllab)"
+        else:
+            recorded = (f"records the best {info['monitor']} ({info['mode']}) {info['best']:.4g}, while this fit "
+                        f"monitors {monitor} ({mode})")
+        warn_at_caller(f"fit: checkpoint={str(self.path)!r} already exists but {recorded}, so this fit cannot "
+                       "compare with it: it starts a new best and replaces the file after its first epoch. Give "
+                       "another path to keep that file.")
+        return None
 
     def on_epoch_end(self, trainer, epoch, logs):
-        if not self.best.improved:
+        value = logs[self.best.monitor]
+        if not self.best.improved or (self.to_beat is not None and not self.best.better(value, self.to_beat)):
             return
+        info = {"monitor": self.best.monitor, "mode": self.best.mode, "best": float(value)}
         try:
-            trainer.model.save(self.path)
+            trainer.model.save(self.path, info=info)
         except OSError as exc:
             raise type(exc)(exc.errno, f"fit: could not write checkpoint={str(self.path)!r} after epoch "
                             f"{trainer.history.epochs}: {exc.strerror or exc}. Free some space or give another "
                             "path; the model keeps the weights it has now (trainer.model.save(path) saves them)"
                             ) from exc
+        self.to_beat = None  # the file holds this fit's best now: each later improvement replaces it
+
+    def on_train_end(self, trainer, history):
+        if self.to_beat is not None and history.epochs:  # no epoch beat the file of an earlier fit
+            history.note(f"checkpoint={str(self.path)!r} kept from an earlier fit: its {self.best.monitor} "
+                         f"{self.to_beat:.4g} was not beaten (best of this fit {self.best.best:.4g})")
+
+
+def checkpoint_info(path):
+    """What a checkpoint file records about itself: ``{"monitor", "mode", "best"}``, or None for a
+    file without that record (written by ``model.save``), a missing file or one that is not an .npz."""
+    keys = ("monitor", "mode", "best")
+    try:
+        with np.load(path) as data:
+            if not all(INFO + key in data.files for key in keys):
+                return None
+            return {"monitor": str(data[INFO + "monitor"]), "mode": str(data[INFO + "mode"]),
+                    "best": float(data[INFO + "best"])}
+    except (OSError, ValueError, zipfile.BadZipFile):  # no file, or not one np.load can read: nothing recorded
+        return None
 
 
 def check_checkpoint_path(path, model=None):
@@ -434,4 +488,4 @@ class ProgressLog(Callback):
 
 
 __all__ = ["BestEpoch", "Callback", "Checkpoint", "EarlyStopping", "NaNGuard", "NonFiniteLossError",
-           "ProgressLog", "SafeInterrupt", "check_checkpoint_path", "count_nonfinite"]
+           "ProgressLog", "SafeInterrupt", "check_checkpoint_path", "checkpoint_info", "count_nonfinite"]

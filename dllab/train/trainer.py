@@ -66,6 +66,12 @@ class History(dict):
     def epochs(self) -> int:
         return len(self.get("loss", []))
 
+    def note(self, text):
+        """Add ``text`` to ``stop_reason``, the line shown when training ends (restored weights,
+        a checkpoint kept), also when all the epochs ran."""
+        self.stop_reason = (f"{self.stop_reason}; {text}" if self.stop_reason
+                            else f"ran all {self.epochs} epochs; {text}")
+
     def last(self) -> dict:
         return {k: v[-1] for k, v in self.items() if v}
 
@@ -239,7 +245,9 @@ class Trainer:
             :class:`~dllab.data.Batches` source.
         validation: evaluated after every epoch (loss and metrics, prefixed ``val_``).
         early_stopping: an :class:`EarlyStopping`, an int patience, or True (patience 3, val_loss).
-        checkpoint: a path; the best epoch's weights are saved there (atomically).
+        checkpoint: a path; the best epoch's weights are saved there (atomically), with the
+            monitored value, its mode and the best value. A file left by an earlier fit is replaced
+            only by an epoch that beats its recorded best (a warning says when it cannot be compared).
 
         The optimizer's learning-rate schedule counts the epochs of this call: every fit() starts it
         afresh (a second fit() is a new run from the weights reached), while ``trainer.epoch`` keeps
