@@ -23,21 +23,24 @@ On the host, per notebook: a wall-time limit for the whole notebook (``notebook_
 of nbgrader's per-cell ``timeout``; a kernel that ignores the interrupt after a time-out is killed;
 after a kernel death (``exit()``, ``os._exit``, a segfault, the memory limit) the cells that had run
 keep their outputs (so their points) and the remaining cells are marked "not run"; outputs are
-capped in characters as they arrive; each graded test cell is preceded by the kernel guard
-(``kernel_guard.py``: fresh helpers, NumPy and IPython restored) and ends with a random per-run
-marker that the host requires in its output, so a test that did not run to its end (an input
-transformer or swallowed exception) earns nothing. Every event goes to the integrity log
-(``integrity.record``).
+capped in characters as they arrive. Every event goes to the integrity log (``integrity.record``).
+
+**Graded test cells are decided by the judge** (``judge.py``), in this process, never by the
+kernel: the judge runs the instructor's test code here, calling the attendee's functions in the
+kernel on its own inputs and reading back data only (``wire.py``); the cell's outputs become the
+judge's messages, so what the kernel displays, prints or replies in a test cell cannot change a
+score. Hidden tests never run in the kernel.
 """
 
 from __future__ import annotations
 
-import ast
+import contextlib
 import functools
 import importlib.util
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -47,6 +50,8 @@ from pathlib import Path
 from queue import Empty
 
 import integrity
+import judge as judge_module
+import wire
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -56,7 +61,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Instance, Integer, List, Unicode
 
 HERE = Path(__file__).resolve().parent
-GUARD_SOURCE = (HERE / "kernel_guard.py").read_text()
+WIRE_SOURCE = wire.kernel_source()
 
 # environment variables passed into the sandbox (everything else is dropped)
 PASSED_ENV = ("LANG", "LC_ALL", "TZ", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
@@ -132,8 +137,10 @@ class SandboxedExecute(Execute):
                                  "is killed.").tag(config=True)
     uid_base = Integer(61000, help="Sandboxes run as uid uid_base + slot when grading as root.").tag(config=True)
     extra_read_only_paths = List(Unicode(), help="More host folders the kernel may read.").tag(config=True)
-    helper_preload = List(Unicode(), ["numpy", "dllab", "dllab.labs"],
-                          help="Modules the guard imports and snapshots before the hand-in runs.").tag(config=True)
+    source_directory = Unicode("source", help="The instructor notebooks (relative to the course root): the "
+                               "judge reads the tests from there, never from the hand-in.").tag(config=True)
+    max_reply_mb = Integer(512, help="Largest reply (MiB) the judge reads from the kernel for one call.").tag(
+        config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = SandboxKernelManager
@@ -265,11 +272,9 @@ class SandboxedExecute(Execute):
         self._prepare_cache() if self.sandbox else setattr(self, "cache_dir", None)
         self._started = time.monotonic()
         self._stopped = None  # why the remaining cells are not run
-        self._guard = None
         self._notebook_chars = 0
-        self.helper_names = helper_names(nb)
-        # hidden tests leave no trace in the kernel's history (In, _ih, _i)
-        self._hidden = {i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "BEGIN HIDDEN TESTS" in c.source}
+        self._wire = None  # the name of the kernel's side of the protocol, once it is there
+        self.judge = judge_module.Judge(self._instructor_cells(resources), self._transport)
         try:
             nb, resources = super().preprocess(nb, resources, km)
         except DeadKernelError:
@@ -291,33 +296,87 @@ class SandboxedExecute(Execute):
             if cell.cell_type == "code" and not cell.get("outputs") and cell.source.strip():
                 not_run(cell, why)
 
-    def _setup_guard(self):
-        """Install the kernel guard before any cell of the hand-in runs (see kernel_guard.py)."""
-        token = "_dllab_guard_" + uuid.uuid4().hex
-        expression = (f"(lambda g: exec(compile({GUARD_SOURCE!r}, '<guard>', 'exec'), g) or "
-                      f"g['install']({token!r}, {list(self.helper_preload)!r}))({{'__name__': '_guard'}})")
-        reply = self._user_expression(expression)
-        if reply == "installed":
-            self._guard = token
-        else:
-            self.events.add("guard_failed", f"the kernel guard could not be installed: {reply}")
+    def _instructor_cells(self, resources):
+        """The lab's cells as the instructor wrote them (tests, hidden tests, setup): the judge's only source."""
+        info = (resources or {}).get("nbgrader", {})
+        path = Path(self.source_directory) / info.get("assignment", "") / f"{info.get('notebook', '')}.ipynb"
+        if not path.is_file():
+            raise FileNotFoundError(f"the judge needs the instructor's notebook {path} (run release.py first)")
+        return judge_module.load_cells(path)
 
-    def _user_expression(self, expression):
-        """Evaluate one expression in the kernel (no cell, no history) and return its text value."""
-        msg_id = self.kc.execute("", silent=True, store_history=False, user_expressions={"r": expression})
-        reply = self.wait_for_reply(msg_id)
-        if reply is None:
-            return "no reply"
-        result = reply["content"].get("user_expressions", {}).get("r", {})
-        if result.get("status") != "ok":
-            return f"{result.get('ename')}: {result.get('evalue')}"
-        return ast.literal_eval(result["data"].get("text/plain", "None"))
+    # ---- the judge's calls into the kernel ---------------------------------------------------------
+    def _transport(self, request):
+        """Carry one judge request into the kernel and its reply back, as files in the working folder.
+
+        The request is written under a fresh random name that the kernel cannot have prepared (and is
+        never followed if it is a link); the reply is read only if it is a regular file under the size
+        limit. What comes back is data (``wire.unpack``)."""
+        if self.kc is None or self._stopped:
+            raise wire.WireError("the kernel is not running any more")
+        if self._wire is None:
+            self._wire = "_dllab_wire_" + uuid.uuid4().hex
+            setup = (f"import sys as _s, types as _t\n_m = _t.ModuleType({self._wire!r})\n"
+                     f"exec(compile({WIRE_SOURCE!r}, '<judge-wire>', 'exec'), _m.__dict__)\n"
+                     f"_s.modules[{self._wire!r}] = _m\ndel _s, _t, _m\n")
+            self._kernel_run(setup, "setting up the judge's calls")
+        name = uuid.uuid4().hex
+        request_path, reply_path = self.workdir / f"judge-{name}.in", self.workdir / f"judge-{name}.out"
+        fd = os.open(request_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "wb") as f:
+            f.write(request)
+        try:
+            self._kernel_run(f"__import__('sys').modules[{self._wire!r}].serve({str(request_path)!r}, "
+                             f"{str(reply_path)!r}, get_ipython().user_ns)", "running your function")
+            return wire.unpack(self._read_reply(reply_path), limit=self.max_reply_mb * 2**20)
+        finally:
+            for path in (request_path, reply_path):
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+
+    def _read_reply(self, path):
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            raise wire.WireError("your kernel gave no answer to the grader's call") from None
+        with os.fdopen(fd, "rb") as f:
+            info = os.fstat(f.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_size > self.max_reply_mb * 2**20:
+                raise wire.WireError("your kernel's answer is not a file of data under the size limit")
+            return f.read(self.max_reply_mb * 2**20 + 1)
+
+    def _kernel_run(self, code, what):
+        """Run code in the kernel, silently (no history, no output kept), within the cell's time left."""
+        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        answer = self._reply_within(msg_id, self._get_timeout(None) or self.notebook_timeout)
+        if answer == "dead":
+            raise wire.WireError(f"the kernel died while {what}")
+        if answer == "timeout":
+            run_sync(self.km.interrupt_kernel)()
+            if self._reply_within(msg_id, self.unresponsive_grace) != "ok":
+                raise wire.WireError(f"the kernel stopped answering while {what}")
+            raise wire.WireError(f"time limit reached while {what}")
+
+    async def _async_reply_within(self, msg_id, seconds):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                wait = min(1, max(0.01, deadline - time.monotonic()))
+                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=wait))
+            except Empty:
+                if not await ensure_async(self.km.is_alive()):
+                    return "dead"
+                continue
+            except Exception:
+                return "dead"
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return "ok"
+        return "timeout"
+
+    _reply_within = run_sync(_async_reply_within)
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or not cell.source.strip():
             return cell, resources
-        if self._guard is None and index == self._first_code_index():
-            self._setup_guard()
         if self._stopped:
             not_run(cell, self._stopped)
             return cell, resources
@@ -326,21 +385,15 @@ class SandboxedExecute(Execute):
             self.events.add("notebook_timeout", f"time limit of {self.notebook_timeout} s reached")
             not_run(cell, self._stopped)
             return cell, resources
-
-        graded_test = utils.is_grade(cell) and not utils.is_solution(cell)
         name = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index + 1}")  # 1-based, as the report counts
-        original, marker = cell.source, None
-        if graded_test:
-            if self._guard:
-                repaired = self._user_expression(f"__import__('sys').{self._guard}({sorted(self.helper_names)!r})")
-                if isinstance(repaired, list):
-                    if repaired:
-                        repaired = ", ".join(sorted(set(repaired))[:20])
-                        self.events.add("tampering_repaired", f"before {name}: {repaired}")
-                else:
-                    self.events.add("guard_failed", f"before {name}: {repaired}")
-            marker = "dllab-grading-" + uuid.uuid4().hex
-            cell.source = original + f"\nprint({marker!r})\n"
+        if utils.is_grade(cell) and not utils.is_solution(cell):
+            return self._judge_cell(cell, resources, index, name), resources
+        self._run_in_kernel(cell, resources, index, name)
+        return cell, resources
+
+    def _run_in_kernel(self, cell, resources, index, name):
+        """Execute a cell in the attendee's kernel: output capped, a time-out interrupted, a death or a
+        kernel that ignores the interrupt stops the notebook (the remaining cells are "not run")."""
         self._cell_chars, self._dropped = 0, 0
         try:
             super().preprocess_cell(cell, resources, index)
@@ -352,8 +405,6 @@ class SandboxedExecute(Execute):
         except CellTimeoutError:
             self.events.add("timeout", f"{name} ran past its time limit")
             cell.outputs.append(error_output("CellTimeoutError", "the cell ran past its time limit"))
-        finally:
-            cell.source = original
         if self._dropped:
             cell.outputs.append(new_output("stream", name="stdout", text=(
                 f"\n... output truncated: {self._dropped} characters dropped (limit {self.max_output_chars} "
@@ -369,16 +420,38 @@ class SandboxedExecute(Execute):
             elif answer != "ok":
                 self.events.add("unresponsive", f"the kernel ignored the interrupt in {name} and was stopped")
                 self._stop(f"not run: the kernel stopped answering in an earlier cell ({name})")
-        if marker is not None:
-            self._check_marker(cell, marker, name)
-        return cell, resources
 
-    def execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
-        return super().execute_cell(cell, cell_index, execution_count,
-                                    store_history=store_history and cell_index not in self._hidden)
+    def _judge_cell(self, cell, resources, index, name):
+        """A graded test cell: its points come from the judge, never from what the kernel shows.
 
-    def _first_code_index(self):
-        return next(i for i, c in enumerate(self.nb.cells) if c.cell_type == "code" and c.source.strip())
+        A visible test still runs in the kernel first, as it did for the attendee; that run only tells
+        whether the attendee saw it pass (a pass the judge does not confirm is a flag). A hidden test
+        never runs in the kernel. The cell's outputs become the judge's: its messages and, when a check
+        failed, the error that makes nbgrader give the cell 0."""
+        kernel_passed = None
+        if "BEGIN HIDDEN TESTS" not in cell.source:
+            self._run_in_kernel(cell, resources, index, name)
+            kernel_passed = not any(o.output_type == "error" for o in cell.outputs)
+        if self._stopped:
+            not_run(cell, self._stopped)
+            return cell
+        try:
+            verdict = self.judge.run_test(name)
+        except Exception as err:  # noqa: BLE001 - the judge's own failure: this cell gets no points, and a flag
+            verdict = judge_module.Verdict(False, "", "GradingError", f"the grader failed on this test: {err}")
+            self.events.add("judge_error", f"{name}: {type(err).__name__}: {str(err)[:200]}")
+        cell.outputs = []
+        if verdict.output:
+            cell.outputs.append(new_output("stream", name="stdout", text=verdict.output))
+        if not verdict.passed:
+            cell.outputs.append(error_output(verdict.ename, verdict.evalue))
+            if kernel_passed:
+                self.events.add("judge_disagrees", f"{name}: visible tests reported passing, judge disagrees "
+                                f"({verdict.ename}: {verdict.evalue.splitlines()[0][:160] if verdict.evalue else ''})")
+        if not self._stopped and self.km is not None and not run_sync(self.km.is_alive)():
+            self.events.add("kernel_death", f"the kernel died during {name}")
+            self._stop(f"not run: the kernel died in an earlier cell ({name})")
+        return cell
 
     async def _async_responsive(self):
         """After an interrupt: "ok" if the kernel runs a trivial cell within the grace period,
@@ -410,24 +483,6 @@ class SandboxedExecute(Execute):
                 run_sync(self.km.shutdown_kernel)(now=True)
         except Exception as err:  # already dead
             self.log.debug("kernel shutdown: %s", err)
-
-    def _check_marker(self, cell, marker, name):
-        """A graded test earns points only if its last line ran: the marker must be in its output."""
-        seen = False
-        for output in cell.outputs:
-            if output.output_type == "stream" and marker in output.text:
-                seen = True
-                output.text = output.text.replace(marker + "\n", "").replace(marker, "")
-        cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and not o.text)]
-        errors = [o for o in cell.outputs if o.output_type == "error"]
-        if not seen and not errors:
-            self.events.add("test_not_completed", f"{name} did not run to its end, yet raised no error")
-            cell.outputs.append(error_output("TestNotCompleted", "this test did not run to its end; no points"))
-        elif seen and not errors:
-            # a warning printed by the attendee's code is not a failed test (nbgrader counts stderr as one)
-            for output in cell.outputs:
-                if output.output_type == "stream" and output.name == "stderr":
-                    output.name = "stdout"
 
     # ---- output caps, as the messages arrive ---------------------------------------------------
     def output(self, outs, msg, display_id, cell_index):
@@ -463,24 +518,6 @@ def error_output(ename, evalue):
 
 def not_run(cell, why):
     cell.outputs = [error_output("NotRun", why)]
-
-
-def helper_names(nb):
-    """Names the graded test cells read that the attendee does not define: the helpers to re-bind."""
-    used, defined = set(), set()
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:
-            continue
-        names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-        if utils.is_grade(cell) and not utils.is_solution(cell):
-            used |= names
-        elif utils.is_solution(cell):
-            defined |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-    return used - defined
 
 
 def current_user():

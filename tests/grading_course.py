@@ -25,7 +25,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 GRADING = ROOT / "grading"
 SCRIPTS = ("nbgrader_config.py", "release.py", "grade.py", "collect.py", "integrity.py", "sandbox.py",
-           "kernel_guard.py")
+           "judge.py", "wire.py")
 STEPS = {"release": "python release.py", "collect": "python grade.py collect",
          "autograde": "python grade.py autograde", "feedback": "nbgrader generate_feedback",
          "report": "python grade.py report", "export": "nbgrader export"}

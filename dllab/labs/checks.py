@@ -115,8 +115,11 @@ def _where_it_failed(error):
     """(function name, line number, source line) of the deepest frame in the attendee's code, or None.
 
     Frames of NumPy, the standard library, the installed packages and dllab are skipped, so the line
-    is the attendee's, even when the error surfaced deep inside a library call.
+    is the attendee's, even when the error surfaced deep inside a library call. An error raised in
+    another process (the grader calls answers in the attendee's kernel) says where in ``remote_where``.
     """
+    if hasattr(error, "remote_where"):
+        return error.remote_where
     for frame in reversed(traceback.extract_tb(error.__traceback__)):
         path = os.path.abspath(frame.filename) if not frame.filename.startswith("<") else frame.filename
         if not path.startswith(_LIBRARY_DIRS):

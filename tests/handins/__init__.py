@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 import nbformat
 
+from . import kernel_attacks
+
 LAB = "lab1_logreg"
 
 
@@ -339,6 +341,17 @@ def corpus(release, source, course):
     deleted.cells = [c for c in deleted.cells if not is_test(c)]
     out["evil_deleted_tests"] = Handin(deleted, flagged=True)
     out["evil_forks"] = Handin(insert_at(release, at, FORKS), flagged=True, root_only=True)
+    # --- attacks from inside the kernel on how tests are run and reported: the judge decides ----------
+    for name in kernel_attacks.ATTACKS:
+        out[name] = Handin(kernel_attacks.attack_handin(release, source, name, insert_at, import_index, meta),
+                           flagged=True)
+    # an honest hand-in whose last run was out of order and saved by JupyterLab 4 (outputs, counts, ids kept)
+    saved = copy.deepcopy(perfect)
+    for k, cell in enumerate(c for c in saved.cells if c.cell_type == "code"):
+        cell.execution_count = 100 - k
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="ünïcödé ✓ output kept\n")]
+    saved.metadata["language_info"] = {"name": "python", "version": "3.11.7"}
+    out["honest_lab4_save"] = Handin(saved, **keeps(full), flagged=False)
     # --- honest mistakes of the round trip (tests/test_grading.py) -------------------------------------
     written = {meta(c)["grade_id"]: "I do not know." for c in source.cells
                if meta(c).get("solution") and c.cell_type == "markdown"}

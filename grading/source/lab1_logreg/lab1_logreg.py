@@ -43,7 +43,7 @@ subset = None     # number of training images; None: all when full, else 6 000
 device = "auto"   # "cpu", "gpu" or "auto" (the GPU when CuPy finds one)
 seed = 0
 
-# %%
+# %% tags=["judge"]
 import matplotlib.pyplot as plt
 import numpy as np
 

@@ -40,7 +40,7 @@ subset = None     # training images of the final model; None: all when full, els
 device = "auto"   # "cpu", "gpu" or "auto" (the GPU when CuPy finds one)
 seed = 0
 
-# %%
+# %% tags=["judge"]
 
 import matplotlib.pyplot as plt
 import numpy as np

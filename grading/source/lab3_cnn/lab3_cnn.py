@@ -45,7 +45,7 @@ subset = None     # training images; None: all when full, else 6 000
 device = "auto"   # "cpu", "gpu" or "auto" (the GPU when CuPy finds one)
 seed = 0
 
-# %%
+# %% tags=["judge"]
 import time
 
 import matplotlib.pyplot as plt
@@ -68,11 +68,13 @@ run
 # dark background (0). From now on images are drawn as the numbers say — 0 black, 1 white — because
 # in this lab it matters.
 
-# %%
+# %% tags=["judge"]
 train, test = dl.data.mnist(subset=run.subset)
 if not run.full:
     test = test.subset(2000, seed=0)
 watch = test.subset(2000, seed=1) if len(test) > 2000 else test  # drawn in the learning curves
+
+# %%
 print(train, test, sep="\n")
 dl.viz.image_grid(train.x[:16], train.y[:16], title="MNIST as stored: bright strokes on a dark background")
 

@@ -41,7 +41,7 @@ subset = None     # training days; None: all of them
 device = "auto"   # "cpu", "gpu" or "auto" (the GPU when CuPy finds one)
 seed = 0
 
-# %%
+# %% tags=["judge"]
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -592,14 +592,31 @@ def forecast_by_hand(model, x, lengths=None):
 
 # %% nbgrader={"grade": true, "grade_id": "test_forecast_by_hand", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Tests for forecast_by_hand (2 points)
-x_some = X_week[week_test[:20], :, None]
-got = labs.call(forecast_by_hand, week_model, x_some, hint="h = lstm_forward(x, lstm.W_x.numpy(), "
-                "lstm.W_h.numpy(), lstm.b.numpy(), lengths), then the dense layer: h @ W + b.")
-check_shape(got, (20,), "the forecasts of 20 test days", hint="One number per sequence: ravel the (N, 1) result.")
-check(not np.allclose(got, predict(week_model, x_some) - float(
-      week_model.layers[-1].b.numpy()[0]), atol=1e-5), "the dense layer's bias is missing: h @ W + b.")
-check_close(got, predict(week_model, x_some), "the forecasts, against the trained week model", rtol=1e-3,
-            atol=1e-5, hint="The same weights give the same forecasts: lstm_forward, then h @ W + b.")
+# A small trained-looking network of the same form (its own weights, so the test needs nothing from above)
+dl.seed(7)
+fb_model = dl.LSTM(5) >> dl.Dense(1)
+fb_x = np.random.default_rng(8).normal(size=(6, 4, 3)).astype(np.float32)
+fb_lengths = np.array([4, 2, 3, 4, 1, 2])
+fb_model.eval()
+with dl.no_grad():
+    fb_want = fb_model(dl.Tensor(fb_x)).numpy().ravel()
+    fb_want_padded = fb_model((dl.Tensor(fb_x), fb_lengths)).numpy().ravel()
+fb_bias = float(fb_model.layers[-1].b.numpy()[0])
+fb_model.layers[-1].b.data[...] = 0.5  # a bias far from 0, so that leaving it out shows
+fb_want, fb_want_padded = fb_want - fb_bias + 0.5, fb_want_padded - fb_bias + 0.5
+fb_x_before = fb_x.copy()
+got = labs.call(forecast_by_hand, fb_model, fb_x, hint="h = lstm_forward(x, lstm.W_x.numpy(), lstm.W_h.numpy(), "
+                "lstm.b.numpy(), lengths), then the dense layer: h @ W + b.")
+check_shape(got, (6,), "the forecasts of 6 sequences", hint="One number per sequence: ravel the (N, 1) result.")
+check(np.array_equal(fb_x, fb_x_before), "forecast_by_hand changed its input x: compute on a copy.")
+check(not np.allclose(got, fb_want - 0.5, atol=1e-5), "the dense layer's bias is missing: h @ W + b.")
+check_close(got, fb_want, "the forecasts, against the network's own", rtol=1e-3, atol=1e-5,
+            hint="The same weights give the same forecasts: lstm_forward, then h @ W + b.")
+got = labs.call(forecast_by_hand, fb_model, fb_x, fb_lengths)
+check(not np.allclose(got, fb_want, rtol=1e-3, atol=1e-5), "forecast_by_hand ignores lengths: pass them on to "
+      "lstm_forward, so that each sequence stops at its own last step.")
+check_close(got, fb_want_padded, "the forecasts of padded sequences (lengths 4, 2, 3, 4, 1, 2)", rtol=1e-3, atol=1e-5,
+            hint="lstm_forward(x, ..., lengths): the h of each sequence is the one at its last real step.")
 print("forecast_by_hand: all visible tests passed")
 
 # %% [markdown]

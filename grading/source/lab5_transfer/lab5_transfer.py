@@ -44,7 +44,7 @@ subset = None     # MNIST training images the source task is cut from; None: all
 device = "auto"   # "cpu", "gpu" or "auto" (the GPU when CuPy finds one)
 seed = 0
 
-# %%
+# %% tags=["judge"]
 import copy
 
 import matplotlib.pyplot as plt
