@@ -234,6 +234,8 @@ class Decoder:
             raise WireError("a value of an unknown form")
         kind = next(k for k in ("big", "float", "scalar", "tuple", "list", "dict", "ref", "array", "rng", "remote",
                                 "function", "tensor", "object", "iterator", "_") if k in node or k == "_")
+        if kind == "_":
+            raise WireError("a value of an unknown kind")
         if kind == "big":
             return int(str(node["big"])[:100])
         if kind == "float":
