@@ -1,6 +1,6 @@
 """Collect, autograde and report on a lab's hand-ins, one student at a time, in sandboxes.
 
-    python grade.py collect lab1_logreg                 # check the archives, then nbgrader zip_collect
+    python grade.py collect lab1_logreg                 # hand-ins in downloaded/ -> submitted/ (collect.py)
     python grade.py autograde lab1_logreg --workers 4   # every hand-in in its own sandbox, N at a time
     python grade.py report lab1_logreg                  # the integrity report (again, after feedback)
 
