@@ -467,6 +467,8 @@ def main(argv=None):
                    help="execute hand-ins with your own rights, outside any sandbox (trusted notebooks only)")
     p = sub.add_parser("report", help="write the integrity report (run again after generate_feedback)")
     p.add_argument("lab")
+    p = sub.add_parser("insight", help="what the class got wrong: reports/<lab>/class.html and class.json (insight.py)")
+    p.add_argument("lab")
     args = parser.parse_args(argv)
     if args.command == "collect":
         return collect(args.lab)
@@ -474,6 +476,10 @@ def main(argv=None):
         return autograde(args.lab, workers=args.workers, force=args.force, students=args.student,
                          unsafe=args.unsafe_no_sandbox, cell_timeout=args.cell_timeout,
                          notebook_timeout=args.notebook_timeout)
+    if args.command == "insight":
+        import insight
+
+        return insight.write_insight(args.lab, HERE)
     return write_report(args.lab)
 
 

@@ -61,6 +61,7 @@ SLOW_TESTS = {
                      "test_release_is_up_to_date_with_the_sources"},
     "test_benchmarks.py": {"test_bench_gpu_smoke_run_on_the_cpu"},
     "test_collect.py": {"test_a_hostile_class_is_collected_and_graded", "test_graders_side_by_side_on_a_cold_cache"},
+    "test_insight.py": {"test_the_debrief_page_counts_and_groups_the_class_mistakes"},
 }
 
 
