@@ -12,7 +12,9 @@ short README. Binder, a class's ``make lab`` and the JupyterHub image are built 
 (push it to its own repository or branch; see grading/README.md).
 
 It then checks the copy: no ``### BEGIN SOLUTION`` / ``### BEGIN HIDDEN TESTS`` marker and no
-line of any solution or hidden test of any lab source may appear in any file.
+line of any solution or hidden test of any lab source may appear in any file, and no answer key
+(``grading/answer_keys.py``) may be defined or importable there: ``labs.reference_*`` and the like
+must answer only the visible tests' own inputs, from the stored values.
 """
 
 from __future__ import annotations
@@ -116,13 +118,63 @@ def leaks(folder, root=ROOT):
     return found
 
 
+KEY_PROBE = """
+import importlib, json, sys
+import numpy as np
+from dllab import labs
+found = []
+for module in ("answer_keys", "grading.answer_keys"):
+    try:
+        importlib.import_module(module)
+        found.append(f"the module {module} can be imported")
+    except ImportError:
+        pass
+rng = np.random.default_rng(12345)
+for name in labs.ANSWER_KEYS:
+    args = [rng.normal(size=(3, 4)) for _ in range(6)]
+    try:
+        getattr(labs, name)(*args)
+        found.append(f"labs.{name} computed an answer for new inputs")
+    except labs.NoStoredAnswer:
+        pass
+    except Exception as err:  # a real implementation choking on the probe is still an implementation
+        found.append(f"labs.{name} is an implementation ({type(err).__name__} on new inputs)")
+print(json.dumps(found))
+"""
+
+
+def answer_key_leaks(folder):
+    """[(file, what)] for every answer key an attendee could use from ``folder``: a definition of one
+    in any Python file, or ``labs.<key>`` answering inputs that are not a visible test's own."""
+    import re
+
+    from dllab.labs.answers import ANSWER_KEYS
+
+    found = []
+    pattern = re.compile(r"^\s*def (" + "|".join(ANSWER_KEYS) + r")\(", re.MULTILINE)
+    for path in sorted(Path(folder).rglob("*.py")):
+        for match in pattern.finditer(path.read_text(errors="replace")):
+            found.append((str(path.relative_to(folder)), f"defines the answer key {match.group(1)}"))
+    if (Path(folder) / "dllab").is_dir():
+        env = {"PYTHONPATH": str(folder), "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg", "DLLAB_DEVICE": "cpu"}
+        run = subprocess.run([sys.executable, "-c", KEY_PROBE], cwd=folder, env=env, capture_output=True,
+                             text=True, timeout=120)
+        if run.returncode != 0:
+            found.append(("dllab/", f"the answer-key probe failed: {run.stderr.strip().splitlines()[-1:]}"))
+        else:
+            import json
+
+            found += [("dllab/labs", what) for what in json.loads(run.stdout.strip().splitlines()[-1])]
+    return found
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Build the attendees' copy (no solutions, no hidden tests).")
     parser.add_argument("--out", default=str(ROOT / "build" / "attendees"))
     parser.add_argument("--check", metavar="DIR", help="only check an existing copy")
     args = parser.parse_args(argv)
     folder = Path(args.check) if args.check else build(args.out)
-    found = leaks(folder)
+    found = leaks(folder) + answer_key_leaks(folder)
     for name, what in found[:50]:
         print(f"LEAK {name}: {what}")
     if found:

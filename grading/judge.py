@@ -114,12 +114,22 @@ class Judge:
     back (``sandbox.SandboxedExecute`` provides it; the tests use an in-process stand-in).
     """
 
-    def __init__(self, cells, transport):
+    def __init__(self, cells, transport, handin_sources=(), on_flag=None):
+        import answer_keys
+
+        from dllab import labs
+
+        labs.use_answer_keys(answer_keys)  # this process computes every expected value, for any input
         self.cells = cells
         self.transport = transport
         self.answers = answer_names(cells)
         self.tests = test_sources(cells)
         self.namespace = {"__name__": "__main__"}
+        # the hand-in's code cells, read on the host: whether each answer is the attendee's own work
+        self.handin_sources = list(handin_sources)
+        self.instructor_sources = {c["source"] for c in cells if c.get("cell_type") == "code" and not is_answer(c)}
+        self.on_flag = on_flag or (lambda kind, detail: None)
+        self._not_own = {}
         self._setup = setup_cells(cells)
         self._ready = False
 
@@ -145,12 +155,25 @@ class Judge:
         for name in self.answers:
             entry = found.get(name) if isinstance(found.get(name), dict) else {"kind": "missing"}
             self.namespace.pop(name, None)
-            if entry.get("kind") == "function":
+            if entry.get("kind") == "function" and self._not_own_work(name):
+                self.namespace[name] = NotOwnWork(name, self._not_own[name])
+            elif entry.get("kind") == "function":
                 params = entry.get("parameters") if isinstance(entry.get("parameters"), list) else None
                 self.namespace[name] = RemoteFunction(name, self.transport, params,
                                                       on_output=lambda text: print(text, file=out))
             elif entry.get("kind") == "value":
                 self.namespace[name] = decoder.decode(entry.get("value"))
+
+    def _not_own_work(self, name):
+        """The message if the hand-in's code for ``name`` hands its work to the library or a reference."""
+        from dllab.labs import own_work
+
+        if name not in self._not_own:
+            reasons = own_work.problems(name, self.handin_sources, skip=self.instructor_sources)
+            self._not_own[name] = own_work.message(name, reasons) if reasons else ""
+            if reasons:
+                self.on_flag("not_own_work", f"{name}: {'; '.join(reasons[:3])}")
+        return self._not_own[name]
 
     def run_test(self, grade_id):
         """Run one test cell (by grade id) here and return the :class:`Verdict`."""
@@ -166,6 +189,19 @@ class Judge:
         except Exception as error:  # noqa: BLE001 - every failure of a test is a verdict
             return Verdict(False, out.getvalue(), type(error).__name__, _message(error))
         return Verdict(True, out.getvalue())
+
+
+class NotOwnWork:
+    """Stands for an answer that is not the attendee's own work: every test that calls it fails with why."""
+
+    def __init__(self, name, text):
+        self.__name__ = self.__qualname__ = name
+        self.text = text
+
+    def __call__(self, *args, **kwargs):
+        from dllab.labs import LabCheckError
+
+        raise LabCheckError(self.text)
 
 
 def _message(error):

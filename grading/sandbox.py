@@ -274,7 +274,9 @@ class SandboxedExecute(Execute):
         self._stopped = None  # why the remaining cells are not run
         self._notebook_chars = 0
         self._wire = None  # the name of the kernel's side of the protocol, once it is there
-        self.judge = judge_module.Judge(self._instructor_cells(resources), self._transport)
+        self.judge = judge_module.Judge(self._instructor_cells(resources), self._transport,
+                                        handin_sources=[c.source for c in nb.cells if c.cell_type == "code"],
+                                        on_flag=self.events.add)
         try:
             nb, resources = super().preprocess(nb, resources, km)
         except DeadKernelError:

@@ -25,7 +25,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 GRADING = ROOT / "grading"
 SCRIPTS = ("nbgrader_config.py", "release.py", "grade.py", "collect.py", "integrity.py", "sandbox.py",
-           "judge.py", "wire.py", "insight.py")
+           "judge.py", "wire.py", "answer_keys.py", "insight.py")
 STEPS = {"release": "python release.py", "collect": "python grade.py collect",
          "autograde": "python grade.py autograde", "feedback": "nbgrader generate_feedback",
          "report": "python grade.py report", "export": "nbgrader export", "insight": "python grade.py insight"}

@@ -179,12 +179,19 @@ def test_attendees_copy_has_no_solution(tmp_path):
     out = attendees_copy.build(tmp_path / "attendees")
     assert (out / "labs" / LAB / f"{LAB}.ipynb").exists() and (out / "dllab" / "__init__.py").exists()
     assert not (out / "grading").exists() and not (out / "tests").exists()
-    found = attendees_copy.leaks(out)
-    # Known: the Trainer's batching loop is the library's own (a lab's answer may loop the same way);
-    # it gives nothing away. Any other line fails.
-    known = {"for i in range(0, len(x), batch_size):"}
-    unexpected = [(f, what) for f, what in found if what[len("line "):].strip("'\"") not in known]
-    assert not unexpected, unexpected[:10]
+    found = attendees_copy.leaks(out) + attendees_copy.answer_key_leaks(out)
+    assert not found, found[:10]
+    assert attendees_copy.main(["--check", str(out)]) == 0
+    # an answer key planted in the copy, or a stored answer replaced by a real implementation, is found
+    keys = out / "dllab" / "labs" / "keys.py"
+    keys.write_text((GRADING / "answer_keys.py").read_text())
+    assert any("defines the answer key" in what for _, what in attendees_copy.answer_key_leaks(out))
+    keys.unlink()
+    init = out / "dllab" / "labs" / "__init__.py"
+    init.write_text(init.read_text() + "\nconv2d_reference = lambda x, k, *a: x\n")
+    assert ("dllab/labs", "labs.conv2d_reference computed an answer for new inputs") in \
+        attendees_copy.answer_key_leaks(out)
+    assert attendees_copy.main(["--check", str(out)]) == 1
     # the check itself finds a planted solution line and a marker
     planted = out / "labs" / "notes.py"
     secret = sorted(attendees_copy.secret_lines())[0]

@@ -25,6 +25,18 @@ import dllab as dl
 from dllab import labs
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _answer_keys():
+    """These tests check the checks on any input: with the grader's answer keys, as the judge runs them
+    (in a notebook, labs.<reference> answers only the visible tests' own inputs)."""
+    sys.path.insert(0, str(ROOT / "grading"))
+    import answer_keys
+
+    labs.use_answer_keys(answer_keys)
+    yield
+    labs.use_answer_keys(None)
 GRADING = ROOT / "grading"
 SCRIPTS = sorted((GRADING / "source").glob("*/*.py"))
 SOURCES = [p.with_suffix(".ipynb") for p in SCRIPTS]  # written from the scripts by conftest.py
@@ -68,6 +80,8 @@ def use_this_python_as_kernel(folder: Path) -> dict:
         "CI": "true", "MPLBACKEND": "Agg", "DLLAB_DEVICE": "cpu",
         "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        # the instructor notebooks run their hidden tests too: they need the grader's answer keys
+        "DLLAB_ANSWER_KEYS": str(ROOT / "grading" / "answer_keys.py"),
     }
 
 

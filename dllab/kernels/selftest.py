@@ -83,7 +83,7 @@ def check_im2col(cp, rng, shape=(3, 2, 7, 5), kernel=(3, 2), stride=(2, 1), padd
     return max(_diff(cols, cols_ref), _diff(dx.transpose(3, 0, 1, 2), dx_ref))
 
 
-def lstm_step_reference(z, c_prev, h_prev, valid):
+def fused_lstm_step_numpy(z, c_prev, h_prev, valid):
     """The NumPy twin of one fused LSTM step, (4H, N) layout."""
     H = c_prev.shape[0]
     sig = lambda v: np.tanh(v * 0.5) * 0.5 + 0.5  # noqa: E731
@@ -112,7 +112,7 @@ def check_lstm_step(cp, rng, H=5, N=3, masked=True, dtype=np.float32):
     z = rng.standard_normal((4 * H, N)).astype(dtype)
     c_prev, h_prev = (rng.standard_normal((H, N)).astype(dtype) for _ in range(2))
     valid = (np.arange(N) % 2 == 0).astype(dtype) if masked else None
-    acts_r, c_r, tc_r, h_r = lstm_step_reference(z, c_prev, h_prev, valid)
+    acts_r, c_r, tc_r, h_r = fused_lstm_step_numpy(z, c_prev, h_prev, valid)
     d = cp.asarray
     acts, c, tc, h = cp.empty((4 * H, N), dtype), *(cp.empty((H, N), dtype) for _ in range(3))
     kernels.lstm_step_forward(d(z), d(c_prev), d(h_prev), None if valid is None else d(valid), acts, c, tc, h)

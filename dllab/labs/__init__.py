@@ -16,6 +16,23 @@ Nothing here is needed by the library itself; the notebooks in ``labs/`` import 
 """
 
 from ..gradcheck import numerical_gradient
+from .answers import (
+    ANSWER_KEYS,
+    NoStoredAnswer,
+    conv2d_reference,
+    lstm_forward_mistakes,
+    lstm_forward_reference,
+    lstm_step_mistakes,
+    lstm_step_reference,
+    max_pool_reference,
+    optimizer_mistakes,
+    optimizer_steps,
+    prepare_photo_reference,
+    reference_forward,
+    reference_sgd_epoch,
+    sgd_epoch_mistakes,
+    use_answer_keys,
+)
 from .checks import (
     LESSON_MISSED,
     LESSON_SHOWN,
@@ -42,26 +59,13 @@ from .lab_checks import (
     photo_fixture,
 )
 from .live import LiveCurves, progress, seeds_table, summary_table
-from .references import (
-    area_resize_matrix,
-    conv2d_reference,
-    lstm_forward_mistakes,
-    lstm_forward_reference,
-    lstm_step_mistakes,
-    lstm_step_reference,
-    max_pool_reference,
-    net_fixture,
-    optimizer_mistakes,
-    optimizer_steps,
-    parameters_changed_by_a_step,
-    prepare_photo_reference,
-    reference_forward,
-    reference_sgd_epoch,
-    sgd_epoch_mistakes,
-)
+from .references import area_resize_matrix, net_fixture, parameters_changed_by_a_step
 from .run import Run, grading, setup
 
 __all__ = [
+    "ANSWER_KEYS",
+    "NoStoredAnswer",
+    "use_answer_keys",
     "LESSON_MISSED",
     "LESSON_SHOWN",
     "LabCheckError",

@@ -165,6 +165,12 @@ def call(fn, *args, hint="", **kwargs):
     """
     __tracebackhide__ = True
     _LAST_CALL.clear()
+    from .own_work import message, problems_of_function
+
+    reasons = problems_of_function(fn)  # the grader reads the hand-in the same way, and gives such an answer 0
+    if reasons:
+        raise LabCheckError(message(_name(fn), reasons))
+    notes = []
     try:
         with _fair_conditions(fn) as notes:
             result = fn(*args, **kwargs)

@@ -442,9 +442,9 @@ class Trainer:
         self.model.eval()
         try:
             outs = []
-            for i in range(0, len(x), batch_size):
-                xb = x[i:i + batch_size]
-                inputs, _ = _model_input(xb if lengths is None else (xb, lengths[i:i + batch_size]))
+            for start in range(0, len(x), batch_size):
+                xb = x[start:start + batch_size]
+                inputs, _ = _model_input(xb if lengths is None else (xb, lengths[start:start + batch_size]))
                 outs.append(backend.to_numpy(self.model(inputs).data))
         finally:
             self.model.train(was_training)

@@ -1,0 +1,201 @@
+"""The expected values the labs' visible tests compare with, stored as data.
+
+A test computes what an answer should give with ``labs.reference_sgd_epoch(...)``,
+``labs.conv2d_reference(...)`` and the like. The code behind those names (the answer keys) stays
+with the grader; the notebooks get, in ``stored_answers.npz``, only what each call gives for the
+visible tests' own inputs, found by a digest of the arguments. Called with any other input in a
+notebook, they say so (:class:`NoStoredAnswer`): they cannot do an attendee's work. While grading,
+the judge installs the real answer keys (:func:`use_answer_keys`) and the same tests run on any
+input, hidden tests included.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..autograd import _raw
+
+STORE = Path(__file__).with_name("stored_answers.npz")
+
+# the names the labs' tests call; each is an answer key on the grading side
+ANSWER_KEYS = (
+    "reference_sgd_epoch", "sgd_epoch_mistakes", "optimizer_steps", "optimizer_mistakes", "reference_forward",
+    "conv2d_reference", "max_pool_reference", "prepare_photo_reference", "lstm_step_reference",
+    "lstm_step_mistakes", "lstm_forward_reference", "lstm_forward_mistakes",
+)
+
+
+class NoStoredAnswer(LookupError):
+    """A reference asked about inputs that are not a visible test's own."""
+
+
+_keys = None  # the grading side's module of answer keys, while the judge grades
+_recorder = None  # name, digest, value -> None: fills the store (grading/answer_keys.py)
+_store = None
+
+
+def use_answer_keys(module, recorder=None):
+    """Compute every reference with ``module``'s functions (the judge does this); ``recorder``, if given,
+    is told each call's digest and value (that is how the store is written). ``None`` goes back to the store."""
+    global _keys, _recorder
+    _keys, _recorder = module, recorder
+
+
+def digest(value):
+    """A digest of a call's arguments that is the same on every machine for the same test inputs.
+
+    Floats are rounded to 9 significant digits first, so that a last-bit difference between two
+    BLAS libraries in how a fixture was computed does not change the key."""
+    h = hashlib.sha256()
+
+    def feed(v):
+        v = _raw(v) if hasattr(v, "requires_grad") else v
+        if isinstance(v, np.ndarray) or isinstance(v, np.generic):
+            a = np.asarray(v)
+            if a.dtype.kind in "fc":
+                a = np.asarray(a, dtype=np.float64)
+                a = np.where(a == 0, 0.0, a)  # -0.0 and 0.0 alike
+                with np.errstate(all="ignore"):
+                    scale = 10.0 ** (8 - np.floor(np.log10(np.abs(np.where(a == 0, 1, a)))))
+                    a = np.round(a * scale) / scale
+            h.update(f"a{a.dtype.kind}{a.shape}".encode())
+            h.update(np.ascontiguousarray(a).tobytes())
+        elif isinstance(v, float):
+            feed(np.float64(v))
+        elif isinstance(v, (bool, int, str, type(None))):
+            h.update(repr(v).encode())
+        elif isinstance(v, (list, tuple)):
+            h.update(f"{type(v).__name__}{len(v)}(".encode())
+            for item in v:
+                feed(item)
+            h.update(b")")
+        elif isinstance(v, dict):
+            h.update(b"{")
+            for key in sorted(v, key=repr):
+                feed(key)
+                feed(v[key])
+            h.update(b"}")
+        elif isinstance(v, np.random.Generator):
+            h.update(json.dumps(v.bit_generator.state, sort_keys=True, default=str).encode())
+        elif isinstance(v, type) or callable(v):
+            h.update(f"{getattr(v, '__module__', '')}:{getattr(v, '__qualname__', repr(v))}".encode())
+        else:
+            raise NoStoredAnswer(f"no stored answer can be found for an argument of type {type(v).__name__}")
+
+    feed(value)
+    return h.hexdigest()[:32]
+
+
+def _load():
+    global _store
+    if _store is None:
+        _store = {}
+        if STORE.exists():
+            with np.load(STORE, allow_pickle=False) as z:
+                index = json.loads(bytes(z["index"]).decode())
+                arrays = [z[f"a{i}"] for i in range(len(z.files) - 1)]
+            _store = {key: (tree, arrays) for key, tree in index.items()}
+    return _store
+
+
+def _tree(value, arrays):
+    """A stored value as JSON and arrays: arrays, numbers, strings, tuples, lists and dicts of them."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        arrays.append(np.asarray(value))
+        return {"a": len(arrays) - 1, "scalar": isinstance(value, np.generic)}
+    if isinstance(value, (bool, int, float, str, type(None))):
+        return value
+    if isinstance(value, (list, tuple)):
+        return {"list" if isinstance(value, list) else "tuple": [_tree(v, arrays) for v in value]}
+    if isinstance(value, dict):
+        return {"dict": [[_tree(k, arrays), _tree(v, arrays)] for k, v in value.items()]}
+    return _tree(np.asarray(_raw(value)), arrays)
+
+
+def _value(tree, arrays):
+    if not isinstance(tree, dict):
+        return tree
+    if "a" in tree:
+        a = arrays[tree["a"]]
+        return a[()] if tree.get("scalar") else a.copy()
+    if "list" in tree:
+        return [_value(v, arrays) for v in tree["list"]]
+    if "tuple" in tree:
+        return tuple(_value(v, arrays) for v in tree["tuple"])
+    return {_value(k, arrays): _value(v, arrays) for k, v in tree["dict"]}
+
+
+def write_store(entries, path=STORE):
+    """Write ``{key: value}`` as the store (keys are ``name:digest``)."""
+    arrays, index = [], {}
+    for key in sorted(entries):
+        index[key] = _tree(entries[key], arrays)
+    named = {f"a{i}": a for i, a in enumerate(arrays)}
+    named["index"] = np.frombuffer(json.dumps(index, sort_keys=True).encode(), dtype=np.uint8)
+    tmp = Path(path).with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, **named)
+    tmp.replace(path)
+
+
+def _course_keys():
+    """The answer keys of the course this notebook runs in, if it runs in one (the instructor's own
+    notebooks in grading/source/<lab>/): ``DLLAB_ANSWER_KEYS`` or an ``answer_keys.py`` beside the
+    course's ``nbgrader_config.py`` in a folder above. An attendee's copy has neither."""
+    import importlib.util
+    import os
+
+    path = os.environ.get("DLLAB_ANSWER_KEYS")
+    if not path:
+        for folder in [Path.cwd(), *list(Path.cwd().parents)[:3]]:
+            if (folder / "answer_keys.py").is_file() and (folder / "nbgrader_config.py").is_file():
+                path = str(folder / "answer_keys.py")
+                break
+    if not path:
+        return None
+    import sys
+
+    sys.path.insert(0, str(Path(path).resolve().parent))
+    spec = importlib.util.spec_from_file_location("answer_keys", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_looked = False
+
+
+def _answer(name, args, kwargs):
+    global _keys, _looked
+    if _keys is None and not _looked:
+        _looked = True
+        _keys = _course_keys()
+    if _keys is not None:
+        key = digest((args, kwargs)) if _recorder is not None else None  # before the call: it may use an rng
+        value = getattr(_keys, name)(*args, **kwargs)
+        if _recorder is not None:
+            _recorder(name, key, value)
+        return value
+    found = _load().get(f"{name}:{digest((args, kwargs))}")
+    if found is None:
+        raise NoStoredAnswer(
+            f"labs.{name} knows only the expected values of the labs' own visible tests, and these inputs are "
+            "not one of them: it cannot compute an answer. Write the function yourself; the test cells check it.")
+    return _value(*found)
+
+
+def _make(name):
+    def reference(*args, **kwargs):
+        return _answer(name, args, kwargs)
+
+    reference.__name__ = reference.__qualname__ = name
+    reference.__doc__ = f"What a test compares with (``{name}`` of the answer keys); see dllab.labs.answers."
+    return reference
+
+
+for _name in ANSWER_KEYS:
+    globals()[_name] = _make(_name)
+del _name
