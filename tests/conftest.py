@@ -50,6 +50,7 @@ SLOW_FILES = {
     "test_grading.py": "nbgrader autograde in sandboxes",
     "test_grading_corpus.py": "nbgrader autograde of hostile hand-ins",
     "test_hub.py": "a class hub with attendees' servers",
+    "test_hub_isolation.py": "a class hub as root with a Unix account per attendee",
     "test_lab_lessons.py": "every lab at its default size",
     "test_lab_sources.py": "the labs' jupytext scripts through nbgrader",
     "test_launch.py": "starts JupyterLab",

@@ -109,8 +109,9 @@ def tool_env(extra=None):
 class Hub:
     """One JupyterHub process (and everything it starts), driven through its REST API."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, spawner="shared", extra_env=None, bin_dir=BIN):
         self.tmp = tmp
+        self.bin = Path(bin_dir)
         self.state = tmp / "state"
         self.exchange = tmp / "exchange"
         self.course = tmp / "course" / "grading"
@@ -129,7 +130,10 @@ class Hub:
             "DLLAB_HUB_API_TOKEN": self.token,
             "DLLAB_HUB_CONCURRENT_SPAWN": str(AT_ONCE),
             "DLLAB_HUB_PROXY": proxy_command() or "",
+            "DLLAB_HUB_SPAWNER": spawner,
+            **(extra_env or {}),
         })
+        self.env["PATH"] = f"{self.bin}{os.pathsep}{self.env['PATH']}"
         self.log_path = tmp / "jupyterhub.log"
         self.process = None
         self.seen = {}  # pid -> psutil.Process: everything the hub started, for the final check
@@ -141,7 +145,7 @@ class Hub:
         self.state.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                [str(BIN / "jupyterhub"), "-f", str(DEPLOY / "jupyterhub_config.py")],
+                [str(self.bin / "jupyterhub"), "-f", str(DEPLOY / "jupyterhub_config.py")],
                 cwd=self.state, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         t0 = time.monotonic()
         while time.monotonic() - t0 < timeout:
@@ -334,6 +338,7 @@ def load_hub_config(monkeypatch, tmp_path, **env):
     for name in [k for k in os.environ if k.startswith("DLLAB_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("DLLAB_HUB_STATE", str(tmp_path / "state"))
+    monkeypatch.setenv("DLLAB_HUB_SPAWNER", "shared")  # isolated (root's default) changes accounts: test_hub_isolation
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return PyFileConfigLoader("jupyterhub_config.py", path=str(DEPLOY)).load_config()
@@ -362,15 +367,33 @@ def test_hub_config_refuses_passwordless_login_on_a_public_address(monkeypatch, 
         load_hub_config(monkeypatch, tmp_path, DLLAB_HUB_PORT="80a")
 
 
-def test_attendee_config_takes_the_student_id_from_the_hub(monkeypatch):
+def test_attendee_config_takes_the_student_id_from_the_hub_only_when_told(monkeypatch):
     from traitlets.config import PyFileConfigLoader
 
+    def load():
+        return PyFileConfigLoader("nbgrader_config.py", path=str(DEPLOY / "attendee")).load_config()
+
     monkeypatch.setenv("JUPYTERHUB_USER", "alice")
-    c = PyFileConfigLoader("nbgrader_config.py", path=str(DEPLOY / "attendee")).load_config()
-    assert c.CourseDirectory.student_id == "alice" and c.CourseDirectory.course_id == COURSE
+    monkeypatch.delenv("DLLAB_STUDENT_FROM_HUB", raising=False)
+    c = load()  # one Unix account per attendee: nbgrader's own id, the account's name
+    assert "student_id" not in c.CourseDirectory and c.CourseDirectory.course_id == COURSE
+    assert c.ExchangeFactory.submit.__name__ == "PrivateSubmit"
+    monkeypatch.setenv("DLLAB_STUDENT_FROM_HUB", "1")  # shared trial mode, Kubernetes pods
+    assert load().CourseDirectory.student_id == "alice"
     monkeypatch.delenv("JUPYTERHUB_USER")
     with pytest.raises(Exception, match="JUPYTERHUB_USER is not set"):
-        PyFileConfigLoader("nbgrader_config.py", path=str(DEPLOY / "attendee")).load_config()
+        load()
+
+
+def test_shared_mode_is_for_dummy_trials_only_and_says_so(monkeypatch, tmp_path, capfd):
+    c = load_hub_config(monkeypatch, tmp_path)
+    assert "TRIAL MODE" in c.JupyterHub.template_vars["announcement"]
+    assert "TRIAL MODE" in capfd.readouterr().err
+    assert c.Spawner.environment["DLLAB_STUDENT_FROM_HUB"] == "1"
+    service = next(s for s in c.JupyterHub.services if s["name"] == COURSE)
+    assert service["environment"]["DLLAB_SUBMISSION_OWNER"] == "any" and "user" not in service
+    with pytest.raises(Exception, match="shared runs every attendee as one Unix user"):
+        load_hub_config(monkeypatch, tmp_path, DLLAB_HUB_AUTH="shared-password", DLLAB_HUB_PASSWORD="x" * 12)
 
 
 # --- the class -----------------------------------------------------------------------------------
@@ -388,7 +411,8 @@ def test_class_of_twelve_on_jupyterhub(hub, tmp_path):
     # the instructor's course: lab 1 generated from its source, then released into the exchange
     course_copy(hub.course)
     instructor_env = tool_env({"JUPYTER_CONFIG_PATH": str(DEPLOY / "instructor"),
-                               "DLLAB_HUB_EXCHANGE": str(hub.exchange)})
+                               "DLLAB_HUB_EXCHANGE": str(hub.exchange),
+                               "DLLAB_SUBMISSION_OWNER": "any"})  # the shared trial mode: one owner for all
     code, out = run_bounded([sys.executable, "release.py", LAB], hub.course, instructor_env, 300)
     assert code == 0, out
     source_nb = nbformat.read(hub.course / "source" / LAB / f"{LAB}.ipynb", as_version=4)

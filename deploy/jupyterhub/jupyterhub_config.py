@@ -25,13 +25,24 @@ Every setting a class may change comes from an environment variable (defaults in
                                     native (sign-up with approval: pip install jupyterhub-nativeauthenticator),
                                     pam (the machine's Unix accounts), or an OAuthenticator (github, ...)
     DLLAB_HUB_PASSWORD              the class password for shared-password (8 characters or more)
-    DLLAB_HUB_SPAWNER [simple]      simple: every attendee's server runs as this Unix user, in
-                                    $DLLAB_HUB_STATE/home/<name> (no isolation: a trusted room only);
-                                    localprocess: one Unix account per attendee (pam/native auth);
-                                    systemd: limits enforced by the kernel (jupyterhub-systemdspawner)
+    DLLAB_HUB_SPAWNER [isolated as root, else shared]
+                                    isolated: one Unix account per attendee, made by the hub at first
+                                    login (home 0700 under DLLAB_HUB_HOME_BASE), limits per attendee,
+                                    the exchange and course owned by DLLAB_HUB_GRADER_USER (README.md,
+                                    "Isolation"); needs root.
+                                    shared: every attendee's server runs as this Unix user, in
+                                    $DLLAB_HUB_STATE/home/<name>: attendees can read and change each
+                                    other's work (trying it out with dummy auth; the hub says so loudly).
+                                    localprocess: the machine's existing accounts (pam);
+                                    systemd: jupyterhub-systemdspawner
+    DLLAB_HUB_HOME_BASE [/home]     where isolated attendees' homes are made
+    DLLAB_HUB_GRADER_USER [grader-<course>]  the account that owns the course and the exchange, and runs
+                                    the formgrader (isolated, localprocess, systemd)
+    DLLAB_HUB_NPROC_LIMIT [256]     processes and threads per attendee (isolated)
     DLLAB_HUB_INSTRUCTORS [instructor]  comma-separated: hub admins who may open the formgrader
-    DLLAB_HUB_MEM_LIMIT [2.5G]      memory per attendee (enforced by systemd and Kubernetes spawners;
-                                    the simple spawner only shows it)
+    DLLAB_HUB_MEM_LIMIT [2.5G]      memory per attendee (isolated: a memory cgroup per attendee where
+                                    the machine allows, and RLIMIT_DATA per process; systemd and
+                                    Kubernetes enforce it; shared only shows it)
     DLLAB_HUB_CPU_LIMIT [1]         cores per attendee: also the BLAS threads of each kernel
     DLLAB_HUB_CULL_AFTER [3600]     stop servers idle this many seconds (0: never)
     DLLAB_HUB_CONCURRENT_SPAWN [8]  servers starting at once (measured: README.md, "Measured")
@@ -76,10 +87,8 @@ INSTRUCTORS = names("DLLAB_HUB_INSTRUCTORS", "instructor")
 CPU_LIMIT = float(env("DLLAB_HUB_CPU_LIMIT", "1"))
 THREADS = str(max(1, int(CPU_LIMIT)))
 
-for folder in (STATE, STATE / "home", EXCHANGE):
+for folder in (STATE, EXCHANGE):
     folder.mkdir(parents=True, exist_ok=True)
-# every attendee writes into the exchange's inbound folder; nbgrader checks these modes
-EXCHANGE.chmod(0o777)
 
 # --- network: only the proxy's public port faces attendees -----------------------------------
 c.JupyterHub.ip = IP
@@ -125,19 +134,26 @@ if AUTH in ("dummy", "shared-password", "native"):
     c.Authenticator.allow_all = True  # anyone who passes the authenticator is an attendee
 
 # --- attendees' servers ------------------------------------------------------------------------
-SPAWNER = env("DLLAB_HUB_SPAWNER", "simple")
-c.JupyterHub.spawner_class = SPAWNER
-if SPAWNER == "simple":
-    c.SimpleLocalProcessSpawner.home_dir_template = str(STATE / "home" / "{username}")
+SPAWNER = env("DLLAB_HUB_SPAWNER", "isolated" if ROOT_USER else "shared")
+SPAWNER = {"simple": "shared"}.get(SPAWNER, SPAWNER)
+GRADER = env("DLLAB_HUB_GRADER_USER", f"grader-{COURSE}")
+if SPAWNER == "shared" and AUTH != "dummy":
+    raise ValueError(f"DLLAB_HUB_SPAWNER=shared runs every attendee as one Unix user: attendees can read, change "
+                     f"and delete each other's work and submissions. It is for trying the hub out with dummy "
+                     f"authentication only; for a class with DLLAB_HUB_AUTH={AUTH} run the hub as root (`sudo make "
+                     "hub`), which gives each attendee their own account (README.md, 'Isolation')")
+if SPAWNER == "isolated" and not ROOT_USER:
+    raise ValueError("DLLAB_HUB_SPAWNER=isolated creates a Unix account per attendee: run the hub as root "
+                     "(`sudo make hub`), or try it out as yourself with DLLAB_HUB_SPAWNER=shared")
+
 c.Spawner.cmd = [str(BIN / "jupyterhub-singleuser")]
-c.Spawner.args = ["--allow-root"] if ROOT_USER and SPAWNER == "simple" else []
 c.Spawner.default_url = "/lab"
 c.Spawner.mem_limit = env("DLLAB_HUB_MEM_LIMIT", "2.5G")
 c.Spawner.cpu_limit = CPU_LIMIT
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 90
-# The attendees' Jupyter configuration: this folder's attendee/ (nbgrader: course, exchange, student id
-# from the hub user; no formgrader) and binder/attendee (JupyterLab without nbgrader's instructor panels).
+# The attendees' Jupyter configuration: this folder's attendee/ (nbgrader: course, exchange, private
+# submissions; no formgrader) and binder/attendee (JupyterLab without nbgrader's instructor panels).
 # Kernels get as many BLAS threads as the attendee has cores: more only fight the neighbours.
 c.Spawner.environment = {
     "JUPYTER_CONFIG_PATH": os.pathsep.join([str(HERE / "attendee"), str(REPO / "binder" / "attendee")]),
@@ -146,6 +162,48 @@ c.Spawner.environment = {
     "OPENBLAS_NUM_THREADS": THREADS, "OMP_NUM_THREADS": THREADS, "MKL_NUM_THREADS": THREADS,
     "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
 }
+# Who owns a submission, as the instructor's collect checks it (instructor/nbgrader_config.py)
+SUBMISSION_OWNER = "any" if SPAWNER == "shared" else "account"
+
+if SPAWNER == "isolated":
+    sys.path.insert(0, str(HERE))
+    import isolation  # noqa: E402 - this folder's module, found once the folder is on the path
+
+    HOME_BASE = Path(env("DLLAB_HUB_HOME_BASE", "/home")).resolve()
+    if isolation.python_for_all():
+        raise ValueError(isolation.python_for_all())
+    # The grader owns the course (solutions, hidden tests, gradebook) and the exchange; attendees are
+    # Unix accounts the hub makes, in their own group; a hub name that is no Unix name cannot log in.
+    isolation.ensure_group("dllab-attendees")
+    isolation.ensure_account(GRADER, HOME_BASE, system=True)
+    isolation.protect_course(COURSE_ROOT, GRADER)
+    isolation.prepare_exchange(EXCHANGE, COURSE, GRADER)
+    # the hub's database and secrets: only root lists this folder; the exchange inside stays reachable
+    STATE.chmod(0o711)
+    db = STATE / "jupyterhub.sqlite"
+    db.touch(mode=0o600)
+    db.chmod(0o600)
+    c.JupyterHub.spawner_class = isolation.spawner_class()
+    c.Authenticator.username_pattern = isolation.UNIX_NAME
+    c.AttendeeSpawner.home_base = str(HOME_BASE)
+    c.AttendeeSpawner.attendee_group = "dllab-attendees"
+    c.AttendeeSpawner.nproc_limit = int(env("DLLAB_HUB_NPROC_LIMIT", "256"))
+elif SPAWNER == "shared":
+    (STATE / "home").mkdir(exist_ok=True)
+    EXCHANGE.chmod(0o777)  # everyone is the same user; nbgrader's release checks this mode
+    c.JupyterHub.spawner_class = "simple"
+    c.SimpleLocalProcessSpawner.home_dir_template = str(STATE / "home" / "{username}")
+    c.Spawner.args = ["--allow-root"] if ROOT_USER else []
+    # nbgrader files a submission under the Unix user, the same for everyone here: the attendees'
+    # configuration takes the id from the hub instead (attendee/nbgrader_config.py)
+    c.Spawner.environment["DLLAB_STUDENT_FROM_HUB"] = "1"
+    WARNING = ("TRIAL MODE (DLLAB_HUB_SPAWNER=shared): every attendee's server runs as the same Unix user; "
+               "any attendee can read, change and delete every other attendee's files and submissions. "
+               "For a class, run the hub as root: `sudo make hub` (README.md, 'Isolation').")
+    print("\n" + "!" * 100 + f"\n{WARNING}\n" + "!" * 100 + "\n", file=sys.stderr, flush=True)
+    c.JupyterHub.template_vars = {"announcement": WARNING}
+else:
+    c.JupyterHub.spawner_class = SPAWNER  # localprocess (pam accounts) or systemd
 
 # --- instructors: the formgrader as a hub service named after the course -------------------------
 FORMGRADE_GROUP = f"formgrade-{COURSE}"
@@ -153,7 +211,7 @@ c.JupyterHub.load_groups = {FORMGRADE_GROUP: {"users": INSTRUCTORS}}
 formgrader = {
     "name": COURSE,
     "url": f"http://127.0.0.1:{port('DLLAB_FORMGRADER_PORT', 9999)}",
-    "command": [str(BIN / "jupyterhub-singleuser")] + (["--allow-root"] if ROOT_USER else []),
+    "command": [str(BIN / "jupyterhub-singleuser")] + (["--allow-root"] if ROOT_USER and SPAWNER == "shared" else []),
     "cwd": str(COURSE_ROOT),  # nbgrader reads the course's nbgrader_config.py from here
     "oauth_no_confirm": True,
     "environment": {
@@ -161,13 +219,14 @@ formgrader = {
         "JUPYTER_CONFIG_PATH": str(HERE / "instructor"),
         "DLLAB_COURSE": COURSE,
         "DLLAB_HUB_EXCHANGE": str(EXCHANGE),
+        "DLLAB_SUBMISSION_OWNER": SUBMISSION_OWNER,
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
         "OPENBLAS_NUM_THREADS": "1",
     },
 }
-if SPAWNER != "simple":
+if SPAWNER != "shared":
     # with one Unix account per attendee, the course belongs to a grader account (README.md)
-    formgrader["user"] = env("DLLAB_HUB_GRADER_USER", f"grader-{COURSE}")
+    formgrader["user"] = GRADER
 c.JupyterHub.services = [formgrader]
 roles = [{"name": FORMGRADE_GROUP, "groups": [FORMGRADE_GROUP],
           "scopes": [f"access:services!service={COURSE}"]}]
