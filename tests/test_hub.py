@@ -648,3 +648,53 @@ def test_z2jh_resources_and_readme_follow_the_measured_figures():
     assert figures["memory_guarantee_gib"] * 1024 > needed_mib
     readme = (DEPLOY / "README.md").read_text()
     assert sizing.table(figures) in readme, "README.md's sizing table is stale: paste `python sizing.py table`"
+
+
+def test_z2jh_gives_each_attendee_a_uid_the_instructors_collect_expects(monkeypatch, tmp_path):
+    """Kubernetes isolation: hub.extraConfig's uid callable, run on a real hub database, gives each
+    attendee a distinct uid, the one the instructor's collect (DLLAB_SUBMISSION_OWNER=uid) requires."""
+    from types import SimpleNamespace
+
+    from jupyterhub import orm
+    from traitlets.config import Config, PyFileConfigLoader
+
+    values = z2jh_values()
+    c = Config()
+    exec(values["hub"]["extraConfig"]["dllab-uid"], {"c": c})
+    db = orm.new_session_factory("sqlite://")()
+    names = ["alice", "bob", "carol-smith", "instructor-github-login"]
+    for name in names:
+        db.add(orm.User(name=name))
+    db.commit()
+
+    def spawner(name):
+        return SimpleNamespace(user=SimpleNamespace(name=name, db=db))
+
+    uids = {name: c.KubeSpawner.uid(spawner(name)) for name in names}
+    assert len(set(uids.values())) == len(names) and all(100_000 <= u < 100_000 + 2**30 for u in uids.values())
+    assert c.KubeSpawner.uid(spawner("alice")) == uids["alice"]  # the same at every start
+    assert c.KubeSpawner.gid == 100 and values["singleuser"]["uid"] is None
+    instructor = next(p for p in values["singleuser"]["profileList"] if p["slug"] == "instructor")
+    override = instructor["kubespawner_override"]
+    assert override["uid"] == override["gid"] == 2000 and 2000 not in uids.values()
+    assert override["environment"]["DLLAB_SUBMISSION_OWNER"] == "uid"
+    assert values["singleuser"]["extraEnv"]["DLLAB_STUDENT_FROM_HUB"] == "1"
+
+    # the instructor's collect computes the same uid from the student id, and refuses another owner
+    monkeypatch.setenv("DLLAB_SUBMISSION_OWNER", "uid")
+    c = PyFileConfigLoader("nbgrader_config.py", path=str(DEPLOY / "instructor")).load_config()
+    assert c.ExchangeFactory.collect.__name__ == "OwnedCollect" and c.ExchangeCollect.check_owner is True
+    source = (DEPLOY / "instructor" / "nbgrader_config.py").read_text()
+    scope = {"get_config": Config, "__file__": str(DEPLOY / "instructor" / "nbgrader_config.py")}
+    exec(compile(source, "instructor", "exec"), scope)
+    assert {name: scope["dllab_uid"](name) for name in names} == uids
+    submission = tmp_path / "alice+lab1_logreg+2026-01-01 00:00:00.000000 UTC+x"
+    submission.mkdir()
+    (submission / "lab1_logreg.ipynb").write_text("{}")
+    assert "not by alice" in scope["refusal"](submission, "alice")  # owned by this test's uid
+    (submission / "lab1_logreg.ipynb").unlink()
+    (submission / "lab1_logreg.ipynb").symlink_to(tmp_path)
+    monkeypatch.setenv("DLLAB_SUBMISSION_OWNER", "any")
+    scope = {"get_config": Config, "__file__": str(DEPLOY / "instructor" / "nbgrader_config.py")}
+    exec(compile(source, "instructor", "exec"), scope)
+    assert "not a plain file" in scope["refusal"](submission, "alice")
