@@ -80,7 +80,9 @@ bubblewrap:
 	} || true
 
 # A class hub on this machine (deploy/jupyterhub/README.md): JupyterHub, its proxy from npm in a local
-# folder, the formgrader, attendees' servers in deploy/jupyterhub/state. Settings: DLLAB_HUB_* variables.
+# folder, the formgrader, attendees' servers. Settings: DLLAB_HUB_* variables. As root (`sudo make hub`)
+# the hub makes a Unix account per attendee, the grader account, and the exchange's and course's owners
+# and modes (deploy/jupyterhub/isolation.py); as anyone else it runs in trial mode, one user for all.
 HUBDIR   = deploy/jupyterhub
 HUBPROXY = $(HUBDIR)/node_modules/.bin/configurable-http-proxy
 HUBSTAMP = $(VENV)/.installed-hub
@@ -93,6 +95,7 @@ $(HUBPROXY):
 	npm install --no-save --no-package-lock --no-audit --no-fund --prefix $(HUBDIR) configurable-http-proxy@5.3.0
 
 hub: $(HUBSTAMP) $(HUBPROXY)
+	@test "$$(id -u)" = 0 || echo "make hub: not root, so TRIAL MODE: every attendee runs as $$(id -un) and can read the others' work (sudo make hub for a class)"
 	$(VENV)/bin/jupyterhub -f $(HUBDIR)/jupyterhub_config.py
 
 .PHONY: hub hub-proxy
