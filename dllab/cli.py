@@ -43,10 +43,16 @@ def doctor(args=None) -> int:
             ok &= good
     else:
         print(f"gpu         not usable: {backend.gpu_unavailable_reason()}")
+    dllab.threads.adapt("dllab doctor")  # one look at the load now, as fit() takes at its start
     threads = dllab.threads.info()
     libraries = ", ".join(f"{lib['internal_api']} {lib['num_threads']}" for lib in threads["libraries"])
     print(f"threads     {threads['num_threads'] or 'left to the environment'} ({threads['source']}; "
           f"DLLAB_NUM_THREADS=n to choose); {libraries or 'no BLAS library loaded'}")
+    policy = {"adaptive": "adaptive: fit() looks at the load at its start and each epoch and switches between "
+                          "1 thread and the free CPUs (dl.set_num_threads(n) fixes it)",
+              "fixed": "fixed: fit() does not adapt it (dl.set_num_threads(None) or DLLAB_NUM_THREADS=auto to adapt)",
+              "environment": "the BLAS/OpenMP variables decide; dllab sets nothing (DLLAB_NUM_THREADS=auto to adapt)"}
+    print(f"            {policy[threads['mode']]}")
     print(f"data        {data.data_dir()}")
     for _path, good, message in data.verify():
         print(f"  {'ok ' if good else 'BAD'} {message}")

@@ -894,3 +894,42 @@ def test_an_interrupt_raised_inside_the_update_says_which_updates_are_undone():
     for mine, theirs in zip(trainer.model.parameters(), after_16.weights):
         np.testing.assert_array_equal(mine.data, theirs)
     assert trainer.optimizer.steps == 0 and all(not s["v"].any() for s in trainer.optimizer.state)
+
+
+def test_fit_consults_the_thread_policy_at_start_and_each_epoch(monkeypatch):
+    """The adaptive BLAS thread policy (dllab/threads.py) reads the load at fit start and before each
+    later epoch, and switches the count in between: a fake load, idle then busy then idle."""
+    from threadpoolctl import threadpool_limits
+
+    from dllab import threads
+
+    readings = []
+    load = iter([0.0, 1.5, 1.5, 0.0, 0.0, 0.0])
+
+    def fake_load():
+        readings.append(trainer.epoch)
+        return next(load)
+
+    monkeypatch.setattr(threads, "_state", {**threads._state, "mode": "adaptive", "num_threads": 1})
+    monkeypatch.setattr(threads, "available_cpus", lambda *a: 2)
+    monkeypatch.setattr(threads, "adaptive", threads.AdaptivePolicy(load=fake_load))
+    monkeypatch.setattr(threads, "CHECK_EVERY", 3600.0)  # no look within these short epochs
+    counts = []
+
+    class Record(dl.Callback):
+        def on_epoch_begin(self, trainer, epoch):
+            counts.append(threads.info()["num_threads"])
+
+    x, y = blobs()
+    trainer = dl.Trainer(dl.Dense(3), optimizer="sgd")
+    with threadpool_limits(limits=None):  # the BLAS pool's count comes back afterwards
+        trainer.fit((x, y), epochs=4, batch_size=100, callbacks=[Record()], verbose=False)
+    assert readings == [0, 1, 2, 3]       # fit start (before epoch 1), then before epochs 2, 3 and 4
+    assert counts == [2, 1, 1, 1]          # up when idle, down when busy, then two quiet readings needed
+    whens = [d["when"] for d in threads.adaptive.decisions]
+    assert whens == ["fit start", "epoch 2", "epoch 3", "epoch 4"]
+    # a second fit goes on with the same policy: the second quiet reading in a row switches up
+    readings.clear()
+    with threadpool_limits(limits=None):
+        trainer.fit((x, y), epochs=1, batch_size=100, verbose=False)
+    assert readings == [4] and threads._state["num_threads"] == 2

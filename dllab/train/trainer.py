@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from .. import backend
+from .. import backend, threads
 from .. import functional as F
 from .. import metrics as metrics_mod
 from .. import optim as optim_mod
@@ -261,9 +261,12 @@ class Trainer:
         self.model.zero_grad()  # the first step starts clean too (a hand-written loop may have left gradients)
         start = self.epoch
         try:
+            threads.adapt("fit start")  # BLAS threads for the CPUs free now (dllab/threads.py; overrides win)
             self._emit("on_train_begin")
             for e in range(start, start + epochs):
                 self.epoch = e
+                if e > start:
+                    threads.adapt(f"epoch {e - start + 1}")
                 self.optimizer.set_epoch(e - start)
                 self._emit("on_epoch_begin", e)
                 logs = self.train_epoch(batches, e)
@@ -300,6 +303,7 @@ class Trainer:
         for step, (xb, yb) in enumerate(batches):
             inputs, x = _model_input(xb)
             yb = backend.to_device(yb)
+            threads.adapt_if_due()  # a look at the load every threads.CHECK_EVERY seconds in long epochs
             out, value = self.train_step(inputs, yb)
             sums.add(len(x), value, self._step_metrics(out.data, yb))
             self.history.step_loss.append(value)
