@@ -4,8 +4,10 @@ For every graded function of every lab, the typical mistakes attendees make (an 
 keepdims, an in-place update, np.random instead of the given rng, a loop that stops one short, a
 transpose, ...) are put in place of the solution, and the lab's own test cells for that function
 are run. Each case asserts that a test fails with a LabCheckError (never a bare NumPy error) whose
-message says what is wrong; cases marked ``visible`` must fail in the visible test cell, so the
-attendee learns it before grading.
+message says what is wrong, and fails it in a VISIBLE test cell, so that the attendee learns it before
+grading (only a case marked ``hard_coding``, an answer that memorises the visible tests' own answers,
+may be caught by the hidden tests alone). The right answers of NOISY (ones that make noise, and ones
+written in an unusual way) must pass every test, visible and hidden.
 
 The lab runs in-process, its cells in order in one namespace, the way nbgrader runs it (training
 shortened by NBGRADER_EXECUTION); each wrong answer is tried in a copy of the namespace taken just
@@ -58,6 +60,44 @@ def minibatches(n, batch_size, rng):
     print(f"shuffling {n} indices", file=sys.stderr)
     return [order[i:i + batch_size] for i in range(0, n, batch_size)]
 '''),
+        Noisy("softmax", "through log-sum-exp", '''
+def softmax(Z):
+    shifted = Z - np.max(Z, axis=1, keepdims=True)
+    return np.exp(shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True)))
+'''),
+        Noisy("one_hot", "rows of the identity matrix", '''
+def one_hot(y, num_classes=10):
+    return np.eye(num_classes)[y]
+'''),
+        Noisy("minibatches", "np.array_split at multiples of batch_size", '''
+def minibatches(n, batch_size, rng):
+    return np.array_split(rng.permutation(n), np.arange(batch_size, n, batch_size))
+'''),
+        Noisy("confusion", "np.add.at and a masked argmax", '''
+def confusion_matrix(y_true, y_pred, num_classes=10):
+    cm = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(cm, (y_true, y_pred), 1)
+    return cm
+
+
+def most_confused(cm):
+    off = np.where(np.eye(len(cm), dtype=bool), -1, cm)
+    i, j = divmod(int(np.argmax(off)), cm.shape[1])
+    return i, j
+'''),
+        Noisy("sgd_epoch", "count_nonzero and both steps on one line", '''
+def accuracy(X, y, W, b):
+    return np.count_nonzero(np.argmax(X @ W + b, axis=1) == y) / len(y)
+
+
+def sgd_epoch(X, y, W, b, lr, batch_size, rng):
+    losses = []
+    for idx in minibatches(len(X), batch_size, rng):
+        loss, dW, db = logreg_gradients(X[idx], y[idx], W, b)
+        W, b = W - lr * dW, b - lr * db
+        losses += [loss]
+    return W, b, losses
+'''),
     ],
     "lab2_mlp": [
         Noisy("activations", "sigmoid overflows for -1000 (RuntimeWarning)", '''
@@ -77,8 +117,63 @@ def relu(Z):
 def relu_grad(Z):
     return (Z > 0).astype(Z.dtype)
 '''),
+        Noisy("activations", "two-branch stable sigmoid, boolean relu_grad made float", '''
+def sigmoid(Z):
+    e = np.exp(-np.abs(Z))
+    return np.where(Z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def sigmoid_grad(Z):
+    e = np.exp(-np.abs(Z))
+    return e / (1 + e) ** 2
+
+
+def relu(Z):
+    return Z * (Z > 0)
+
+
+def relu_grad(Z):
+    return np.heaviside(Z, 0.0)
+'''),
+        Noisy("update_rules", "penalties as separate terms, Adam's corrections folded into the step size", '''
+def sgd_step(w, g, state, lr, momentum=0.0, weight_decay=0.0, l1=0.0):
+    grad = g.copy()
+    if weight_decay:
+        grad += weight_decay * w
+    if l1:
+        grad += l1 * np.sign(w)
+    state["v"] = momentum * state["v"] + grad if "v" in state else grad
+    return w - lr * state["v"]
+
+
+def rmsprop_step(w, g, state, lr, rho=0.9, eps=1e-8):
+    state["s"] = rho * state.get("s", np.zeros_like(g)) + (1 - rho) * np.square(g)
+    return w - lr * g / (np.sqrt(state["s"]) + eps)
+
+
+def adam_step(w, g, state, lr, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    state["t"] = state.get("t", 0) + 1
+    state["m"] = b1 * state.get("m", 0) + (1 - b1) * g
+    state["v"] = b2 * state.get("v", 0) + (1 - b2) * g * g
+    t = state["t"]
+    return w - lr * (state["m"] / (1 - b1 ** t)) / (np.sqrt(state["v"] / (1 - b2 ** t)) + eps)
+'''),
+        Noisy("early_stopping", "counts from the best epoch", '''
+def early_stopping_epoch(val_losses, patience):
+    best_epoch = 1
+    for epoch in range(2, len(val_losses) + 1):
+        if val_losses[epoch - 1] < val_losses[best_epoch - 1]:
+            best_epoch = epoch
+        elif epoch - best_epoch >= patience:
+            return best_epoch, epoch
+    return best_epoch, len(val_losses)
+'''),
     ],
 }
+
+for _module in (lab3_cnn, lab4_lstm, lab5_transfer):
+    NOISY[_module.LAB] = list(getattr(_module, "MUST_PASS", []))
 
 
 # right answers that other functions of an answer cell are combined with
@@ -140,8 +235,56 @@ def sgd_step(w, g, state, lr, momentum=0.0, weight_decay=0.0, l1=0.0):
 '''
 
 
+SGD_OK_EPOCH = '''
+def sgd_epoch(X, y, W, b, lr, batch_size, rng):
+    losses = []
+    for idx in minibatches(len(X), batch_size, rng):
+        loss, dW, db = logreg_gradients(X[idx], y[idx], W, b)
+        W = W - lr * dW
+        b = b - lr * db
+        losses.append(loss)
+    return W, b, losses
+'''
+
+
 CORPUS = {
     "lab1_logreg": [
+        Wrong("neuron", "sigmoid as e**z / (1 + e**z)", '''
+def sigmoid(z):
+    e = np.exp(z)
+    return e / (1 + e)
+''' + NEURON_OK_BCE + NEURON_OK_GRAD, ("sigmoid gives nan or inf for z = -1000 or 1000",)),
+        Wrong("softmax", "subtracts the middle of each row's range", '''
+def softmax(Z):
+    middle = (Z.max(axis=1, keepdims=True) + Z.min(axis=1, keepdims=True)) / 2
+    E = np.exp(Z - middle)
+    return E / E.sum(axis=1, keepdims=True)
+''', ("span thousands", "subtracting each row's maximum")),
+        Wrong("minibatches", "an empty batch when batch_size divides n", '''
+def minibatches(n, batch_size, rng):
+    order = rng.permutation(n)
+    return [order[k * batch_size:(k + 1) * batch_size] for k in range(n // batch_size + 1)]
+''', ("should give batches of sizes [4, 4, 4], got [4, 4, 4, 0]", "no empty batch")),
+        Wrong("sgd_epoch", "accuracy without the bias", '''
+def accuracy(X, y, W, b):
+    return float(np.mean((X @ W).argmax(axis=1) == y))
+''' + SGD_OK_EPOCH, ("without the bias",)),
+        Wrong("sgd_epoch", "steps the caller's W in place", SGD_OK_ACC + '''
+def sgd_epoch(X, y, W, b, lr, batch_size, rng):
+    losses = []
+    for idx in minibatches(len(X), batch_size, rng):
+        loss, dW, db = logreg_gradients(X[idx], y[idx], W, b)
+        W -= lr * dW
+        b -= lr * db
+        losses.append(loss)
+    return W, b, losses
+''', ("changed the caller's W or b", "W = W - lr * dW")),
+        Wrong("confusion", "most_confused clears the caller's diagonal", CM_OK + '''
+def most_confused(cm):
+    cm -= np.diag(np.diag(cm))
+    i, j = np.unravel_index(cm.argmax(), cm.shape)
+    return int(i), int(j)
+''', ("changed the matrix it was given", "m = cm.copy()")),
 
         Wrong("neuron", "sigmoid with the wrong sign", '''
 def sigmoid(z):
@@ -346,6 +489,70 @@ def minibatches(n, batch_size, rng):
 ''', ("sizes [4, 4, 2]", "leftover")),
     ],
     "lab2_mlp": [
+        Wrong("activations", "sigmoid_grad as e**z / (1 + e**z)**2", '''
+def sigmoid(Z):
+    return 0.5 * (1 + np.tanh(0.5 * Z))
+def sigmoid_grad(Z):
+    e = np.exp(Z)
+    return e / (1 + e) ** 2
+def relu(Z):
+    return np.maximum(Z, 0)
+def relu_grad(Z):
+    return (Z > 0).astype(Z.dtype)
+''', ("sigmoid_grad([-800, -30, 30, 800]) gives nan or inf", "s * (1 - s)")),
+        Wrong("update_rules", "L1 slope as w / sqrt(w**2)", '''
+def sgd_step(w, g, state, lr, momentum=0.0, weight_decay=0.0, l1=0.0):
+    g = g + weight_decay * w + l1 * w / np.sqrt(w * w)
+    state["v"] = momentum * state.get("v", 0.0) + g
+    return w - lr * state["v"]
+''' + RMS_OK + ADAM_OK, ("0 / 0 at w = 0", "np.sign(w)")),
+        Wrong("update_rules", "sign(0) taken as +1", '''
+def sgd_step(w, g, state, lr, momentum=0.0, weight_decay=0.0, l1=0.0):
+    g = g + weight_decay * w + l1 * np.where(w >= 0, 1.0, -1.0)
+    state["v"] = momentum * state.get("v", 0.0) + g
+    return w - lr * state["v"]
+''' + RMS_OK + ADAM_OK, ("sgd_step(w=[0, 2, -1], g=0.5, lr=0.1, l1=0.2)", "nothing where w = 0")),
+        Wrong("update_rules", "weight decay added into the caller's g", '''
+def sgd_step(w, g, state, lr, momentum=0.0, weight_decay=0.0, l1=0.0):
+    np.add(g, weight_decay * w + l1 * np.sign(w), out=g)
+    state["v"] = momentum * state.get("v", 0.0) + g
+    return w - lr * state["v"]
+''' + RMS_OK + ADAM_OK, ("changed the gradient g it was given", "g = g + ...")),
+        Wrong("update_rules", "penalties only on 2-D arrays", '''
+def sgd_step(w, g, state, lr, momentum=0.0, weight_decay=0.0, l1=0.0):
+    if w.ndim >= 2:
+        g = g + weight_decay * w + l1 * np.sign(w)
+    state["v"] = momentum * state.get("v", 0.0) + g
+    return w - lr * state["v"]
+''' + RMS_OK + ADAM_OK, ("sgd_step on a bias b=[1, -2] with weight_decay=0.1", "a 1-D bias too")),
+        Wrong("update_rules", "RMSProp's eps inside the square root", SGD_OK + '''
+def rmsprop_step(w, g, state, lr, rho=0.9, eps=1e-8):
+    s = rho * state.get("s", 0.0) + (1 - rho) * g ** 2
+    state["s"] = s
+    return w - lr * g / np.sqrt(s + eps)
+''' + ADAM_OK, ("rmsprop_step of a tiny gradient", "after the square root")),
+        Wrong("make_mlp", "in_features from the image's side", '''
+def make_mlp(sizes=(400, 400, 10), activation=dl.relu, dropout=0.0):
+    model, width = dl.Flatten(), 28
+    for units in sizes[:-1]:
+        model = model >> dl.Dense(units, activation=activation, in_features=width)
+        width = units
+        if dropout:
+            model = model >> dl.Dropout(dropout)
+    return model >> dl.Dense(sizes[-1], in_features=width)
+''', ("fails on an input of shape (2, 1, 28, 28): ShapeError", "Flatten >> Dense")),
+        Wrong("early_stopping", "the patience counter never restarts", '''
+def early_stopping_epoch(val_losses, patience):
+    best, best_epoch, waited = None, 0, 0
+    for epoch, loss in enumerate(val_losses, start=1):
+        if best is None or loss < best:
+            best, best_epoch = loss, epoch
+        else:
+            waited += 1
+            if waited >= patience:
+                return best_epoch, epoch
+    return best_epoch, len(val_losses)
+''', ("restarts at 0 at every improvement", "got (3, 4)")),
         Wrong("update_rules", "momentum velocity not kept", '''
 def sgd_step(w, g, state, lr, momentum=0.0, weight_decay=0.0, l1=0.0):
     g = g + weight_decay * w + l1 * np.sign(w)
@@ -700,8 +907,9 @@ def test_wrong_answer_fails_with_its_lesson(lab, case, graded_env):
     message = str(error)
     for phrase in case.message:
         assert phrase in message, f"the message for '{case.why}' does not say {phrase!r}:\n{message}"
-    if case.visible:
-        assert kind == "visible", f"'{case.why}' is caught only by the hidden tests:\n{message}"
+    if not case.hard_coding:
+        assert kind == "visible", f"'{case.why}' passes every visible test and is caught only by the hidden " \
+            f"tests (the attendee is told all is well, then marked down):\n{message}"
 
 
 @pytest.mark.parametrize("lab, case", [(lab, case) for lab, cases in NOISY.items() for case in cases],
@@ -721,3 +929,30 @@ def test_every_graded_function_has_a_wrong_answer_case():
         covered = {case.function for case in CORPUS.get(lab, [])}
         missing += [f"{lab}: {f}" for f in sorted(functions - covered)]
     assert not missing, "graded functions without a wrong-answer case: " + ", ".join(missing)
+
+
+def test_only_hard_coding_may_escape_the_visible_tests():
+    """A wrong answer that only a hidden test catches costs the attendee points after "all visible tests
+    passed": the visible tests must check every property the hidden ones do. The one exception is an
+    answer that memorises the visible tests' own answers."""
+    marked = [f"{lab}: {case.function}: {case.why}" for lab, cases in CORPUS.items() for case in cases
+              if case.hard_coding and "hard-cod" not in case.why]
+    assert not marked, "cases excused from failing a visible test that do not hard-code answers: " + \
+        ", ".join(marked)
+
+
+def test_every_graded_function_has_a_hidden_test():
+    missing = []
+    for lab in load_release().all_labs():
+        cells = _cells(lab)
+        answers = [i for i, (kind, _, _) in enumerate(cells) if kind == "answer"]
+        for position in answers:
+            nxt = next((i for i in answers if i > position), len(cells))
+            if not any(kind == "hidden" for kind, _, _ in cells[position + 1:nxt]):
+                missing.append(f"{lab}: {cells[position][1]}")
+    assert not missing, "graded functions without a hidden test: " + ", ".join(missing)
+
+
+def test_every_lab_has_right_but_unusual_answers_that_must_pass():
+    few = {lab: len(NOISY.get(lab, [])) for lab in load_release().all_labs() if len(NOISY.get(lab, [])) < 2}
+    assert not few, f"labs with fewer than 2 right answers in the must-pass corpus: {few}"

@@ -45,6 +45,7 @@ from .checks import (
     check_shape,
     check_target,
     lesson,
+    run_model,
 )
 from .figures import show_confusion, show_digits, show_templates
 from .lab_checks import (
@@ -73,6 +74,7 @@ __all__ = [
     "ProbeLayer",
     "Run",
     "call",
+    "run_model",
     "check",
     "check_backprop",
     "check_close",

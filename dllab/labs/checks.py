@@ -283,6 +283,24 @@ def check_pieces(user, **pieces):
                 f"above says what is wrong): this test would otherwise blame {user} for {name}'s mistake.")
 
 
+def run_model(model, x, what, hint=""):
+    """``model(x)`` for a model an answer built; the library's own error (a ShapeError, say) becomes a lesson
+    that names the model's layers and the input, instead of a traceback into dllab."""
+    __tracebackhide__ = True
+    try:
+        return model(x)
+    except LabCheckError:
+        raise
+    except Exception as error:  # noqa: BLE001 - any error of the built model is the lesson
+        layers = getattr(model, "layers", None)
+        chain = " >> ".join(type(layer).__name__ for layer in layers) if layers else type(model).__name__
+        shape = tuple(getattr(x, "shape", ()))
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise LabCheckError(_with_context(
+            f"{what} ({chain}) fails on an input of shape {shape}: {type(error).__name__}: {first}", hint=hint)) \
+            from error
+
+
 def check_shape(value, shape, name, hint=""):
     """``value`` must be an array of ``shape``."""
     __tracebackhide__ = True

@@ -18,12 +18,17 @@ class Wrong:
     why: str  # the mistake, for the test id
     source: str  # the whole answer cell, with the mistake
     message: tuple  # phrases the failure message must contain
-    visible: bool = True  # must fail in the visible test cell (not only in the hidden one)
+    # Every wrong answer must fail a VISIBLE test cell, so that the attendee learns it before grading.
+    # The one exception: an answer that hard-codes the visible tests' own answers, which only the hidden
+    # tests (other inputs) can catch. Nothing else may be marked.
+    hard_coding: bool = False
 
 
 @dataclass
 class Noisy:
-    """A right answer that warns, writes to stderr or changes NumPy's error state: it must pass."""
+    """A right answer that must pass every test, visible and hidden, with nothing on stderr: one that
+    warns, writes to stderr or changes NumPy's error state, or one written in an unusual way (another
+    formula, another layer order that computes the same function, extra calls that change nothing)."""
 
     function: str
     why: str
@@ -63,6 +68,11 @@ def mistake(right, *edits):
     return right
 
 
-def Edited(lab, function, why, edits, message, visible=True):  # noqa: N802 - builds a Wrong, reads like one
+def Edited(lab, function, why, edits, message, hard_coding=False):  # noqa: N802 - builds a Wrong, reads like one
     """A Wrong whose answer is the lab's right answer with ``edits`` made: the case shows only the mistake."""
-    return Wrong(function, why, mistake(right_answer(lab, function), *edits), message, visible)
+    return Wrong(function, why, mistake(right_answer(lab, function), *edits), message, hard_coding)
+
+
+def Unusual(lab, function, why, edits):  # noqa: N802 - builds a Noisy, reads like one
+    """A right answer written another way, as edits of the lab's own: it must pass every test."""
+    return Noisy(function, why, mistake(right_answer(lab, function), *edits))

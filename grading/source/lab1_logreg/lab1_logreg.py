@@ -319,6 +319,13 @@ check(not bad, f"softmax of the rows [1000, 999] and [-1000, -1001] gives nan in
 check_close(far, [[0.73105858, 0.26894142], [0.73105858, 0.26894142]], "softmax of [1000, 999] and "
             "[-1000, -1001]", hint="Both rows have the same differences between scores, so the same "
             "probabilities; subtract each row's own maximum.")
+wide = labs.call(softmax, np.array([[-1500.0, 0.0, 1500.0], [0.0, 2900.0, 3000.0]]))
+check(np.all(np.isfinite(np.asarray(wide, dtype=float))), "softmax of rows that span thousands, [-1500, 0, 1500] "
+      "and [0, 2900, 3000], gives nan or inf: after your shift some score is still above about 709, and "
+      "e**710 overflows. Only subtracting each row's maximum is safe for every row: the largest exponent is then "
+      "e**0 = 1 (subtracting the row's mean, its middle or its minimum is not).")
+check_close(wide, [[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]], "softmax of [-1500, 0, 1500] and [0, 2900, 3000]",
+            hint="The largest score wins with probability 1 when it is 100 or more above the others.")
 print("softmax: all visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_softmax_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
@@ -583,6 +590,10 @@ odd = list(labs.call(minibatches, 9, 4, np.random.default_rng(0)))
 check(sorted(np.concatenate(odd).tolist()) == list(range(9)), "minibatches(9, 4, rng) must hold every index "
       f"0..8 exactly once, got {sorted(np.concatenate(odd).tolist())}: the slices must run over range(0, n, "
       "batch_size), up to n itself.")
+even = [len(b) for b in labs.call(minibatches, 12, 4, np.random.default_rng(0))]
+check(even == [4, 4, 4], f"minibatches(12, 4, rng) should give batches of sizes [4, 4, 4], got {even}: when "
+      "batch_size divides n there is no leftover, so no empty batch at the end (an empty batch is a step on no "
+      "images, and its loss is nan). Slice over range(0, n, batch_size).")
 again = np.concatenate(list(labs.call(minibatches, 100, 10, np.random.default_rng(0))))
 check(np.array_equal(order, again), "two calls with the same rng seed gave different batches: shuffle with the "
       "rng you are given (rng.permutation(n)), not np.random.permutation, so that a run can be repeated.")
@@ -645,21 +656,31 @@ def sgd_epoch(X, y, W, b, lr, batch_size, rng):
 # %% nbgrader={"grade": true, "grade_id": "test_sgd_epoch", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Tests for accuracy and sgd_epoch (2 points)
 Xa, ya = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, 0.0]]), np.array([0, 1, 0, 0])
-Wa, ba = np.array([[2.0, 0.0], [0.0, 1.0]]), np.array([0.0, 0.5])
+Wa, ba = np.array([[2.0, 0.0], [0.0, 1.0]]), np.array([0.0, 1.5])
+Xa_before, Wa_before, ba_before = Xa.copy(), Wa.copy(), ba.copy()
 acc = labs.call(accuracy, Xa, ya, Wa, ba, hint="(X @ W + b).argmax(axis=1) is each row's predicted class.")
 check(np.ndim(acc) == 0, f"accuracy must return one number, got shape {np.shape(acc)}.")
-check_close(acc, 0.75, "accuracy on 4 rows (scores [2, 0.5], [0, 1.5], [2, 1.5], [-2, 0.5], labels 0, 1, 0, 0)",
-            hint="The predicted classes are the argmax over axis 1 (the classes): 0, 1, 0, 1. Against the "
-                 "labels 0, 1, 0, 0 that is 3 right of 4: the mean of (predictions == y).")
+check(np.array_equal(Xa, Xa_before) and np.array_equal(Wa, Wa_before) and np.array_equal(ba, ba_before),
+      "accuracy changed X, W or b: it must only read them.")
+check(not np.isclose(acc, 0.75), "accuracy on these 4 rows gave 0.75, the accuracy of the scores X @ W without "
+      "the bias: the scores are X @ W + b, and here b = [0, 1.5] changes two predictions.")
+check_close(acc, 0.5, "accuracy on 4 rows (scores [2, 1.5], [0, 2.5], [2, 2.5], [-2, 1.5], labels 0, 1, 0, 0)",
+            hint="The predicted classes are the argmax over axis 1 (the classes): 0, 1, 1, 1. Against the "
+                 "labels 0, 1, 0, 0 that is 2 right of 4: the mean of (predictions == y).")
 check(0 <= acc <= 1, f"accuracy is a fraction between 0 and 1, got {float(acc):.4g}.")
 labs.check_pieces("sgd_epoch", softmax=softmax, one_hot=one_hot, cross_entropy=cross_entropy)
 rng = np.random.default_rng(4)
 Xs, ys = rng.normal(size=(10, 4)), np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 0])
 Ws, bs = rng.normal(size=(4, 3)) * 0.1, np.zeros(3)
 given = np.random.default_rng(7)
-W1, b1, losses = labs.call(sgd_epoch, Xs, ys, Ws.copy(), bs.copy(), 0.5, 4, given,
+Ws_before, bs_before = Ws.copy(), bs.copy()
+W1, b1, losses = labs.call(sgd_epoch, Xs, ys, Ws, bs, 0.5, 4, given,
                            hint="for idx in minibatches(len(X), batch_size, rng): one logreg_gradients call on "
                                 "X[idx], y[idx], then the step.")
+check(np.array_equal(Ws, Ws_before) and np.array_equal(bs, bs_before), "sgd_epoch changed the caller's W or b "
+      "(W -= lr * dW writes into the array it was given): write W = W - lr * dW, a new array, and return it. "
+      "The caller keeps its starting weights, for instance to try several learning rates from the same start.")
+Ws, bs = Ws_before, bs_before
 used = np.random.default_rng(7)
 used.permutation(10)
 check(given.bit_generator.state == used.bit_generator.state, "sgd_epoch must shuffle once, with the rng it is "
@@ -758,8 +779,14 @@ check_close(cm, [[1, 1, 0, 0], [0, 1, 0, 0], [2, 0, 1, 0], [0, 0, 0, 0]], "confu
                  "of class 2 were predicted as 0, so cm[2, 0] is 2 (and cm[0, 2] is 0).")
 check(np.issubdtype(np.asarray(cm).dtype, np.integer), f"counts are integers: use dtype=np.int64, got "
       f"{np.asarray(cm).dtype}.")
-pair = labs.call(most_confused, np.array([[5, 1, 0], [3, 9, 2], [0, 4, 7]]),
+cm3 = np.array([[5, 1, 0], [3, 9, 2], [0, 4, 7]])
+pair = labs.call(most_confused, cm3,
                  hint="Set the diagonal to 0 on a copy (np.fill_diagonal), then np.unravel_index of the argmax.")
+check(np.array_equal(cm3, [[5, 1, 0], [3, 9, 2], [0, 4, 7]]), "most_confused changed the matrix it was given "
+      f"(its diagonal is now {np.diag(cm3).tolist()}, it was [5, 9, 7]): the caller's confusion matrix loses its "
+      "right answers. Clear the diagonal of a copy: m = cm.copy(), then np.fill_diagonal(m, 0).")
+check(isinstance(pair, (tuple, list)) and len(pair) == 2 and all(isinstance(v, (int, np.integer)) for v in pair),
+      f"most_confused must return the pair (i, j) as two ints, got {type(pair).__name__} {pair!r}.")
 check(tuple(np.asarray(pair).tolist()) == (2, 1), f"most_confused of [[5, 1, 0], [3, 9, 2], [0, 4, 7]] is "
       f"(2, 1): 4 samples of class 2 predicted as 1 (the diagonal's 9 are right answers, not confusions), "
       f"got {pair}.")

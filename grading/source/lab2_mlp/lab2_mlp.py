@@ -120,6 +120,12 @@ check_close(s, [0.0, 0.11920292, 0.5, 0.62245933, 0.95257413, 1.0], "sigmoid(z)"
             hint="sigmoid(z) = 1 / (1 + exp(-z)).")
 check_close(labs.call(sigmoid_grad, np.array([0.0, 2.0])), [0.25, 0.10499359], "sigmoid_grad([0, 2])",
             hint="sigmoid'(z) = sigmoid(z) * (1 - sigmoid(z)), evaluated at z.")
+far = labs.call(sigmoid_grad, np.array([-800.0, -30.0, 30.0, 800.0]))
+check(np.all(np.isfinite(np.asarray(far, dtype=float))), "sigmoid_grad([-800, -30, 30, 800]) gives nan or inf: "
+      "a formula with np.exp(-z) or np.exp(z) in it overflows to inf for |z| above about 709, and inf / inf is "
+      "nan. Write it with your stable sigmoid: s = sigmoid(z), then s * (1 - s).")
+check_close(far, [0.0, 9.35762297e-14, 9.35762297e-14, 0.0], "sigmoid_grad([-800, -30, 30, 800])", atol=1e-15,
+            hint="sigmoid'(z) = sigmoid(z) * (1 - sigmoid(z)): almost 0 far from 0, on both sides.")
 r = np.array([-2.0, 0.0, 3.0])
 check_close(labs.call(relu, r, hint="np.maximum(Z, 0) works elementwise; max(Z, 0) does not."),
             [0.0, 0.0, 3.0], "relu([-2, 0, 3])")
@@ -137,6 +143,9 @@ _z = np.random.default_rng(2).normal(size=(4, 6)) * 3
 _z0 = _z.copy()
 check_close(labs.call(sigmoid, _z), 1 / (1 + np.exp(-_z)), "sigmoid of a (4, 6) array")
 check_close(labs.call(sigmoid_grad, _z), np.exp(-_z) / (1 + np.exp(-_z)) ** 2, "sigmoid_grad of a (4, 6) array")
+check_close(labs.call(sigmoid_grad, np.array([[-750.0, 720.0], [-40.0, 0.0]])),
+            [[0.0, 0.0], [np.exp(-40.0) / (1 + np.exp(-40.0)) ** 2, 0.25]], "sigmoid_grad far from 0", atol=1e-15)
+check_close(labs.call(sigmoid, np.array([-900.0, 900.0])), [0.0, 1.0], "sigmoid(-900) and sigmoid(900)")
 check_close(labs.call(relu, _z), np.where(_z > 0, _z, 0), "relu of a (4, 6) array")
 check_close(labs.call(relu_grad, _z), (_z > 0) * 1.0, "relu_grad of a (4, 6) array")
 check(np.array_equal(_z, _z0), "the activations must not change their input in place.")
@@ -528,7 +537,10 @@ check(all(d.activation is dl.sigmoid for d in dense[:2]), "the hidden layers use
       "dl.Dense(units, activation=activation).")
 check(dense[-1].activation is None, "the last Dense gives the class scores: no activation (the loss applies softmax).")
 check(all(layer.p == 0.2 for layer in mlp.layers if isinstance(layer, dl.Dropout)), "each Dropout uses the rate given.")
-mlp(dl.Tensor(np.zeros((2, 1, 28, 28), dtype=np.float32)))
+labs.run_model(mlp, dl.Tensor(np.zeros((2, 1, 28, 28), dtype=np.float32)),
+               "the network make_mlp((32, 16, 10), dl.sigmoid, 0.2) built",
+               hint="Give each Dense only its number of units (and the activation): the layer learns its input "
+                    "size from the first batch, 784 after Flatten.")
 count = sum(p.numpy().size for p in mlp.parameters())
 check(count == 784 * 32 + 32 + 32 * 16 + 16 + 16 * 10 + 10, f"the network has {count} parameters, expected "
       f"{784 * 32 + 32 + 32 * 16 + 16 + 16 * 10 + 10} (W and b of each Dense layer).")
@@ -544,7 +556,7 @@ _m = labs.call(make_mlp, (7, 5, 3, 4), dl.relu)
 check([type(_l).__name__ for _l in _m.layers] == ["Flatten", "Dense", "Dense", "Dense", "Dense"],
       "make_mlp((7, 5, 3, 4)) has three hidden layers and an output layer.")
 check([_l.units for _l in _m.layers[1:]] == [7, 5, 3, 4], "the widths follow sizes.")
-_m(dl.Tensor(np.zeros((1, 1, 28, 28), dtype=np.float32)))
+labs.run_model(_m, dl.Tensor(np.zeros((1, 1, 28, 28), dtype=np.float32)), "make_mlp((7, 5, 3, 4))")
 check(sum(_p.numpy().size for _p in _m.parameters()) == 784 * 7 + 7 + 7 * 5 + 5 + 5 * 3 + 3 + 3 * 4 + 4,
       "make_mlp((7, 5, 3, 4)) has the parameters of its four Dense layers.")
 ### END HIDDEN TESTS
@@ -626,6 +638,12 @@ print(labs.summary_table(histories))
 # $\lambda_1\, \mathrm{sign}(w)$ (`l1`), a constant pull towards 0 that makes many weights exactly
 # small — sparse.
 #
+# **Which arrays get L2 and L1?** Your `sgd_step` adds the penalty to whatever array it is given:
+# weights and biases alike, and the tests check it on a bias (a 1-D array) too. Which parameters get a
+# penalty is the caller's choice, made by which arrays it passes with `weight_decay` or `l1`: `dl.optim`
+# gives them only to arrays of 2 or more dimensions (the weights), because a bias shifts a unit and
+# does not make the model more complex.
+#
 # **Your turn.** Write the three update rules for one parameter array `w` with gradient `g`. `state`
 # is a dict that belongs to this parameter and lives from step to step (empty before the first step):
 # keep the velocity, the running means and the step count $t$ in it. Return the new `w` (a new
@@ -680,16 +698,42 @@ for fn, library, options in [
     expected = labs.optimizer_steps(library, w0, gs, **options)
     state, w = {}, w0.copy()
     for t, g in enumerate(gs, start=1):
-        w_before = w.copy()
+        w_before, g_before = w.copy(), g.copy()
         w_new = labs.call(fn, w, g, state, **options, hint="Keep what must last between steps in state "
                           "(state['v'] = v), and return the new w.")
         check(np.array_equal(w, w_before), f"{fn.__name__} changed w in place: return w - ..., a new array.")
+        check(np.array_equal(g, g_before), f"{fn.__name__} changed the gradient g it was given (g += ... or "
+              "g *= ... writes into the caller's array, which the caller may still need): write g = g + ..., "
+              "a new array.")
         name = f"{fn.__name__}({', '.join(f'{k}={v}' for k, v in options.items())}) after step {t}"
         for why, wrong in labs.optimizer_mistakes(fn.__name__, w0, gs[:t], **options).items():
             check(not np.allclose(w_new, wrong[-1]), f"{name}: {why}.")
         check_close(w_new, expected[t - 1], name, hint="Step 1 starts from an empty state: v, s, m start at 0 "
                     "and t counts the steps from 1.")
         w = w_new
+# L2 on a bias: the rule applies to whatever array it is given
+b_vec, gb = np.array([1.0, -2.0]), np.array([0.1, 0.1])
+check_close(labs.call(sgd_step, b_vec, gb, {}, lr=0.5, weight_decay=0.1), b_vec - 0.5 * (gb + 0.1 * b_vec),
+            "sgd_step on a bias b=[1, -2] with weight_decay=0.1",
+            hint="sgd_step adds weight_decay * w for any array it is given, a 1-D bias too: which arrays get "
+                 "a penalty is the caller's choice.")
+# L1 where a weight is exactly 0: sign(0) = 0, no pull (and no 0 / 0)
+w_zero, g_zero = np.array([0.0, 2.0, -1.0]), np.array([0.5, 0.5, 0.5])
+w_l1 = labs.call(sgd_step, w_zero, g_zero, {}, lr=0.1, l1=0.2)
+check(np.all(np.isfinite(np.asarray(w_l1, dtype=float))), "sgd_step(w=[0, 2, -1], l1=0.2) gives nan: the slope of "
+      "|w| written as w / |w| is 0 / 0 at w = 0. Use np.sign(w), which is 0 there.")
+check_close(w_l1, w_zero - 0.1 * (g_zero + 0.2 * np.sign(w_zero)), "sgd_step(w=[0, 2, -1], g=0.5, lr=0.1, l1=0.2)",
+            hint="L1 adds l1 * np.sign(w) to g: nothing where w = 0, +l1 where w > 0, -l1 where w < 0.")
+# eps outside the square root: it matters when gradients are tiny
+g_tiny, w_one = np.array([1e-4, -1e-4, 0.0]), np.ones(3)
+s_tiny = 0.1 * g_tiny ** 2
+check_close(labs.call(rmsprop_step, w_one, g_tiny, {}, lr=0.01, eps=1e-4),
+            w_one - 0.01 * g_tiny / (np.sqrt(s_tiny) + 1e-4), "rmsprop_step of a tiny gradient (1e-4), eps=1e-4",
+            hint="eps is added after the square root, g / (np.sqrt(s) + eps), not inside it.")
+check_close(labs.call(adam_step, w_one, g_tiny, {}, lr=0.01, eps=1e-4), w_one - 0.01 * g_tiny / (np.abs(g_tiny) + 1e-4),
+            "adam_step of a tiny gradient (1e-4), eps=1e-4, step 1",
+            hint="At step 1, m_hat = g and v_hat = g ** 2, so the step is lr * g / (|g| + eps) = 0.005 here: eps is "
+                 "added after the square root, np.sqrt(v_hat) + eps, not inside it.")
 print("update rules: all visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_update_rules_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -705,8 +749,17 @@ for _fn, _library, _options in [
     _want = labs.optimizer_steps(_library, _w0, _gs, **_options)
     _state, _w = {}, _w0.copy()
     for _t, _g in enumerate(_gs, start=1):
+        _g0 = _g.copy()
         _w = labs.call(_fn, _w, _g, _state, **_options)
+        check(np.array_equal(_g, _g0), f"{_fn.__name__} must not change the gradient it is given.")
         check_close(_w, _want[_t - 1], f"{_fn.__name__} after step {_t} of 12")
+_wz = np.array([[0.0, -3.0], [0.0, 0.5]])
+check_close(labs.call(sgd_step, _wz, np.zeros((2, 2)), {}, lr=1.0, l1=0.5), _wz - 0.5 * np.sign(_wz),
+            "sgd_step with l1 where some weights are 0")
+check_close(labs.call(sgd_step, np.array([3.0]), np.array([0.0]), {}, lr=0.1, weight_decay=1.0), [2.7],
+            "sgd_step with weight decay on a 1-D array")
+check_close(labs.call(adam_step, np.zeros(2), np.array([1e-5, -1e-5]), {}, lr=1.0, eps=1e-5), [-0.5, 0.5],
+            "adam_step of a tiny gradient, step 1")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -964,6 +1017,10 @@ check(tuple(got) == (3, 6), f"for {losses} and patience 3 the answer is (3, 6), 
       "after epoch 6 and never sees the 0.4.")
 got = labs.call(early_stopping_epoch, [0.9, 0.8, 0.7], patience=2)
 check(tuple(got) == (3, 3), f"a loss that keeps falling never stops early: expected (3, 3), got {tuple(got)}.")
+got = labs.call(early_stopping_epoch, [1.0, 1.2, 0.8, 0.9, 0.7, 0.75, 0.6], patience=2)
+check(tuple(got) == (7, 7), f"for [1.0, 1.2, 0.8, 0.9, 0.7, 0.75, 0.6] and patience 2 the answer is (7, 7), got "
+      f"{tuple(got)}: every epoch without improvement (2, 4, 6) is followed by an improvement, so training never "
+      "waits 2 epochs in a row. The count of epochs without improvement restarts at 0 at every improvement.")
 got = labs.call(early_stopping_epoch, [0.5, 0.5, 0.5], patience=2)
 check(tuple(got) == (1, 3), f"an equal loss is no improvement: for [0.5, 0.5, 0.5] and patience 2 expected "
       f"(1, 3), got {tuple(got)}.")
