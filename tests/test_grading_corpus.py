@@ -151,23 +151,56 @@ def test_refuses_to_grade_without_the_sandbox(tmp_path):
     assert result.returncode == 2 and "--unsafe-no-sandbox" in result.stderr, result.stderr
 
 
-def test_lab3_transformer_scores_nothing(tmp_path):
-    """One lab-3 hand-in: the blank release with a try/except input transformer earns no point."""
+def test_lab3_transformer_scores_nothing_and_the_solution_everything(tmp_path):
+    """Two lab-3 hand-ins: the blank release with a try/except input transformer earns no point; the
+    lab's solution earns every autograded point through the judge (models, layers and datasets cross
+    the sandbox's boundary as data)."""
     lab = "lab3_cnn"
     course, env = make_course(tmp_path, [lab])
     steps = readme_commands()
     run_readme(steps["release"].replace("release.py", f"release.py {lab}"), course, env)
     release, source = release_and_source(course, lab)
     nb = handins.insert_at(release, handins.import_index(release), handins.TRANSFORMER)
-    (course / "submitted" / "evil" / lab).mkdir(parents=True)
-    nbformat.write(nb, course / "submitted" / "evil" / lab / f"{lab}.ipynb")
-    run_readme(steps["autograde"].replace(LAB, lab), course, env, extra=["--cell-timeout", "20"])
+    for student, handin in (("evil", nb), ("honest", solved(release, source))):
+        (course / "submitted" / student / lab).mkdir(parents=True)
+        nbformat.write(handin, course / "submitted" / student / lab / f"{lab}.ipynb")
+    run_readme(steps["autograde"].replace(LAB, lab), course, env, extra=["--cell-timeout", "60", "--workers", "2"])
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="dllab") as gb:
         assert gb.find_submission(lab, "evil").score == 0
-    report = json.loads((course / "reports" / lab / "report.json").read_text())["students"]["evil"]
+        assert gb.find_submission(lab, "honest").score == handins.Points(source).full
+    students = json.loads((course / "reports" / lab / "report.json").read_text())["students"]
+    report = students["evil"]
     assert report["verdict"] == "check" and any("transformer" in n for n in report["notes"]), report
+    assert students["honest"]["verdict"] == "ok", students["honest"]
+
+
+def solved(release, source):
+    """The released notebook with the lab's solutions in its answer cells, as an attendee would hand it in."""
+    answers = {handins.meta(c)["grade_id"]: handins.student_solution(c.source) for c in source.cells
+               if handins.meta(c).get("solution") and c.cell_type == "code"}
+    return handins.with_answers(release, answers)
+
+
+def test_every_other_lab_grades_its_solution_at_full_marks(tmp_path):
+    """Labs 2, 4 and 5 (1 and 3 are graded above): the solution earns every autograded point through the
+    judge and is not flagged."""
+    labs = ["lab2_mlp", "lab4_lstm", "lab5_transfer"]
+    course, env = make_course(tmp_path, labs)
+    steps = readme_commands()
+    run_readme(steps["release"], course, env)
+    from nbgrader.api import Gradebook
+
+    for lab in labs:
+        release, source = release_and_source(course, lab)
+        (course / "submitted" / "honest" / lab).mkdir(parents=True)
+        nbformat.write(solved(release, source), course / "submitted" / "honest" / lab / f"{lab}.ipynb")
+        run_readme(steps["autograde"].replace(LAB, lab), course, env)
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="dllab") as gb:
+            assert gb.find_submission(lab, "honest").score == handins.Points(source).full, lab
+        entry = json.loads((course / "reports" / lab / "report.json").read_text())["students"]["honest"]
+        assert entry["verdict"] == "ok", (lab, entry["notes"])
 
 
 def test_attendees_copy_has_no_solution(tmp_path):

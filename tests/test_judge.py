@@ -288,3 +288,18 @@ def test_the_reply_file_is_read_only_if_it_is_a_plain_file_under_the_limit(tmp_p
     for path in (tmp_path / "link.out", fifo, big, tmp_path / "missing.out"):
         with pytest.raises(wire.WireError):
             read_reply(path)
+
+
+def test_the_scan_flags_kernel_tricks_but_not_a_model_put_in_evaluation_mode():
+    import integrity
+
+    def flags(code):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+        return {what for _, what, _ in integrity.scan(nb)}
+
+    assert flags("body.eval()\nmodel.eval()\npattern = re.compile('x')\n") == set()
+    assert "dynamic code" in flags("eval('1 + 1')")
+    for trick in ("sys.displayhook(1)", "get_ipython().set_custom_exc((Exception,), f)", "sys.settrace(t)",
+                  "np.__class__ = Fake", "kernel.session.send = f", "import threading", "inspect.stack()",
+                  "vars(labs)['check'] = f", "globals()['check'] = f"):
+        assert "changes how the kernel runs or reports cells" in flags(trick), trick
