@@ -213,8 +213,9 @@ class ProcStatLoad:
 
     Reading = (busy ticks of this process's CPUs - this process's own CPU time) / wall time, so our
     own BLAS threads (spinning or working) never count as a neighbour. A call within ``window``
-    seconds of the previous one, or more than ``max_age`` after it (a notebook left alone for an
-    hour says little about now), measures a fresh ``window`` instead (sleeping that long, 0.1 s).
+    seconds of the previous one gives the previous figure again (two fits in a row); one more than
+    ``max_age`` after it (a notebook left alone for an hour says little about now), or the first,
+    measures a fresh ``window`` instead (sleeping that long, 0.1 s).
     """
 
     def __init__(self, path="/proc/stat", window: float = 0.1, max_age: float = 10.0, clock=time.monotonic,
@@ -222,7 +223,7 @@ class ProcStatLoad:
         self.path, self.window, self.max_age = Path(path), window, max_age
         self.clock, self.sleep, self.own = clock, sleep, own
         self.cpus = cpus
-        self._last = None
+        self._last, self._value = None, None
 
     def _snapshot(self):
         cpus = self.cpus
@@ -236,6 +237,8 @@ class ProcStatLoad:
         try:
             now = self._snapshot()
             last = self._last
+            if last is not None and 0 <= now[0] - last[0] < self.window and self._value is not None:
+                return self._value  # too soon for a new figure (two fits in a row): the last one stands
             if last is None or not (self.window <= now[0] - last[0] <= self.max_age):
                 last = now
                 self.sleep(self.window)
@@ -245,11 +248,13 @@ class ProcStatLoad:
         self._last = now
         ticks, cpus = now[2] - last[2], now[4]
         if ticks <= 0:
+            self._value = None
             return None
         hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
         wall = ticks / cpus / hz                              # seconds, as the kernel counted them
         others = (now[1] - last[1]) / hz - (now[3] - last[3])  # CPU seconds not ours
-        return min(float(cpus), max(0.0, others / wall))
+        self._value = min(float(cpus), max(0.0, others / wall))
+        return self._value
 
 
 # --- the adaptive choice ---------------------------------------------------------------------------
