@@ -441,7 +441,7 @@ SCAN_RULES = [
                                                       r"currentframe|\bgc\.get_(objects|referrers)"),
     ("rewrites modules or builtins", r"\bsys\.modules\b|\bimport\s+builtins\b|__builtins__|\bimportlib\b|"
                                      r"\bsetattr\s*\(\s*(np|numpy|labs|dl|dllab|builtins)\b"),
-    ("changes how the kernel runs or reports cells", r"displayhook|excepthook|set_custom_exc|\.session\b|"
+    ("changes how the kernel runs or reports cells", r"displayhook|excepthook|showtraceback|set_custom_exc|\.session\b|"
                                                     r"\bsettrace\b|\bsetprofile\b|__class__\s*=|\bthreading\b|"
                                                     r"\binspect\b|\bvars\s*\(\s*(labs|np|numpy|dl|dllab)\b|"
                                                     r"\bglobals\s*\(\s*\)\s*\["),

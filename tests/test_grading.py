@@ -161,7 +161,10 @@ def test_exchange_hand_ins_carry_nbgraders_own_files(tmp_path):
     exchange.mkdir()
     os.chmod(exchange, 0o777)  # as nbgrader wants its exchange
     hub = ROOT / "deploy" / "jupyterhub"
-    instructor = dict(env, JUPYTER_CONFIG_PATH=str(hub / "instructor"), DLLAB_HUB_EXCHANGE=str(exchange))
+    # the hub's trial mode: every attendee is this one Unix user, so the id comes from the hub's name and
+    # the instructor's collect takes any owner (the isolated class is tests/test_hub_isolation.py's)
+    instructor = dict(env, JUPYTER_CONFIG_PATH=str(hub / "instructor"), DLLAB_HUB_EXCHANGE=str(exchange),
+                      DLLAB_SUBMISSION_OWNER="any")
 
     def nbgrader(*args, cwd, env):
         return subprocess.Popen([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env, text=True,
@@ -180,7 +183,8 @@ def test_exchange_hand_ins_carry_nbgraders_own_files(tmp_path):
         if student == "hub_with_notes":
             (home / LAB / "notes.txt").write_text("what I tried\n")
         submits.append(nbgrader("submit", LAB, cwd=home, env=dict(
-            env, JUPYTER_CONFIG_PATH=str(hub / "attendee"), DLLAB_HUB_EXCHANGE=str(exchange), JUPYTERHUB_USER=student)))
+            env, JUPYTER_CONFIG_PATH=str(hub / "attendee"), DLLAB_HUB_EXCHANGE=str(exchange), JUPYTERHUB_USER=student,
+            DLLAB_STUDENT_FROM_HUB="1")))
     for proc in submits:
         done(proc)
     done(nbgrader("collect", LAB, cwd=course, env=instructor))

@@ -301,5 +301,5 @@ def test_the_scan_flags_kernel_tricks_but_not_a_model_put_in_evaluation_mode():
     assert "dynamic code" in flags("eval('1 + 1')")
     for trick in ("sys.displayhook(1)", "get_ipython().set_custom_exc((Exception,), f)", "sys.settrace(t)",
                   "np.__class__ = Fake", "kernel.session.send = f", "import threading", "inspect.stack()",
-                  "vars(labs)['check'] = f", "globals()['check'] = f"):
+                  "vars(labs)['check'] = f", "globals()['check'] = f", "ip.showtraceback = f"):
         assert "changes how the kernel runs or reports cells" in flags(trick), trick

@@ -93,11 +93,14 @@ def test_every_way_of_handing_the_work_on_is_named(name):
         assert name in text and "no points" in text, text
 
 
-def test_honest_use_of_the_library_where_the_lab_asks_for_it():
+def test_honest_use_of_the_library_and_of_pythons_own_modules():
     honest = {
         "make_mlp": "def make_mlp(hidden=(400, 400), classes=10):\n    model = dl.Flatten()\n"
                     "    for h in hidden:\n        model = model >> dl.Dense(h) >> dl.relu\n"
                     "    return model >> dl.Dense(classes)\n",
+        "softmax": "import sys\nimport warnings\n\ndef softmax(Z):\n    warnings.warn('slow')\n"
+                   "    print('debug', file=sys.stderr)\n    E = np.exp(Z - Z.max(axis=1, keepdims=True))\n"
+                   "    return E / E.sum(axis=1, keepdims=True)\n",
         "fine_tune": "def fine_tune(model, data, epochs, body_lr, head_lr, batch_size=64, seed=0):\n"
                      "    body = dl.optim.SGD(model[:-1], lr=body_lr)\n    return body\n",
     }

@@ -8,8 +8,9 @@ definition it reaches (a helper in another cell, an alias), and says what it cal
 
 * any answer: the tests' references (``labs.reference_*``, ``labs.*_mistakes``...) or the grader's code;
 * an answer the lab writes from scratch (all but :data:`LIBRARY_ALLOWED`): dllab, another deep-learning
-  library, an import other than NumPy and the standard library's maths, or a name looked up
-  at run time (``getattr``, ``eval``, ``globals()``...) that the reading cannot follow.
+  library, an import other than NumPy and Python's own modules (a copy of the answer from a file
+  beside the notebook), or a name looked up at run time (``getattr``, ``eval``, ``globals()``...)
+  that the reading cannot follow.
 
 The grader runs it on the cells of the hand-in, outside the attendee's kernel, and gives the
 function's tests 0 with the message; :func:`call` runs it in the notebook on the function's own
@@ -48,6 +49,13 @@ NEVER = frozenset({"grading", "answer_keys", "judge", "wire"}) | {"dllab.labs.an
 DYNAMIC = frozenset({"getattr", "__import__", "importlib", "globals", "vars", "eval", "exec", "compile", "locals"})
 
 
+def _standard(module):
+    """NumPy, or a module of Python's standard library (warnings, sys, math...), but not importlib."""
+    import sys
+
+    return module in ALLOWED_MODULES or (module in sys.stdlib_module_names and module not in DYNAMIC)
+
+
 def _root(node):
     while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
         node = node.value if not isinstance(node, ast.Call) else node.func
@@ -84,8 +92,9 @@ def _offences(node, from_scratch):
                 imported = [alias.name] if isinstance(sub, ast.ImportFrom) else []
                 if top in NEVER or full in NEVER or any(n in ANSWER_KEYS for n in imported):
                     found.append(f"the grader's references (import {full})")
-                elif from_scratch and top not in ALLOWED_MODULES:
-                    found.append(f"{full}" + (f".{alias.name}" if module else "") + " (an import other than NumPy)")
+                elif from_scratch and (top in LIBRARIES or top == "dllab" or not _standard(top)):
+                    found.append(f"{full}" + (f".{alias.name}" if module else "") +
+                                 " (an import other than NumPy and Python's own modules)")
         elif isinstance(sub, ast.Attribute) and sub.attr in ANSWER_KEYS:
             found.append(f"{ast.unparse(sub)}, one of the tests' references")
         elif isinstance(sub, ast.Name) and sub.id in ANSWER_KEYS:
