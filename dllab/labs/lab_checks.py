@@ -257,12 +257,15 @@ def check_prepared_photo(out, photo, invert=False, name="prepare_photo(photo)"):
 
 
 def check_modified_lenet(model, name="modified_lenet()", batch=2, seed=0):
-    """Send a (batch, 1, 28, 28) batch through ``model`` layer by layer and compare each layer's kind
-    and output shape, then the parameter count, with lenet(filters=(75, 100), relu_after_pool1=True).
+    """Check ``model`` against lenet(filters=(75, 100), relu_after_pool1=True) by behaviour, not spelling.
 
-    Recognises: a missing return, something that is not a chain of layers, the ReLU after pool1
-    left out, LeNet's 20/50 filters kept, a missing Flatten, dense layers without (or with) a ReLU,
-    another kernel size; otherwise names the first layer whose output differs.
+    The layer kinds (max, not average, pooling; a Flatten), the output shape of each layer with
+    parameters (75 and 100 filters of 5 x 5, dense 500 and 10) and the parameter count are compared;
+    then what comes after each layer with parameters (its own activation and the layers up to the next
+    one) is run on the same random input as the lab's network: max pooling then ReLU after conv1
+    (ReLU then max pooling is the same function), a ReLU after the dense layer of 500 (as
+    ``activation=dl.relu`` or as ``>> dl.relu``), nothing after the last layer (no softmax, no ReLU).
+    An activation is judged by what it does to negative numbers.
     """
     __tracebackhide__ = True
     from ..autograd import Tensor
@@ -275,61 +278,103 @@ def check_modified_lenet(model, name="modified_lenet()", batch=2, seed=0):
         raise LabCheckError(f"{name} should return the network, a chain of layers built with >> (e.g. "
                             f"dl.Conv2D(75, 5) >> dl.MaxPool2D(2) >> ...), got {type(model).__name__}.")
     want_model = lenet(filters=(75, 100), relu_after_pool1=True)
-    x = np.random.default_rng(seed).normal(size=(batch, 1, 28, 28)).astype(np.float32)
-    want, out = [], Tensor(x)
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(batch, 1, 28, 28)).astype(np.float32)
+    want_outs = [Tensor(x)]
     for layer in want_model:
-        out = layer(out)
-        want.append((type(layer).__name__, tuple(out.shape), _arr(out)))
-    kinds = [type(layer).__name__ for layer in model]
-    want_kinds = [k for k, _, _ in want]
+        want_outs.append(layer(want_outs[-1]))
+    layers = list(model)
+    kinds = [type(layer).__name__ for layer in layers]
+    want_kinds = [type(layer).__name__ for layer in want_model]
     plan = ("conv 75 (5x5) >> max pool 2 >> relu >> conv 100 (5x5) >> max pool 2 >> flatten >> "
             "dense 500 with ReLU >> dense 10")
-    if kinds == [k for k in want_kinds if k != "Activation"]:
-        raise LabCheckError(f"{name} has no ReLU after the first pooling: add `>> dl.relu` after the first "
-                            f"MaxPool2D. The modified network is {plan}.")
+    if "AvgPool2D" in kinds:
+        raise LabCheckError(f"{name}: layer {kinds.index('AvgPool2D')} is AvgPool2D, which averages each window; "
+                            f"the network keeps the largest value of each window: dl.MaxPool2D(2). It is {plan}.")
     if "Flatten" not in kinds and "Dense" in kinds:
         raise LabCheckError(f"{name} has no Flatten: the dense layers read one row of numbers per image, so put "
                             f"dl.Flatten() between the last pooling and the first Dense. The network is {plan}.")
-    out = Tensor(x)
-    for i, layer in enumerate(model):
-        before = out
+    outs = [Tensor(x)]
+    for i, layer in enumerate(layers):
         try:
-            out = layer(out)
+            outs.append(layer(outs[-1]))
         except Exception as error:  # the attendee's layers may fail in any way; say which and why
             raise LabCheckError(f"{name}: layer {i} ({layer!r}) raised {type(error).__name__} on the output of "
-                                f"the layer before, of shape {tuple(out.shape)}: {error}. The network is "
+                                f"the layer before, of shape {tuple(outs[-1].shape)}: {error}. The network is "
                                 f"{plan}.") from None
-        if i >= len(want):
-            raise LabCheckError(f"{name} has {len(kinds)} layers, {', '.join(kinds)}; the modified network has "
-                                f"{len(want)}: {plan}.")
-        kind, shape, value = want[i]
-        got = tuple(out.shape)
+    weighted = [i for i, k in enumerate(kinds) if k in ("Conv2D", "Dense")]
+    want_weighted = [i for i, k in enumerate(want_kinds) if k in ("Conv2D", "Dense")]
+    if [kinds[i] for i in weighted] != ["Conv2D", "Conv2D", "Dense", "Dense"]:
+        raise LabCheckError(f"{name} has the layers {', '.join(kinds)}: two Conv2D then two Dense layers are "
+                            f"expected; the modified network is {plan}.")
+    for i, j in zip(weighted, want_weighted):
+        got, shape, kind = tuple(outs[i + 1].shape), tuple(want_outs[j + 1].shape), want_kinds[j]
         if got != shape:
-            if kind == "Conv2D" and got[1] in (20, 50):
+            if kind == "Conv2D" and len(got) == 4 and got[1] in (20, 50):
                 why = f"it has LeNet's {got[1]} filters; the modified network has 75 in conv1 and 100 in conv2"
-            elif kind == "Conv2D" and got[1] == shape[1]:
+            elif kind == "Conv2D" and len(got) == 4 and got[1] == shape[1]:
                 why = "the filters are 5 x 5, as in LeNet: dl.Conv2D(filters, 5)"
             else:
                 why = f"the modified network is {plan}"
-            raise LabCheckError(f"{name}: layer {i} ({layer!r}) gives shape {got} for a batch of {batch} digits, "
+            raise LabCheckError(f"{name}: layer {i} ({layers[i]!r}) gives shape {got} for a batch of {batch} digits, "
                                 f"expected {shape} ({kind}): {why}.")
-        if kind == "Dense" and shape[1] == 500:
-            a = _arr(out)
-            if a.min() < 0:
-                raise LabCheckError(f"{name}: the dense layer of 500 gives negative numbers: give it a ReLU, "
-                                    "dl.Dense(500, activation=dl.relu).")
-        if kind == "Activation" and not np.allclose(_arr(out), np.maximum(_arr(before), 0)):
-            raise LabCheckError(f"{name}: layer {i} should be a ReLU (`>> dl.relu`).")
-    if len(kinds) < len(want):
-        raise LabCheckError(f"{name} stops after {len(kinds)} layers ({', '.join(kinds)}); the modified network "
-                            f"is {plan}.")
-    a = _arr(out)
-    if np.allclose(a, np.maximum(a, 0)) and not np.allclose(a, 0):
-        raise LabCheckError(f"{name}: the last layer gives no negative scores: leave dl.Dense(10) without an "
-                            "activation (the loss applies the softmax).")
     n, n_want = model.num_parameters(), want_model.num_parameters()
     if n != n_want:
         raise LabCheckError(f"{name} has {n:,} parameters, expected {n_want:,}: the modified network is {plan}.")
+
+    def after(net_layers, position, end, t):
+        """What follows the weighted layer at ``position``: its own activation, then the layers up to ``end``."""
+        f = getattr(net_layers[position], "activation", None)
+        t = f(t) if f is not None else t
+        for layer in net_layers[position + 1:end]:
+            t = layer(t)
+        return _arr(t)
+
+    for k, (i, j) in enumerate(zip(weighted, want_weighted)):
+        t = rng.normal(size=tuple(want_outs[j + 1].shape)).astype(np.float32) * 2
+        end = weighted[k + 1] if k + 1 < len(weighted) else len(layers)
+        want_end = want_weighted[k + 1] if k + 1 < len(want_weighted) else len(want_model)
+        try:
+            got = after(layers, i, end, Tensor(t))
+        except Exception as error:  # noqa: BLE001 - said as a lesson
+            raise LabCheckError(f"{name}: the layers after layer {i} raised {type(error).__name__}: {error}. "
+                                f"The network is {plan}.") from None
+        want = after(list(want_model), j, want_end, Tensor(t))
+        if got.shape == want.shape and np.allclose(got, want, rtol=1e-4, atol=1e-5):
+            continue
+        stretch = " >> ".join(kinds[i:end])
+        if got.shape != want.shape:
+            raise LabCheckError(f"{name}: after layer {i}, {stretch} gives shape {got.shape}, expected "
+                                f"{want.shape}: the network is {plan}.")
+        if k == 0:
+            pooled = _arr(list(want_model)[want_weighted[0] + 1](Tensor(t)))
+            if np.allclose(got, pooled, rtol=1e-4, atol=1e-5):
+                raise LabCheckError(f"{name} has no ReLU after the first pooling: add `>> dl.relu` after the first "
+                                    f"MaxPool2D. The modified network is {plan}.")
+            raise LabCheckError(f"{name}: between conv1 and conv2 ({stretch}) the network must take 2 x 2 max pooling "
+                                "and a ReLU (in either order: the same function). Yours gives other numbers; a "
+                                "ReLU gives 0 for every negative number and keeps the others, e.g. "
+                                "[-3, -0.5, 0, 0.5, 3] -> [0, 0, 0, 0.5, 3] (a sigmoid or a tanh does not).")
+        if k == 1:
+            raise LabCheckError(f"{name}: between conv2 and the first Dense ({stretch}) the network takes 2 x 2 max "
+                                f"pooling and a Flatten, no activation. The network is {plan}.")
+        if k == 2:
+            if got.min() < 0:
+                raise LabCheckError(f"{name}: the dense layer of 500 gives negative numbers: give it a ReLU, "
+                                    "dl.Dense(500, activation=dl.relu) (or dl.Dense(500) >> dl.relu).")
+            raise LabCheckError(f"{name}: the activation of the dense layer of 500 is not a ReLU: a ReLU gives 0 "
+                                "for every negative number and keeps the others ([-3, -0.5, 0, 0.5, 3] -> [0, 0, 0, 0.5, 3]); "
+                                "use dl.Dense(500, activation=dl.relu).")
+        rows = got.reshape(len(got), -1).sum(axis=1)
+        if got.min() >= 0 and np.allclose(rows, 1, atol=1e-4):
+            raise LabCheckError(f"{name}: the network ends with a softmax: its outputs are probabilities. The "
+                                "loss (dl.cross_entropy) applies the softmax itself, so it would be applied twice: "
+                                "end with dl.Dense(10), the class scores, and no activation.")
+        if got.min() >= 0:
+            raise LabCheckError(f"{name}: the last layer gives no negative scores: leave dl.Dense(10) without an "
+                                "activation (the loss applies the softmax).")
+        raise LabCheckError(f"{name}: after the last Dense ({stretch}) the network must give the scores as they "
+                            "are: no activation, no further layer.")
 
 
 # --- a whole convolution layer: batch, channels, stride, padding (lab 3) -----------------------

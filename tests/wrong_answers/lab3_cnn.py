@@ -1,7 +1,7 @@
 """Typical wrong answers for lab3_cnn, each with the phrases its failure message must contain
 (run by tests/test_wrong_answers.py)."""
 
-from wrong_answers.cases import Edited, Wrong
+from wrong_answers.cases import Edited, Noisy, Unusual, Wrong
 
 LAB = "lab3_cnn"
 
@@ -196,4 +196,56 @@ def max_pool_backward(x, g, size=2):
             ('            dx[size * i + a, size * j + b] = g[i, j]',
              '            dx[2 * i + a, 2 * j + b] = g[i, j]')],
             ('the windows are 3 x 3',)),
+        Edited(LAB, "conv_output_size", "rounds to the nearest", [
+            ('    return (n + 2 * padding - k) // stride + 1',
+             '    return int(round((n + 2 * padding - k) / stride)) + 1')],
+            ("should be (9 - 2) // 2 + 1 = 4, got 5", "Round down with //")),
+        Edited(LAB, "with_inverted", "each image's brightest pixel minus x", [
+            ('    return np.concatenate([x, 1 - x]), np.concatenate([y, y])',
+             '    return np.concatenate([x, x.max(axis=(1, 2, 3), keepdims=True) - x]), np.concatenate([y, y])')],
+            ("the second half of x2", "not x.max() - x")),
+        Wrong("modified_lenet", "average pooling the second time", '''
+def modified_lenet():
+    return (dl.Conv2D(75, 5) >> dl.MaxPool2D(2) >> dl.relu >> dl.Conv2D(100, 5) >> dl.AvgPool2D(2)
+            >> dl.Flatten() >> dl.Dense(500, activation=dl.relu) >> dl.Dense(10))
+''', ("layer 4 is AvgPool2D", "dl.MaxPool2D(2)")),
+        Wrong("modified_lenet", "tanh after pool1", '''
+def modified_lenet():
+    return (dl.Conv2D(75, 5) >> dl.MaxPool2D(2) >> dl.tanh >> dl.Conv2D(100, 5) >> dl.MaxPool2D(2)
+            >> dl.Flatten() >> dl.Dense(500, activation=dl.relu) >> dl.Dense(10))
+''', ("between conv1 and conv2", "a ReLU gives 0 for every negative number")),
+        Wrong("modified_lenet", "sigmoid in the dense layer of 500", '''
+def modified_lenet():
+    return (dl.Conv2D(75, 5) >> dl.MaxPool2D(2) >> dl.relu >> dl.Conv2D(100, 5) >> dl.MaxPool2D(2)
+            >> dl.Flatten() >> dl.Dense(500) >> dl.sigmoid >> dl.Dense(10))
+''', ("the activation of the dense layer of 500 is not a ReLU",)),
+        Wrong("modified_lenet", "a softmax after the scores", '''
+def modified_lenet():
+    return (dl.Conv2D(75, 5) >> dl.MaxPool2D(2) >> dl.relu >> dl.Conv2D(100, 5) >> dl.MaxPool2D(2)
+            >> dl.Flatten() >> dl.Dense(500, activation=dl.relu) >> dl.Dense(10) >> dl.softmax)
+''', ("ends with a softmax", "applied twice")),
+]
+
+MUST_PASS = [
+        Noisy("modified_lenet", "ReLU before the first pooling, the dense ReLU as a layer of its own", '''
+def modified_lenet():
+    return (dl.Conv2D(75, 5) >> dl.relu >> dl.MaxPool2D(2) >> dl.Conv2D(100, 5) >> dl.MaxPool2D(2)
+            >> dl.Flatten() >> dl.Dense(500) >> dl.relu >> dl.Dense(10))
+'''),
+        Noisy("modified_lenet", "the first ReLU as conv1's activation, layers listed in a Sequential", '''
+def modified_lenet():
+    return dl.Sequential(dl.Conv2D(75, 5, activation=dl.relu), dl.MaxPool2D(2), dl.Conv2D(100, 5),
+                         dl.MaxPool2D(2), dl.Flatten(), dl.Dense(500, activation="relu"), dl.Dense(10))
+'''),
+        Unusual(LAB, "conv_output_size", "floor of a true division", [
+            ('    return (n + 2 * padding - k) // stride + 1',
+             '    return int(np.floor((n + 2 * padding - k) / stride)) + 1')]),
+        Noisy("conv2d_single", "windows from sliding_window_view", '''
+def conv2d_single(x, k):
+    windows = np.lib.stride_tricks.sliding_window_view(x, k.shape)
+    return np.einsum("ijab,ab->ij", windows, k)
+'''),
+        Unusual(LAB, "with_inverted", "np.vstack and np.tile", [
+            ('    return np.concatenate([x, 1 - x]), np.concatenate([y, y])',
+             '    return np.vstack([x, 1.0 - x]).astype(x.dtype), np.tile(y, 2)')]),
 ]

@@ -337,6 +337,11 @@ check(isinstance(got, (int, np.integer)), f"conv_output_size(28, 3, stride=2) ga
       "use // (integer division), not /.")
 check(got == 13, f"(28 - 3) // 2 + 1 = 13, got {got}: where the kernel does not fit any more, there is no "
       "output, so round down.")
+for n_, k_, s_, want_ in [(9, 2, 2, 4), (11, 3, 3, 3)]:
+    got = labs.call(conv_output_size, n_, k_, stride=s_)
+    check(got == want_, f"conv_output_size({n_}, {k_}, stride={s_}) should be ({n_} - {k_}) // {s_} + 1 = {want_}, "
+          f"got {got}: ({n_} - {k_}) / {s_} = {(n_ - k_) / s_:.3g} positions after the first, and a window that "
+          "would run past the edge gives no output. Round down with //, not to the nearest (round) or up (ceil).")
 print("conv_output_size: all visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_conv_output_size_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
@@ -350,6 +355,9 @@ _n = 28
 for _k, _s in [(5, 1), (2, 2), (5, 1), (2, 2)]:
     _n = labs.call(conv_output_size, _n, _k, stride=_s)
 check(_n == 4, "LeNet's chain 28 -> 24 -> 12 -> 8 -> 4.")
+for _n, _k, _s in [(13, 2, 2), (15, 4, 4)]:
+    check(labs.call(conv_output_size, _n, _k, stride=_s) == (_n - _k) // _s + 1,
+          f"conv_output_size({_n}, {_k}, stride={_s}) rounds down.")
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": false, "grade_id": "conv_params", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -601,7 +609,8 @@ def with_inverted(x, y):
 
 # %% nbgrader={"grade": true, "grade_id": "test_with_inverted", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Tests for with_inverted (2 points)
-xs = np.stack([np.full((1, 2, 2), 0.25, dtype=np.float32), np.eye(2, dtype=np.float32)[None]])
+xs = np.stack([np.full((1, 2, 2), 0.25, dtype=np.float32),
+               np.array([[[0.0, 0.8], [0.5, 0.1]]], dtype=np.float32)])  # no pixel is 1: 1 - x is not x.max() - x
 ys = np.array([3, 7])
 out = labs.call(with_inverted, xs.copy(), ys.copy(), hint="np.concatenate([x, 1 - x]) joins the two along "
                 "axis 0; the labels likewise.")
@@ -612,7 +621,8 @@ x2, y2 = out
 check_shape(x2, (4, 1, 2, 2), "x2 for 2 images", hint="2N images: the originals, then the inverted copies.")
 check_close(x2[:2], xs, "the first half of x2", hint="Keep the original images first, unchanged.")
 check(not np.allclose(x2[2:], -xs), "the inverted copies are -x, which leaves [0, 1]: inverting is 1 - x.")
-check_close(x2[2:], 1 - xs, "the second half of x2", hint="Each copy is 1 - x, in the order of the originals.")
+check_close(x2[2:], 1 - xs, "the second half of x2", hint="Each copy is 1 - x, in the order of the originals: "
+            "paper 0 becomes 1 and ink 1 becomes 0, whatever the image's own brightest pixel (not x.max() - x).")
 check(np.array_equal(np.asarray(y2), [3, 7, 3, 7]), f"the labels for [3, 7] should be [3, 7, 3, 7] (each copy "
       f"keeps its image's label, in the same order), got {np.asarray(y2).tolist()}.")
 check(np.asarray(x2).dtype == np.float32, f"x2 should stay float32, the dtype of the images, got "
@@ -634,6 +644,9 @@ check_close(_x2, _both.x, "with_inverted of 100 MNIST images, against dl.data.mn
 check(np.array_equal(_y2, _both.y), "the labels of with_inverted for 100 MNIST images.")
 check(np.asarray(_x2).dtype == np.float32, "with_inverted should keep float32 images.")
 check(np.array_equal(_base.x, _x0), "with_inverted must not change x in place.")
+_dim = (_base.x[:7] * 0.6).astype(np.float32)
+check_close(labs.call(with_inverted, _dim, _base.y[:7])[0][7:], 1 - _dim, "the inverted copies of 7 dim images "
+            "(brightest pixel 0.6)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -808,8 +821,11 @@ dl.viz.image_grid(1 - photo_set.x[:16], photo_set.y[:16], title="the same invert
 # without an activation: the loss applies the softmax.)
 #
 # **Your turn.** Write `modified_lenet()`, which returns a new modified network each time it is
-# called. The test sends two digits through it layer by layer and compares each layer's output shape
-# and the number of parameters with the network DIGITS' step describes.
+# called. The test checks it by what it computes, not by how it is spelled: the layer kinds (max
+# pooling), the output shape of each layer with weights, the number of parameters, and, with the
+# same weights, the same outputs as the network DIGITS' step describes (so `dl.Dense(500) >> dl.relu`
+# is as good as `dl.Dense(500, activation=dl.relu)`, and ReLU then pooling as good as pooling then
+# ReLU: the same function).
 
 # %% nbgrader={"grade": false, "grade_id": "modified_lenet", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def modified_lenet():
