@@ -363,8 +363,8 @@ def check_modified_lenet(model, name="modified_lenet()", batch=2, seed=0):
                 raise LabCheckError(f"{name}: the dense layer of 500 gives negative numbers: give it a ReLU, "
                                     "dl.Dense(500, activation=dl.relu) (or dl.Dense(500) >> dl.relu).")
             raise LabCheckError(f"{name}: the activation of the dense layer of 500 is not a ReLU: a ReLU gives 0 "
-                                "for every negative number and keeps the others ([-3, -0.5, 0, 0.5, 3] -> [0, 0, 0, 0.5, 3]); "
-                                "use dl.Dense(500, activation=dl.relu).")
+                                "for every negative number and keeps the others ([-3, -0.5, 0, 0.5, 3] -> "
+                                "[0, 0, 0, 0.5, 3]); use dl.Dense(500, activation=dl.relu).")
         rows = got.reshape(len(got), -1).sum(axis=1)
         if got.min() >= 0 and np.allclose(rows, 1, atol=1e-4):
             raise LabCheckError(f"{name}: the network ends with a softmax: its outputs are probabilities. The "
