@@ -312,3 +312,48 @@ def test_a_step_schedule_of_zero_epochs_is_named_where_it_is_made():
     opt = optim.SGD([dl.Parameter(np.zeros(1))], lr=1.0, schedule=optim.StepLR(np.int64(3), 0.5))
     opt.set_epoch(3)
     assert opt.lr == 0.5 and opt.schedule.step_size == 3
+
+
+def test_exponential_and_step_decay_factors_of_zero_or_below_are_refused_naming_gamma():
+    # ExponentialLR(-0.5) made the learning rate negative every other epoch, silently
+    for make in (optim.ExponentialLR, lambda g: optim.StepLR(5, gamma=g)):
+        for bad, why in ((-0.5, "would turn negative"), (0, "would be 0"), (float("nan"), "not be a finite")):
+            with pytest.raises(ValueError, match=r"gamma, the factor on the learning rate, must be > 0") as info:
+                make(bad)
+            assert f"got gamma={bad!r}" in str(info.value) and why in str(info.value)
+    with pytest.raises(ValueError, match=re.escape("e.g. ExponentialLR(gamma=0.95)")):
+        optim.ExponentialLR(-0.5)
+    with pytest.raises(TypeError, match=r"ExponentialLR: gamma must be a number, got the str '0\.9'"):
+        optim.ExponentialLR("0.9")
+    with pytest.warns(UserWarning, match=r"ExponentialLR: gamma=1\.5 is above 1, so the learning rate grows"):
+        assert optim.ExponentialLR(1.5)(2) == pytest.approx(2.25)  # a warm-up is still possible
+    assert optim.ExponentialLR(np.float32(0.5))(1) == 0.5 and optim.ExponentialLR(1)(7) == 1
+
+
+def test_cosine_schedule_arguments_are_checked_where_it_is_made():
+    # CosineLR(0) and CosineLR(-3) were accepted; CosineLR(2.5) ran as CosineLR(2)
+    for bad in (0, -3, 2.5, True, "20"):
+        with pytest.raises(ValueError) as info:
+            optim.CosineLR(bad)
+        assert str(info.value) == (f"CosineLR: epochs must be a positive whole number of epochs, got {bad!r}; "
+                                   "e.g. CosineLR(epochs=20) (the length of the decay)")
+    for bad in (-1, 2, 1.5):
+        with pytest.raises(ValueError, match=rf"CosineLR: min_factor, the final learning rate as a fraction of lr, "
+                                             rf"must be in \[0, 1\], got min_factor={bad!r}"):
+            optim.CosineLR(10, min_factor=bad)
+    with pytest.raises(TypeError, match="CosineLR: min_factor must be a number, got the NoneType None"):
+        optim.CosineLR(10, min_factor=None)
+    assert optim.CosineLR(np.int64(4), min_factor=1)(2) == 1.0 and optim.CosineLR(4, 0)(4) == 0.0
+
+
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adam])
+def test_a_schedule_that_is_not_a_function_is_named_when_the_optimizer_is_made(cls):
+    # schedule=0.5 used to be accepted, and failed as "'float' object is not callable" at the first step
+    with pytest.raises(TypeError, match=rf"{cls.__name__}: schedule must be a function of the epoch that returns "
+                                        r"the factor on lr, .*got the float 0\.5; for a constant learning rate "
+                                        r"leave schedule out and set lr, for a decay by 0\.5 per epoch write "
+                                        r"schedule=ExponentialLR\(0\.5\)"):
+        cls(lr=0.1, schedule=0.5)
+    with pytest.raises(TypeError, match=r"schedule must be a function .* got the str 'cosine'$"):
+        cls(lr=0.1, schedule="cosine")
+    assert cls(lr=0.1, schedule=lambda epoch: 0.5).lr == 0.05
