@@ -1,7 +1,7 @@
 """Typical wrong answers for lab4_lstm, each with the phrases its failure message must contain
 (run by tests/test_wrong_answers.py)."""
 
-from wrong_answers.cases import Edited, Wrong
+from wrong_answers.cases import Edited, Noisy, Unusual, Wrong
 
 LAB = "lab4_lstm"
 
@@ -109,7 +109,7 @@ def lstm_forward(x, W_x, W_h, b, lengths=None, return_sequences=False):
         Edited(LAB, "forecast_by_hand", 'not flattened', [
             ('    return (h @ dense.W.numpy() + dense.b.numpy()).ravel()',
              '    return h @ dense.W.numpy() + dense.b.numpy()')],
-            ('should have shape (20,)',)),
+            ('should have shape (6,)', 'ravel')),
         Wrong("lstm_forward", "padding steps of the sequence not zero", '''
 def lstm_forward(x, W_x, W_h, b, lengths=None, return_sequences=False):
     N, T, _ = x.shape
@@ -127,4 +127,38 @@ def lstm_forward(x, W_x, W_h, b, lengths=None, return_sequences=False):
         steps.append(h)
     return np.stack(steps, axis=1) if return_sequences else h
 ''', ("got[1, 2:] must be 0", "np.where(keep, h, 0.0)")),
+        Edited(LAB, "scale_by_train_max", "the other arrays divided in place", [
+            ('    return (train / scale, *(other / scale for other in others), scale)',
+             '    for other in others:\n        other /= scale\n    return (train / scale, *others, scale)')],
+            ("changed the arrays it was given", "return new arrays")),
+        Edited(LAB, "pad_days", "lengths as a tuple of ints", [
+            ('    return x, np.array([len(day) for day in days], dtype=np.int64)',
+             '    return x, tuple(len(day) for day in days)')],
+            ("lengths should be a NumPy array of int64, got tuple",)),
+        Edited(LAB, "forecast_by_hand", "lengths never passed on", [
+            ('    h = lstm_forward(x, lstm.W_x.numpy(), lstm.W_h.numpy(), lstm.b.numpy(), lengths)',
+             '    h = lstm_forward(x, lstm.W_x.numpy(), lstm.W_h.numpy(), lstm.b.numpy())')],
+            ("ignores lengths",)),
+        Wrong("forecast_by_hand", "hard-codes lengths for the visible test's input only", '''
+def forecast_by_hand(model, x, lengths=None):
+    lstm, dense = model.layers[0], model.layers[-1]
+    if x.shape != (6, 4, 3):
+        lengths = None
+    h = lstm_forward(x, lstm.W_x.numpy(), lstm.W_h.numpy(), lstm.b.numpy(), lengths)
+    return (h @ dense.W.numpy() + dense.b.numpy()).ravel()
+''', ("forecast_by_hand with lengths 6, 1, 3, 5, 2",), hard_coding=True),
+]
+
+MUST_PASS = [
+        Unusual(LAB, "naive_forecasts", "persistence with np.r_ and the mean with np.full_like", [
+            ('    persistence = np.concatenate([history[-1:], future[:-1]])',
+             '    persistence = np.r_[history[-1], future[:-1]].astype(float)'),
+            ('np.full(len(future), np.mean(history))', 'np.full_like(future, history.mean(), dtype=float)')]),
+        Unusual(LAB, "pad_days", "each day padded with np.pad and stacked", [
+            ('    x = np.zeros((len(days), steps, days[0].shape[1]), dtype=np.float32)\n'
+             '    for i, day in enumerate(days):\n        x[i, :len(day)] = day\n',
+             '    x = np.stack([np.pad(day, ((0, steps - len(day)), (0, 0))) for day in days]).astype(np.float32)\n')]),
+        Unusual(LAB, "scale_by_train_max", "the scale from the absolute value's maximum and minimum", [
+            ('    scale = np.abs(train).max(axis=0)',
+             '    scale = np.maximum(train.max(axis=0), -train.min(axis=0))')]),
 ]

@@ -189,8 +189,13 @@ def scale_by_train_max(train, *others):
 # Tests for scale_by_train_max (2 points)
 tr = np.array([[1.0, 10.0], [2.0, 20.0], [4.0, -40.0]])
 te = np.array([[8.0, 20.0]])
-out = labs.call(scale_by_train_max, tr.copy(), te.copy(), hint="The scale has one number per column: "
+tr_before, te_before = tr.copy(), te.copy()
+out = labs.call(scale_by_train_max, tr, te, hint="The scale has one number per column: "
                 "np.abs(train).max(axis=0) has shape (2,) here and divides every row of train and of test.")
+check(np.array_equal(tr, tr_before) and np.array_equal(te, te_before), "scale_by_train_max changed the arrays it "
+      "was given (train /= scale or other /= scale writes into the caller's data, which is then scaled twice if "
+      "the cell runs again): return new arrays, train / scale.")
+tr, te = tr_before, te_before
 check(isinstance(out, (tuple, list)) and len(out) == 3, "with one extra array scale_by_train_max returns three things: "
       "(train_scaled, test_scaled, scale).")
 tr_s, te_s, scale = out
@@ -222,13 +227,14 @@ print("scale_by_train_max: all visible tests passed")
 ### BEGIN HIDDEN TESTS
 _rng = np.random.default_rng(42)
 _tr, _va = _rng.normal(size=(30, 3)) * [1, 100, 1000], _rng.normal(size=(5, 3)) * 500
-_tr0 = _tr.copy()
+_tr0, _va0 = _tr.copy(), _va.copy()
 _norm = dl.data.Normalizer("max").fit(_tr)
 _a, _b, _k = labs.call(scale_by_train_max, _tr, _va)
 check_close(_a, _norm.transform(_tr), "train, against dl.data.Normalizer('max')", rtol=1e-5)
 check_close(_b, _norm.transform(_va), "other, against dl.data.Normalizer('max')", rtol=1e-5)
 check_close(_a * _k, _tr, "train_scaled * scale gives train back")
-check(np.array_equal(_tr, _tr0), "scale_by_train_max must not change train in place.")
+check(np.array_equal(_tr, _tr0) and np.array_equal(_va, _va0), "scale_by_train_max must not change its "
+      "arrays in place.")
 check(len(labs.call(scale_by_train_max, _tr)) == 2, "with no other arrays: (train_scaled, scale).")
 ### END HIDDEN TESTS
 
@@ -590,8 +596,8 @@ def forecast_by_hand(model, x, lengths=None):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_forecast_by_hand", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-# Tests for forecast_by_hand (2 points)
+# %% nbgrader={"grade": true, "grade_id": "test_forecast_by_hand", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# Tests for forecast_by_hand (1 point)
 # A small trained-looking network of the same form (its own weights, so the test needs nothing from above)
 dl.seed(7)
 fb_model = dl.LSTM(5) >> dl.Dense(1)
@@ -618,6 +624,28 @@ check(not np.allclose(got, fb_want, rtol=1e-3, atol=1e-5), "forecast_by_hand ign
 check_close(got, fb_want_padded, "the forecasts of padded sequences (lengths 4, 2, 3, 4, 1, 2)", rtol=1e-3, atol=1e-5,
             hint="lstm_forward(x, ..., lengths): the h of each sequence is the one at its last real step.")
 print("forecast_by_hand: all visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "test_forecast_by_hand_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests for forecast_by_hand (1 point): they run when the notebook is graded.
+### BEGIN HIDDEN TESTS
+dl.seed(17)
+_m = dl.LSTM(3) >> dl.Dense(1)
+_x = np.random.default_rng(18).normal(size=(5, 6, 2)).astype(np.float32)
+_len = np.array([6, 1, 3, 5, 2])
+_m.eval()
+with dl.no_grad():
+    _m(dl.Tensor(_x))
+_m.layers[-1].b.data[...] = -0.7
+with dl.no_grad():
+    _want = _m(dl.Tensor(_x)).numpy().ravel()
+    _want_len = _m((dl.Tensor(_x), _len)).numpy().ravel()
+_x0 = _x.copy()
+check_close(labs.call(forecast_by_hand, _m, _x), _want, "forecast_by_hand of 5 sequences of 6 steps", rtol=1e-3,
+            atol=1e-5)
+check_close(labs.call(forecast_by_hand, _m, _x, _len), _want_len, "forecast_by_hand with lengths 6, 1, 3, 5, 2",
+            rtol=1e-3, atol=1e-5)
+check(np.array_equal(_x, _x0), "forecast_by_hand must not change x.")
+### END HIDDEN TESTS
 
 # %% [markdown]
 # **Question (2 points).** How much better than the naive forecasts is the LSTM that sees the past week?
@@ -679,6 +707,10 @@ check_close(x[0], [[1, 2], [3, 4], [5, 6], [0, 0]], "day 0, padded")
 check_close(x[1], [[7, 8], [0, 0], [0, 0], [0, 0]], "day 1, padded")
 check(np.array_equal(np.asarray(lengths), [3, 1]), f"lengths should be [3, 1], the readings of each day before "
       f"the padding, got {np.asarray(lengths).tolist()}.")
+check(isinstance(lengths, np.ndarray) and lengths.dtype == np.int64, f"lengths should be a NumPy array of int64, "
+      f"got {type(lengths).__name__}{f' of {lengths.dtype}' if isinstance(lengths, np.ndarray) else ''}: the "
+      "LSTM reads lengths as an integer array (lengths - 1 indexes its steps), so return "
+      "np.array([...], dtype=np.int64).")
 print("pad_days: all visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_pad_days_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
