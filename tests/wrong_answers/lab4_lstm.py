@@ -1,7 +1,7 @@
 """Typical wrong answers for lab4_lstm, each with the phrases its failure message must contain
 (run by tests/test_wrong_answers.py)."""
 
-from wrong_answers.cases import Edited, Noisy, Unusual, Wrong
+from wrong_answers.cases import Edited, Unusual, Wrong
 
 LAB = "lab4_lstm"
 
