@@ -1,5 +1,7 @@
 """Pooling and batch normalisation: naive loop references, gradient checks, PyTorch, layers."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -298,3 +300,38 @@ def test_batchnorm_in_a_cnn_trains(rng):
         for p in model.parameters():
             p.data -= 0.1 * p.grad
     assert losses[-1] < 0.5 * losses[0]
+
+
+@pytest.mark.parametrize("momentum", [None, 0.2])
+def test_batchnorm_layer_moves_its_running_statistics_by_momentum_the_weight_of_the_new_batch(momentum, rng):
+    # PyTorch's convention, as the op's: running = (1 - momentum) * running + momentum * batch. The layer
+    # test above uses momentum=0.5, where passing 1 - momentum to the op would go unnoticed; 0.1 and 0.2 do not
+    layer = BatchNorm() if momentum is None else BatchNorm(momentum=momentum)
+    m = 0.1 if momentum is None else momentum
+    x = (rng.standard_normal((16, 3, 4, 4)) * 2 + 3).astype(np.float32)
+    model = layer >> Flatten() >> Dense(2)
+    y = (x.mean(axis=(1, 2, 3)) > 3).astype(np.int64)
+    trainer = dl.Trainer(model, optimizer=dl.optim.SGD(lr=0.01))
+    trainer.fit((x, y), epochs=1, batch_size=16, shuffle=False, verbose=False)  # one training step
+    n = 16 * 4 * 4
+    mean, var = x.mean(axis=(0, 2, 3), dtype=np.float64), x.var(axis=(0, 2, 3), dtype=np.float64)
+    np.testing.assert_allclose(layer.running_mean, m * mean, rtol=1e-5)
+    np.testing.assert_allclose(layer.running_var, (1 - m) * 1.0 + m * var * n / (n - 1), rtol=1e-5)
+
+
+@pytest.mark.parametrize("momentum", [0.9, 0.99, 0.999])
+def test_batchnorm_with_keras_momentum_warns_and_says_dllabs_convention(momentum):
+    # Keras's BatchNormalization(momentum=0.99) weighs the old value; dllab's momentum weighs the new batch
+    with pytest.warns(UserWarning) as record:
+        layer = BatchNorm(momentum=momentum)
+    message = str(record[0].message)
+    assert message.startswith(f"BatchNorm(momentum={momentum}): in dllab, as in PyTorch, momentum is the weight "
+                              "of the NEW batch in the running statistics, running = (1 - momentum) * running + "
+                              "momentum * batch (default 0.1)")
+    assert "looks like Keras's convention" in message
+    assert message.endswith(f"Keras's momentum={momentum} is dllab's momentum={round(1 - momentum, 6)}")
+    assert record[0].filename == __file__  # points at the user's line
+    assert layer.momentum == momentum  # still what was asked: a warning, the result is meaningful
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        BatchNorm(momentum=0.5), BatchNorm(momentum=0.01), BatchNorm()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from .._warnings import warn_at_caller
 from ..autograd import as_tensor
 from ..functional import batchnorm as F_bn
 from ..functional import conv as F_conv
@@ -229,6 +230,15 @@ class BatchNorm(Module):
         super().__init__()
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f"BatchNorm: momentum must be in [0, 1], got {momentum}")
+        if momentum > 0.5:
+            # Keras's momentum (0.99) is the weight of the old running value; ours, as PyTorch's, is the
+            # weight of the new batch: 0.99 would make the running statistics those of the last batch
+            warn_at_caller(
+                f"BatchNorm(momentum={momentum}): in dllab, as in PyTorch, momentum is the weight of the NEW batch "
+                f"in the running statistics, running = (1 - momentum) * running + momentum * batch (default 0.1), "
+                f"so {momentum} makes them almost those of the last batch alone. {momentum} looks like Keras's "
+                f"convention, where momentum is the weight of the old value: Keras's momentum={momentum} is "
+                f"dllab's momentum={round(1 - momentum, 6)}")
         if eps <= 0:
             raise ValueError(f"BatchNorm: eps must be > 0, got {eps}")
         self.momentum, self.eps = float(momentum), float(eps)
