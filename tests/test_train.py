@@ -933,3 +933,51 @@ def test_fit_consults_the_thread_policy_at_start_and_each_epoch(monkeypatch):
     with threadpool_limits(limits=None):
         trainer.fit((x, y), epochs=1, batch_size=100, verbose=False)
     assert readings == [4] and threads._state["num_threads"] == 2
+
+
+def test_predict_warns_when_nan_inputs_make_nan_outputs_naming_how_many_rows():
+    # NaN inputs used to give NaN scores without a word
+    x, y = blobs(40)
+    trainer = dl.Trainer(dl.Dense(3), optimizer=dl.optim.SGD(lr=0.1))
+    trainer.fit((x, y), epochs=1, verbose=False)
+    dirty = x.copy()
+    dirty[[3, 17], 1] = np.nan
+    dirty[30, 0] = np.inf
+    with pytest.warns(UserWarning) as record:
+        scores = trainer.predict(dirty, batch_size=16)
+    assert len(record) == 1 and record[0].filename == __file__  # at the user's line
+    assert str(record[0].message) == (
+        "predict: 3 of the 40 outputs are NaN or inf because the inputs contain NaN or inf: 3 of the 40 input rows "
+        "hold NaN/inf values (rows 3, 17, 30), so their results are NaN/inf too. Clean them first (np.nan_to_num, "
+        "or drop those rows: x[np.isfinite(x).reshape(len(x), -1).all(axis=1)])")
+    assert np.isnan(scores[[3, 17]]).all() and not np.isfinite(scores[30]).any()
+    assert np.isfinite(np.delete(scores, [3, 17, 30], axis=0)).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        trainer.predict(x)  # clean inputs: no warning
+    trainer.model.W.data[0, 0] = np.nan
+    with pytest.warns(UserWarning, match=r"^predict: 40 of the 40 outputs are NaN or inf because the model's weights "
+                                         r"hold 1 NaN/inf values"):
+        trainer.predict(x)
+
+
+@pytest.mark.parametrize("model", [dl.Flatten(), dl.Flatten() >> dl.relu])
+def test_fit_of_a_model_without_parameters_says_there_is_nothing_to_train(model):
+    # used to fail inside backward() with autograd's "does not require grad"
+    x, y = blobs(20)
+    y = y % 2  # two outputs: two classes
+    trainer = dl.Trainer(model, optimizer="sgd", lr=0.1)
+    with pytest.raises(ValueError) as info:
+        trainer.fit((x, y), epochs=2, verbose=False)
+    assert str(info.value).startswith(f"fit: this model has no parameters to train: {model!r} has no layer with "
+                                      "weights (such as dl.Dense or dl.Conv2D)")
+    assert "backward" not in str(info.value)
+    assert trainer.evaluate((x, y))["loss"] > 0 and trainer.predict(x).shape == (20, 2)  # still usable there
+
+
+def test_fit_whose_loss_ignores_the_parameters_says_so():
+    x, y = blobs(20)
+    detached = lambda scores, targets: dl.cross_entropy(dl.Tensor(scores.data), targets)  # noqa: E731
+    trainer = dl.Trainer(dl.Dense(3), loss=detached, optimizer="sgd", lr=0.1)
+    with pytest.raises(ValueError, match=r"^fit: the loss does not depend on the model's parameters.*\.data"):
+        trainer.fit((x, y), epochs=1, verbose=False)

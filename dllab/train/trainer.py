@@ -29,6 +29,7 @@ from .. import backend, threads
 from .. import functional as F
 from .. import metrics as metrics_mod
 from .. import optim as optim_mod
+from .._warnings import warn_at_caller
 from ..autograd import Tensor, no_grad
 from ..data.batches import Batches, _as_dataset
 from .callbacks import (
@@ -321,6 +322,8 @@ class Trainer:
         loss = self.loss_fn(out, targets)               # loss
         value = float(loss.data)                        # the step's one read back to the host
         self._emit("on_loss", value, inputs, targets)   # the NaN guard stops here, before any harm
+        if not loss.requires_grad:                      # not autograd's message from backward()
+            raise ValueError(self._nothing_to_train())
         loss.backward()                                 # backward
         self._emit("on_before_update", value)
         self.updating = True
@@ -328,6 +331,18 @@ class Trainer:
         self.updating = False
         self.zero_grad()                                # zero grad
         return out, value
+
+    def _nothing_to_train(self):
+        """Why fit's loss has no gradient, in the user's terms (checked after the first forward pass:
+        layers create their weights there)."""
+        if not self.model.parameters():
+            return (f"fit: this model has no parameters to train: {self.model!r} has no layer with weights (such as "
+                    "dl.Dense or dl.Conv2D), so there is nothing for the optimizer to learn. Add one, e.g. "
+                    "model = dl.Flatten() >> dl.Dense(10); a model without parameters can still be used with "
+                    "evaluate() and predict()")
+        return ("fit: the loss does not depend on the model's parameters, so there is nothing to learn from it: "
+                "the loss function (or the model's forward) computed on plain arrays (.data, .numpy(), NumPy "
+                "functions) instead of Tensors, or under no_grad()")
 
     def zero_grad(self):
         """Clear the gradient of every parameter backward reached: the optimizer's and the model's.
@@ -446,15 +461,40 @@ class Trainer:
         self.model.eval()
         try:
             outs = []
-            for start in range(0, len(x), batch_size):
-                xb = x[start:start + batch_size]
-                inputs, _ = _model_input(xb if lengths is None else (xb, lengths[start:start + batch_size]))
-                outs.append(backend.to_numpy(self.model(inputs).data))
+            # NaN inputs: NumPy's "invalid value encountered in matmul" is replaced by the warning below
+            with np.errstate(invalid="ignore"):
+                for start in range(0, len(x), batch_size):
+                    xb = x[start:start + batch_size]
+                    inputs, _ = _model_input(xb if lengths is None else (xb, lengths[start:start + batch_size]))
+                    outs.append(backend.to_numpy(self.model(inputs).data))
         finally:
             self.model.train(was_training)
         if not outs:
             raise ValueError("predict: got no inputs (an empty array)")
-        return np.concatenate(outs)
+        out = np.concatenate(outs)
+        if out.dtype.kind in "fc" and not np.isfinite(out).all():
+            warn_at_caller(self._explain_nonfinite_outputs(x, out))
+        return out
+
+    def _explain_nonfinite_outputs(self, x, out):
+        """Why some of predict's outputs are NaN/inf: rows of the inputs, the weights, or an overflow."""
+        rows = out.reshape(len(out), -1)
+        bad_out = int((~np.isfinite(rows)).any(axis=1).sum())
+        head = f"predict: {bad_out} of the {len(out)} outputs are NaN or inf"
+        x = np.asarray(backend.to_numpy(x))
+        if x.dtype.kind in "fc" and len(x):
+            bad_rows = np.flatnonzero(~np.isfinite(x.reshape(len(x), -1)).all(axis=1))
+            if len(bad_rows):
+                which = ", ".join(str(i) for i in bad_rows[:5]) + (", ..." if len(bad_rows) > 5 else "")
+                return (f"{head} because the inputs contain NaN or inf: {len(bad_rows)} of the {len(x)} input rows "
+                        f"hold NaN/inf values (rows {which}), so their results are NaN/inf too. Clean them first "
+                        "(np.nan_to_num, or drop those rows: x[np.isfinite(x).reshape(len(x), -1).all(axis=1)])")
+        bad = sum(count_nonfinite(p.data) for p in self.model.parameters())
+        if bad:
+            return (f"{head} because the model's weights hold {bad} NaN/inf values (left by a training run that "
+                    "diverged?); train again from fresh weights")
+        return (f"{head} although the inputs and the weights are finite: the model's outputs overflowed; check the "
+                "scale of the inputs")
 
 
 
