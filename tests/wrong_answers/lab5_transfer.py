@@ -1,7 +1,7 @@
 """Typical wrong answers for lab5_transfer, each with the phrases its failure message must contain
 (run by tests/test_wrong_answers.py)."""
 
-from wrong_answers.cases import Edited, Wrong
+from wrong_answers.cases import Edited, Unusual, Wrong
 
 LAB = "lab5_transfer"
 
@@ -136,10 +136,49 @@ def unfreeze_top(model, k):
      [("total += loss.item() * len(y)", "total += loss.item()"), ("count += len(y)", "count += 1")],
      ("the mean losses of 1 epoch(s)", "divided by the number of samples")),
     ("model left in evaluation mode", [("    model.train()\n", "")],
-     ("left the model in evaluation mode", "model.train()")),
+     ("ran the model in evaluation mode", "model.train()")),
     ("only trainable parameters, so a frozen body has an empty optimizer",
      [("for p in layer.parameters()]", "for p in layer.parameters() if p.requires_grad]")],
      ("one without any gradient is skipped",)),
     ("returns the last loss only", [("return losses", "return losses[-1]")],
      ("should return a list of one mean loss",)),
-]]
+]] + [
+        Edited(LAB, "take_classes", "names as the labels in text", [
+            ('    names = [data.classes[label] for label in classes]',
+             '    names = [str(label) for label in classes]')],
+            ("should be ['dog', 'horse', 'truck']", "not the labels as text")),
+        Edited(LAB, "take_classes", "float labels", [
+            ('    y = np.array([classes.index(label) for label in data.y[keep]], dtype=np.int64)',
+             '    y = np.array([classes.index(label) for label in data.y[keep]], dtype=np.float32)')],
+            ("should be an int64 array",)),
+        Edited(LAB, "nearest_mean_predict", "the class of the nearest training row", [
+            ('    means = np.stack([features[labels == c].mean(axis=0) for c in classes])\n'
+             '    distances = ((queries[:, None, :] - means[None, :, :]) ** 2).sum(axis=2)\n'
+             '    return classes[distances.argmin(axis=1)]',
+             '    distances = ((queries[:, None, :] - features[None, :, :]) ** 2).sum(axis=2)\n'
+             '    return labels[distances.argmin(axis=1)]')],
+            ("the nearest training row is (6, 0)", "not with single training rows")),
+        Edited(LAB, "with_new_head", "a softmax in the new head", [
+            ('    return new_body >> dl.Dense(classes)',
+             '    return new_body >> dl.Dense(classes, activation=dl.softmax)')],
+            ("the head ends with a softmax", "applied twice")),
+        Edited(LAB, "unfreeze_top", "start index wraps around for large k", [
+            ('    for layer in with_parameters[max(len(with_parameters) - k, 0):]:',
+             '    for layer in with_parameters[len(with_parameters) - k:]:')],
+            ("unfreeze_top(lenet, 6) should let all 4 layers",)),
+        Edited(LAB, "fine_tune", "losses kept as Tensors", [
+            ('            total += loss.item() * len(y)',
+             '            total += loss * len(y)')],
+            ("the losses should be numbers (floats), got Tensor", "loss.item()")),
+]
+
+MUST_PASS = [
+        Unusual(LAB, "fine_tune", "evaluation mode again after training", [
+            ('    return losses', '    model.eval()\n    return losses')]),
+        Unusual(LAB, "with_new_head", "the head added with dl.Sequential", [
+            ('    return new_body >> dl.Dense(classes)',
+             '    return dl.Sequential(*new_body.layers, dl.Dense(classes))')]),
+        Unusual(LAB, "nearest_mean_predict", "distances with np.linalg.norm", [
+            ('    distances = ((queries[:, None, :] - means[None, :, :]) ** 2).sum(axis=2)',
+             '    distances = np.linalg.norm(queries[:, None, :] - means[None, :, :], axis=2)')]),
+]

@@ -90,7 +90,7 @@ def take_classes(data, classes):
 # %% nbgrader={"grade": true, "grade_id": "test_take_classes", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Tests for take_classes (2 points)
 tiny = dl.data.Dataset(np.arange(6, dtype=np.float32).reshape(6, 1, 1, 1), np.array([5, 0, 7, 5, 9, 1]),
-                       "tiny", [str(d) for d in range(10)])
+                       "tiny", ["plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"])
 got = labs.call(take_classes, tiny, [5, 7, 9], hint="keep = np.isin(data.y, classes) is one boolean per "
                 "sample: use it for data.x and data.y alike, then renumber with classes.index(label).")
 check(isinstance(got, dl.data.Dataset), f"take_classes must return a dl.data.Dataset, got {type(got).__name__}.")
@@ -102,8 +102,11 @@ check(not np.array_equal(got.y, [5, 7, 5, 9]), "the labels are still [5, 7, 5, 9
       "has no output 7. Renumber them: classes[i] becomes label i.")
 check(np.array_equal(got.y, [0, 1, 0, 2]), f"for the classes [5, 7, 9] the labels [5, 7, 5, 9] become "
       f"[0, 1, 0, 2], got {np.asarray(got.y).tolist()}.")
-check(got.classes == ["5", "7", "9"], f"the class names should be ['5', '7', '9'] (names[i] = "
-      f"data.classes[classes[i]]), got {got.classes}.")
+check(isinstance(got.y, np.ndarray) and got.y.dtype == np.int64, f"the new labels should be an int64 array (labels "
+      f"index the network's outputs), got {type(got.y).__name__}"
+      f"{f' of {got.y.dtype}' if isinstance(got.y, np.ndarray) else ''}: np.array([...], dtype=np.int64).")
+check(list(got.classes) == ["dog", "horse", "truck"], f"the class names should be ['dog', 'horse', 'truck'] "
+      f"(names[i] = data.classes[classes[i]]: the data set's own names, not the labels as text), got {got.classes}.")
 got = labs.call(take_classes, tiny, [9, 5])
 check(np.array_equal(got.y, [1, 1, 0]), f"for the classes [9, 5], 9 becomes 0 and 5 becomes 1, so [5, 5, 9] "
       f"gives [1, 1, 0], got {np.asarray(got.y).tolist()}: follow the order of `classes`, not of the labels.")
@@ -119,6 +122,11 @@ check(len(_got) == int(_high.sum()), "take_classes(test, [5, 6, 7, 8, 9]) keeps 
 check(np.array_equal(_got.y, _test.y[_high] - 5), "the labels of the digits 5-9 become 0-4.")
 check(np.asarray(_got.y).dtype == np.int64, "the new labels should be int64.")
 check_close(_got.x[:50], _test.x[_high][:50], "the images of the digits 5-9")
+check(list(_got.classes) == [_test.classes[_c] for _c in [5, 6, 7, 8, 9]], "the names of the classes 5-9.")
+_named = dl.data.Dataset(np.zeros((4, 1, 1, 1), np.float32), np.array([2, 0, 1, 2]), "named", ["ant", "bee", "cow"])
+_g = labs.call(take_classes, _named, [2, 0])
+check(list(_g.classes) == ["cow", "ant"] and np.asarray(_g.y).dtype == np.int64, "take_classes keeps the data "
+      "set's own class names, and int64 labels.")
 _odd = labs.call(take_classes, _test, [3, 1])
 check(np.array_equal(_odd.y, np.where(_test.y[np.isin(_test.y, [3, 1])] == 3, 0, 1)), "classes [3, 1]: 3 -> 0, 1 -> 1.")
 check(_odd.classes == ["3", "1"], "the class names follow `classes`.")
@@ -386,6 +394,11 @@ got = labs.call(nearest_mean_predict, F, np.array([3, 3, 7, 7]), Q,
                 hint="The labels here are 3 and 7: loop over np.unique(labels), not over range(number of classes).")
 check(np.array_equal(got, [3, 7, 7, 3]), f"with the labels [3, 3, 7, 7] the answer is [3, 7, 7, 3], got "
       f"{np.asarray(got).tolist()}: return labels, not positions (np.unique(labels)[index]).")
+F2 = np.array([[0.0, 0.0], [6.0, 0.0], [8.0, 1.0], [8.0, -1.0]])  # class means (3, 0) and (8, 0)
+got = labs.call(nearest_mean_predict, F2, np.array([0, 0, 1, 1]), np.array([[6.5, 0.0]]))
+check(np.array_equal(got, [1]), f"the query (6.5, 0) should get label 1, got {np.asarray(got).tolist()}: the "
+      "nearest training row is (6, 0), of class 0, but the nearest class mean is (8, 0), of class 1 (class 0's "
+      "mean is (3, 0)). Compare each query with the mean of each class, not with single training rows.")
 print("nearest_mean_predict: all visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_nearest_mean_predict_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
@@ -400,6 +413,9 @@ _means = np.stack([_F[_y == c].mean(axis=0) for c in range(4)])
 _ref = ((_Q[:, None] - _means[None]) ** 2).sum(axis=2).argmin(axis=1)
 check_close(labs.call(nearest_mean_predict, _F, _y, _Q), _ref, "nearest_mean_predict on 4 random clusters")
 check_close(labs.call(nearest_mean_predict, _F, _y, _Q[:1]), _ref[:1], "nearest_mean_predict of one query")
+_F2 = np.array([[0.0, 5.0], [0.0, -3.0], [0.0, 9.0], [0.0, 11.0]])  # means (0, 1) and (0, 10); row (0, 5) is class 0
+check_close(labs.call(nearest_mean_predict, _F2, np.array([4, 4, 2, 2]), np.array([[0.0, 6.0]])), [2],
+            "a query nearer to a row of one class and to the mean of another")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -568,6 +584,12 @@ with dl.no_grad():
     out = new(dl.Tensor(xs))
 check_shape(out, (6, 3), "the new model's output for 6 images and 3 new classes",
             hint="The new head has one output per new class: dl.Dense(classes), not the old head's 5.")
+scores = out.numpy()
+check(not (scores.min() >= 0 and np.allclose(scores.sum(axis=1), 1, atol=1e-5)), "the new model's outputs are "
+      "probabilities (each row sums to 1): the head ends with a softmax. dl.cross_entropy applies the softmax "
+      "itself, so it would be applied twice: the head is dl.Dense(classes) alone, giving scores.")
+check(isinstance(new.layers[-1], dl.Dense), f"the new model's last layer should be the new head, a dl.Dense, got "
+      f"{type(new.layers[-1]).__name__}: return new_body >> dl.Dense(classes).")
 check(all(p.requires_grad for p in old_body.parameters()), "with_new_head froze `body` itself: freeze the "
       "copy (freeze(copy.deepcopy(body))), so that body (and source, whose layers it holds) can still be "
       "fine-tuned later.")
@@ -698,6 +720,10 @@ check(training_layers(net) != ["conv1", "conv2", "ip1", "ip2"], "unfreeze_top(le
       "layers[-0:] is the whole list (-0 is 0). Slice from max(len(layers) - k, 0) instead.")
 check(training_layers(net) == [], f"unfreeze_top(lenet, 0) should leave every layer frozen; these train: "
       f"{training_layers(net)}.")
+labs.call(unfreeze_top, net, 6)
+check(training_layers(net) == ["conv1", "conv2", "ip1", "ip2"], f"unfreeze_top(lenet, 6) should let all 4 layers "
+      f"with parameters train (k larger than their number means all of them); these train: {training_layers(net)}. "
+      "A start index len(layers) - k below 0 counts from the end: slice from max(len(layers) - k, 0).")
 labs.call(unfreeze_top, net, 1)
 moved = [name for name, changed in labs.parameters_changed_by_a_step(
     net, np.random.default_rng(9).random((4, 1, 28, 28)).astype(np.float32), np.array([0, 1, 2, 3])).items()
@@ -795,12 +821,15 @@ got = labs.call(fine_tune, net, (xs, ys), 1, body_lr=0.01, head_lr=0.1, batch_si
                      "the head's parameters (model.layers[-1].parameters()) with head_lr.")
 check(isinstance(got, (list, tuple)) and len(got) == 1, f"fine_tune(..., epochs=1) should return a list of one "
       f"mean loss, got {got!r}: append each epoch's mean loss and return the list.")
+check(all(isinstance(v, (float, np.floating)) for v in got), f"the losses should be numbers (floats), got "
+      f"{', '.join(type(v).__name__ for v in got)}: a dl.Tensor keeps the whole graph of the epoch alive; add "
+      "loss.item(), the number, not the loss Tensor.")
 moved = [p.numpy() - b for p, b in zip(net.parameters(), before)]
 names = ["the body's weights", "the body's biases", "the head's weights", "the head's biases"]
 for i, (name, lr_want, lr_other) in enumerate(zip(names, [0.01, 0.01, 0.1, 0.1], [0.1, 0.1, 0.01, 0.01])):
     check(np.abs(moved[i]).max() > 0, f"{name} did not change in one step: every parameter of the model "
           "goes to one of the two optimizers, and each optimizer's step() runs after loss.backward().")
-    check(not np.allclose(moved[i], lr_other * np.asarray(step[i]), rtol=1e-3, atol=1e-9),
+    check(not np.allclose(moved[i], lr_other * np.asarray(step[i]), rtol=1e-3, atol=1e-7),
           f"{name} moved by {lr_other} x the gradient, the other part's learning rate: the head "
           "(model.layers[-1]) takes head_lr, the layers before it body_lr.")
     check_close(moved[i], lr_want * np.asarray(step[i]), f"the change of {name} after one step of one batch",
@@ -831,7 +860,13 @@ for epochs in (1, 2):
           f"dl.Trainer reaches with the same SGD and batches: {why}.")
     check_close(got, want, f"the mean losses of {epochs} epoch(s)", hint="One number per epoch: the sum of "
                 "loss.item() * len(y) over the epoch's batches, divided by the number of samples.", rtol=1e-4)
-check(mine.training, "fine_tune left the model in evaluation mode: call model.train() first.")
+mode_probe = labs.ProbeLayer()
+mode_net = dl.Sequential(mode_probe, *copy.deepcopy(probe).layers)
+mode_net.eval()  # fine_tune must switch to training mode itself
+labs.call(fine_tune, mode_net, (xs, ys), 1, body_lr=0.05, head_lr=0.05, batch_size=6)
+check(mode_probe.calls and all(training for _, _, training in mode_probe.calls), "fine_tune ran the model in "
+      "evaluation mode: call model.train() before the epochs (dropout and batch normalisation train only in "
+      "training mode). What mode it leaves the model in afterwards is up to you.")
 frozen_net = copy.deepcopy(probe)
 for p in frozen_net.layers[1].parameters():
     p.requires_grad = False
