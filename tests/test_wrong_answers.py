@@ -942,15 +942,23 @@ def test_only_hard_coding_may_escape_the_visible_tests():
 
 
 def test_every_graded_function_has_a_hidden_test():
+    """Each function an attendee writes (in an answer cell's solution region) is called by a hidden test cell."""
+    import ast
+    import re
+
     missing = []
     for lab in load_release().all_labs():
         cells = _cells(lab)
-        answers = [i for i, (kind, _, _) in enumerate(cells) if kind == "answer"]
-        for position in answers:
-            nxt = next((i for i in answers if i > position), len(cells))
-            if not any(kind == "hidden" for kind, _, _ in cells[position + 1:nxt]):
-                missing.append(f"{lab}: {cells[position][1]}")
-    assert not missing, "graded functions without a hidden test: " + ", ".join(missing)
+        hidden = "\n".join(source for kind, _, source in cells if kind == "hidden")
+        for kind, grade_id, source in cells:
+            if kind != "answer":
+                continue
+            for node in ast.parse(source).body:
+                written = isinstance(node, ast.FunctionDef) and \
+                    "BEGIN SOLUTION" in (ast.get_source_segment(source, node) or "")  # not a given helper
+                if written and not re.search(rf"\b{node.name}\b", hidden):
+                    missing.append(f"{lab}: {node.name} ({grade_id})")
+    assert not missing, "graded functions that no hidden test calls: " + ", ".join(missing)
 
 
 def test_every_lab_has_right_but_unusual_answers_that_must_pass():
