@@ -12,7 +12,7 @@ LABSTAMP = $(VENV)/.installed-lab
 # JupyterLab refuses to start as root unless told; cloud GPU machines and containers often are root
 ROOTFLAG = $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: demo test test-fast mutation lab chromium bubblewrap bench accuracy doctor lint clean
+.PHONY: demo test test-fast mutation lab chromium bubblewrap hub hub-proxy bench accuracy doctor lint clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,9 +33,19 @@ $(LABSTAMP): pyproject.toml binder/requirements.txt | $(VENV)/bin/python
 demo: $(LABSTAMP)
 	$(PY) -m dllab.cli demo
 
+# JupyterLab's "Would you like to get notified about official Jupyter news?" (and its news and update
+# checks) off for everyone who runs JupyterLab from this .venv: make lab, the class hub's servers and
+# formgrader, the instructor's `jupyter lab` in grading/ (binder/postBuild installs the same file on
+# Binder and in the hub's image). In overrides.d, so that an overrides.json of one's own still wins.
+LABNEWS = $(VENV)/share/jupyter/lab/settings/overrides.d/dllab.json
+$(LABNEWS): binder/jupyterlab-overrides.json | $(VENV)/bin/python
+	mkdir -p $(dir $@)
+	cp $< $@
+
 # One BLAS thread: on a busy 2-core machine OpenBLAS's threads fight the notebook kernels the
-# tests start; speed is measured by benchmarks/, never by tests.
-test: $(STAMP) chromium bubblewrap
+# tests start; speed is measured by benchmarks/, never by tests. The tests need Chromium (the browser
+# test), bubblewrap (grading), the hub's proxy (the hub test; hub-proxy below) and JupyterLab's settings.
+test: $(STAMP) chromium bubblewrap hub-proxy $(LABNEWS)
 	OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -q -p no:cacheprovider
 
 # The edit-test loop: all but the slow tests (notebooks, nbgrader, browser, hub, Binder: the files
@@ -56,7 +66,7 @@ mutation: $(MUTSTAMP)
 # JupyterLab on labs/ with the nbgrader and widget extensions (they come with the Python packages),
 # as attendees see it: binder/attendee hides nbgrader's instructor panels (grading/README.md has
 # the instructor's own `jupyter lab`).
-lab: $(LABSTAMP)
+lab: $(LABSTAMP) $(LABNEWS)
 	JUPYTER_CONFIG_PATH=$(CURDIR)/binder/attendee $(VENV)/bin/jupyter lab --ServerApp.root_dir=labs $(ROOTFLAG)
 
 # The browser test drives Debian's Chromium (no browser download). Installed when we are root and
@@ -94,14 +104,11 @@ $(HUBSTAMP): pyproject.toml binder/requirements.txt | $(VENV)/bin/python
 $(HUBPROXY):
 	npm install --no-save --no-package-lock --no-audit --no-fund --prefix $(HUBDIR) configurable-http-proxy@5.3.0
 
-hub: $(HUBSTAMP) $(HUBPROXY)
+hub: $(HUBSTAMP) $(HUBPROXY) $(LABNEWS)
 	@test "$$(id -u)" = 0 || echo "make hub: not root, so TRIAL MODE: every attendee runs as $$(id -un) and can read the others' work (sudo make hub for a class)"
 	$(VENV)/bin/jupyterhub -f $(HUBDIR)/jupyterhub_config.py
 
-.PHONY: hub hub-proxy
-
-# the tests need the proxy too; without npm, tests/test_hub.py skips and says why
-test: hub-proxy
+# the tests need the proxy too (make test); without npm, tests/test_hub.py skips and says why
 hub-proxy:
 	@test -x $(HUBPROXY) || { command -v npm >/dev/null 2>&1 && $(MAKE) --no-print-directory $(HUBPROXY); } \
 	  || echo "could not install configurable-http-proxy with npm: the hub test will be skipped"

@@ -66,9 +66,10 @@ def _free_port():
 
 
 def _write_settings(folder: Path):
-    """User settings for a quiet, predictable JupyterLab: no news toast, no autosave, every cell in the DOM."""
+    """User settings for a predictable JupyterLab: no autosave, every cell in the DOM. The news prompt is left to
+    the environment's own settings (binder/jupyterlab-overrides.json, which make lab and make test install):
+    test_no_jupyter_news_prompt checks that attendees never see it."""
     settings = {
-        "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
         "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
         "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
     }
@@ -258,6 +259,49 @@ def _check_digit_pad(page, prefix):
     page.wait_for_function(
         "() => [...document.querySelectorAll('.dllab-digitpad .dllab-prob-value')].every(e => !e.textContent.trim())",
         timeout=15_000)
+
+
+NEWS_PROMPT = "Would you like to get notified about official Jupyter news?"
+NEWS_SETTINGS = Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.d" / "dllab.json"
+
+
+def test_every_launch_gets_the_setting_that_turns_the_news_prompt_off():
+    """make lab, make hub and make test install binder/jupyterlab-overrides.json into the .venv's JupyterLab
+    settings (the instructor's `jupyter lab` in grading/ runs from that .venv too); Binder's postBuild (also the
+    hub image's) installs the same file. The Makefile defines `test` and `.PHONY` once each."""
+    overrides = json.loads((ROOT / "binder" / "jupyterlab-overrides.json").read_text())
+    assert overrides["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"  # a string in the schema
+    makefile = (ROOT / "Makefile").read_text()
+    assert "LABNEWS = $(VENV)/share/jupyter/lab/settings/overrides.d/dllab.json" in makefile
+    rules = {line.split(":", 1)[0]: line.split(":", 1)[1].split() for line in makefile.splitlines()
+             if line.split(":", 1)[0] in ("lab", "hub", "test", ".PHONY") and ":" in line and "=" not in line}
+    for target in ("lab", "hub", "test"):
+        assert "$(LABNEWS)" in rules[target], f"make {target} does not install the JupyterLab settings"
+    assert [line.split(":")[0] for line in makefile.splitlines()].count("test") == 1, "the Makefile defines test twice"
+    assert [line.split(":")[0] for line in makefile.splitlines()].count(".PHONY") == 1
+    assert rules["test"][:4] == ["$(STAMP)", "chromium", "bubblewrap", "hub-proxy"]
+    post = (ROOT / "binder" / "postBuild").read_text()
+    assert 'cp binder/jupyterlab-overrides.json "$settings/overrides.d/dllab.json"' in post
+
+
+def test_no_jupyter_news_prompt(browser, lab_server):
+    """JupyterLab's first-start question about Jupyter news, which 200 attendees would each click away, never shows:
+    the environment's settings (binder/jupyterlab-overrides.json: fetchNews "false") answer it."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{lab_server['base']}/lab/workspaces/news?reset&token={lab_server['token']}")
+        page.wait_for_selector(".jp-DirListing-item", timeout=90_000)  # the application is restored
+        deadline = time.monotonic() + 6  # the prompt comes within a second or two of the restore
+        while time.monotonic() < deadline:
+            shown = page.evaluate("t => document.body.innerText.includes(t)", NEWS_PROMPT)
+            if shown:
+                _shot(page, "news_prompt.png")
+                where = (f"{NEWS_SETTINGS} (installed by make lab and make test from binder/jupyterlab-overrides.json)"
+                         if not NEWS_SETTINGS.exists() else f"{NEWS_SETTINGS} is there but did not take effect")
+                pytest.fail(f"JupyterLab asked {NEWS_PROMPT!r}: the setting that turns it off is missing: {where}")
+            time.sleep(0.5)
+    finally:
+        page.close()
 
 
 def test_widgets_smoke_notebook_in_chromium(browser, lab_server):
