@@ -455,28 +455,16 @@ class SandboxedExecute(Execute):
             self._stop(f"not run: the kernel died in an earlier cell ({name})")
         return cell
 
-    async def _async_responsive(self):
+    def _responsive(self):
         """After an interrupt: "ok" if the kernel runs a trivial cell within the grace period,
         "dead" if it is gone, "stuck" otherwise."""
         try:
             msg_id = self.kc.execute("pass", silent=True, store_history=False)
         except Exception:
             return "dead"
-        deadline = time.monotonic() + self.unresponsive_grace
-        while time.monotonic() < deadline:
-            try:
-                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=1))
-            except Empty:
-                if not await ensure_async(self.km.is_alive()):
-                    return "dead"
-                continue
-            except Exception:
-                return "dead"
-            if msg["parent_header"].get("msg_id") == msg_id:
-                return "ok"
-        return "stuck"
+        answer = self._reply_within(msg_id, self.unresponsive_grace)
+        return "stuck" if answer == "timeout" else answer
 
-    _responsive = run_sync(_async_responsive)
 
     def _stop(self, why):
         self._stopped = why
