@@ -139,7 +139,7 @@ class SandboxedExecute(Execute):
     extra_read_only_paths = List(Unicode(), help="More host folders the kernel may read.").tag(config=True)
     source_directory = Unicode("source", help="The instructor notebooks (relative to the course root): the "
                                "judge reads the tests from there, never from the hand-in.").tag(config=True)
-    max_reply_mb = Integer(512, help="Largest reply (MiB) the judge reads from the kernel for one call.").tag(
+    max_reply_mb = Integer(256, help="Largest reply (MiB) the judge reads from the kernel for one call.").tag(
         config=True)
 
     def __init__(self, *args, **kwargs):
@@ -351,10 +351,15 @@ class SandboxedExecute(Execute):
         msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
         answer = self._reply_within(msg_id, self._get_timeout(None) or self.notebook_timeout)
         if answer == "dead":
+            self.events.add("kernel_death", f"the kernel died while {what} for the judge")
+            self._stop(f"not run: the kernel died while {what} for the judge")
             raise wire.WireError(f"the kernel died while {what}")
         if answer == "timeout":
+            self.events.add("timeout", f"the judge's call ran past its time limit while {what}")
             run_sync(self.km.interrupt_kernel)()
             if self._reply_within(msg_id, self.unresponsive_grace) != "ok":
+                self.events.add("unresponsive", f"the kernel ignored the interrupt while {what} and was stopped")
+                self._stop(f"not run: the kernel stopped answering while {what} for the judge")
                 raise wire.WireError(f"the kernel stopped answering while {what}")
             raise wire.WireError(f"time limit reached while {what}")
 

@@ -39,7 +39,7 @@ import zipfile
 
 import numpy as np
 
-MAX_REPLY_BYTES = 512 * 2**20  # a reply file, and the arrays in it once inflated
+MAX_REPLY_BYTES = 256 * 2**20  # a reply file, and the arrays in it once inflated
 MAX_NODES = 200_000  # values in one message
 MAX_DEPTH = 60  # nesting of containers and objects
 MAX_ITEMS = 10_000  # items taken from an iterator an answer returns
