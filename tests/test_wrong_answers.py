@@ -159,6 +159,16 @@ def adam_step(w, g, state, lr, betas=(0.9, 0.999), eps=1e-8):
     t = state["t"]
     return w - lr * (state["m"] / (1 - b1 ** t)) / (np.sqrt(state["v"] / (1 - b2 ** t)) + eps)
 '''),
+        Noisy("make_mlp", "each activation as a layer of its own after its Dense", '''
+def make_mlp(sizes=(400, 400, 10), activation=dl.relu, dropout=0.0):
+    layers = [dl.Flatten()]
+    for units in sizes[:-1]:
+        layers += [dl.Dense(units), activation] + ([dl.Dropout(dropout)] if dropout else [])
+    model = layers[0]
+    for layer in layers[1:] + [dl.Dense(sizes[-1])]:
+        model = model >> layer
+    return model
+'''),
         Noisy("early_stopping", "counts from the best epoch", '''
 def early_stopping_epoch(val_losses, patience):
     best_epoch = 1

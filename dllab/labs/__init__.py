@@ -57,6 +57,7 @@ from .lab_checks import (
     check_max_pool_backward,
     check_modified_lenet,
     check_prepared_photo,
+    layer_plan,
     photo_fixture,
 )
 from .live import LiveCurves, progress, seeds_table, summary_table
@@ -95,6 +96,7 @@ __all__ = [
     "lstm_step_mistakes",
     "lstm_step_reference",
     "grading",
+    "layer_plan",
     "lesson",
     "max_pool_reference",
     "net_fixture",

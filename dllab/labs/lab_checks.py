@@ -487,3 +487,22 @@ def check_max_pool_backward(dx, x, g, size, name="max_pool_backward(x, g)"):
     raise LabCheckError(f"{name} is wrong at {i}: {a[i]:.6g}, expected {want[i]:.6g}. Pixel {i} is in window "
                         f"({i[0] // size}, {i[1] // size}) (size={size}: the windows are {size} x {size}); it gets "
                         "that window's g only if it is the window's (first) maximum, 0 otherwise.")
+
+
+def layer_plan(model):
+    """The layers of a model as (kind, units, activation) steps, with ``Dense(n) >> f`` read as
+    ``Dense(n, activation=f)`` (the same function): tests judge what a network computes, not how the
+    attendee spelled it. Other layers are (their class name, None, None); Dropout is ("Dropout", p, None)."""
+    from ..layers.core import Activation, Dense, Dropout
+
+    plan = []
+    for layer in getattr(model, "layers", [model]):
+        if isinstance(layer, Activation) and plan and plan[-1][0] == "Dense" and plan[-1][2] is None:
+            plan[-1] = ("Dense", plan[-1][1], layer.fn)
+        elif isinstance(layer, Dense):
+            plan.append(("Dense", layer.units, layer.activation))
+        elif isinstance(layer, Dropout):
+            plan.append(("Dropout", layer.p, None))
+        else:
+            plan.append((type(layer).__name__, None, None))
+    return plan

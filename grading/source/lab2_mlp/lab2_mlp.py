@@ -527,15 +527,16 @@ mlp = labs.call(make_mlp, (32, 16, 10), dl.sigmoid, 0.2, hint="Start from model 
                 "layer with model = model >> layer.")
 check(isinstance(mlp, dl.Sequential), f"make_mlp must return the chain of layers (a dl.Sequential), got "
       f"{type(mlp).__name__}: did you return the last layer only?")
-kinds = [type(layer).__name__ for layer in mlp.layers]
+plan = labs.layer_plan(mlp)  # Dense(n) >> f counts as Dense(n, activation=f): the same function
+kinds = [kind for kind, _, _ in plan]
 check(kinds == ["Flatten", "Dense", "Dropout", "Dense", "Dropout", "Dense"], f"make_mlp((32, 16, 10), sigmoid, 0.2) "
       f"should chain Flatten, Dense, Dropout, Dense, Dropout, Dense, got {', '.join(kinds)}.")
-dense = [layer for layer in mlp.layers if isinstance(layer, dl.Dense)]
-check([d.units for d in dense] == [32, 16, 10], f"the Dense layers should have 32, 16 and 10 units, got "
-      f"{[d.units for d in dense]}: one per entry of sizes, the last for the classes.")
-check(all(d.activation is dl.sigmoid for d in dense[:2]), "the hidden layers use the activation given: "
+dense = [(units, fn) for kind, units, fn in plan if kind == "Dense"]
+check([units for units, _ in dense] == [32, 16, 10], f"the Dense layers should have 32, 16 and 10 units, got "
+      f"{[units for units, _ in dense]}: one per entry of sizes, the last for the classes.")
+check(all(fn is dl.sigmoid for _, fn in dense[:2]), "the hidden layers use the activation given: "
       "dl.Dense(units, activation=activation).")
-check(dense[-1].activation is None, "the last Dense gives the class scores: no activation (the loss applies softmax).")
+check(dense[-1][1] is None, "the last Dense gives the class scores: no activation (the loss applies softmax).")
 check(all(layer.p == 0.2 for layer in mlp.layers if isinstance(layer, dl.Dropout)), "each Dropout uses the rate given.")
 labs.run_model(mlp, dl.Tensor(np.zeros((2, 1, 28, 28), dtype=np.float32)),
                "the network make_mlp((32, 16, 10), dl.sigmoid, 0.2) built",
@@ -544,7 +545,7 @@ labs.run_model(mlp, dl.Tensor(np.zeros((2, 1, 28, 28), dtype=np.float32)),
 count = sum(p.numpy().size for p in mlp.parameters())
 check(count == 784 * 32 + 32 + 32 * 16 + 16 + 16 * 10 + 10, f"the network has {count} parameters, expected "
       f"{784 * 32 + 32 + 32 * 16 + 16 + 16 * 10 + 10} (W and b of each Dense layer).")
-plain = [type(layer).__name__ for layer in labs.call(make_mlp, (8, 10)).layers]
+plain = [kind for kind, _, _ in labs.layer_plan(labs.call(make_mlp, (8, 10)))]
 check(plain == ["Flatten", "Dense", "Dense"], f"without dropout there is no Dropout layer: make_mlp((8, 10)) gave "
       f"{', '.join(plain)}.")
 print("make_mlp: all visible tests passed")
@@ -553,9 +554,11 @@ print("make_mlp: all visible tests passed")
 # Hidden tests for make_mlp (1 point): they run when the notebook is graded.
 ### BEGIN HIDDEN TESTS
 _m = labs.call(make_mlp, (7, 5, 3, 4), dl.relu)
-check([type(_l).__name__ for _l in _m.layers] == ["Flatten", "Dense", "Dense", "Dense", "Dense"],
+_plan = labs.layer_plan(_m)
+check([_k for _k, _, _ in _plan] == ["Flatten", "Dense", "Dense", "Dense", "Dense"],
       "make_mlp((7, 5, 3, 4)) has three hidden layers and an output layer.")
-check([_l.units for _l in _m.layers[1:]] == [7, 5, 3, 4], "the widths follow sizes.")
+check([_u for _, _u, _ in _plan[1:]] == [7, 5, 3, 4], "the widths follow sizes.")
+check([_f for _, _, _f in _plan[1:]] == [dl.relu] * 3 + [None], "relu on the hidden layers, none on the scores.")
 labs.run_model(_m, dl.Tensor(np.zeros((1, 1, 28, 28), dtype=np.float32)), "make_mlp((7, 5, 3, 4))")
 check(sum(_p.numpy().size for _p in _m.parameters()) == 784 * 7 + 7 + 7 * 5 + 5 + 5 * 3 + 3 + 3 * 4 + 4,
       "make_mlp((7, 5, 3, 4)) has the parameters of its four Dense layers.")
