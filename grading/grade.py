@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import faulthandler
 import hashlib
 import json
 import multiprocessing
@@ -170,6 +171,7 @@ def run_limited(function, args, seconds=PREPARE_SECONDS, memory=PREPARE_MEMORY):
         code = 0
         try:
             os.close(read_end)
+            faulthandler.disable()  # a crash here is reported to the caller, not dumped on the batch's output
             pages = int(Path("/proc/self/statm").read_text().split()[0]) if Path("/proc/self/statm").exists() else 0
             limit = pages * resource.getpagesize() + memory
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

@@ -348,7 +348,8 @@ def _crash():
 
 
 @pytest.mark.parametrize("function, why", [
-    (_recurse, "RecursionError"), (_attribute, "AttributeError"), (_loop, "more than 2 s of CPU time"),
+    # a busy loop hits the CPU limit, or, on a loaded machine where it gets less than a core, the wall limit
+    (_recurse, "RecursionError"), (_attribute, "AttributeError"), (_loop, ("more than 2 s of CPU time", "ran past 2 s")),
     (_sleep, "ran past 2 s"),
     (_memory, "MemoryError"), (_crash, "crashed (SIGSEGV)"),
 ])
@@ -357,7 +358,7 @@ def test_reading_a_hand_in_runs_in_a_child_with_limits(function, why):
 
     start = time.monotonic()
     reply = grade.run_limited(function, (), seconds=2, memory=2**30)
-    assert set(reply) == {"error"} and why in reply["error"], reply
+    assert set(reply) == {"error"} and any(w in reply["error"] for w in ([why] if isinstance(why, str) else why)), reply
     assert time.monotonic() - start < 15
     assert grade.run_limited(sorted, ([3, 1, 2],)) == {"result": [1, 2, 3]}
 
