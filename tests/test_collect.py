@@ -349,7 +349,8 @@ def _crash():
 
 @pytest.mark.parametrize("function, why", [
     # a busy loop hits the CPU limit, or, on a loaded machine where it gets less than a core, the wall limit
-    (_recurse, "RecursionError"), (_attribute, "AttributeError"), (_loop, ("more than 2 s of CPU time", "ran past 2 s")),
+    (_recurse, "RecursionError"), (_attribute, "AttributeError"),
+    (_loop, ("more than 2 s of CPU time", "ran past 2 s")),
     (_sleep, "ran past 2 s"),
     (_memory, "MemoryError"), (_crash, "crashed (SIGSEGV)"),
 ])
