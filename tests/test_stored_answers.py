@@ -1,9 +1,10 @@
 """The notebooks attendees get carry the expected values of their visible tests as data, and nothing else.
 
 ``dllab/labs/stored_answers.npz`` is written by ``python grading/answer_keys.py`` from the visible
-tests of each lab. Here every lab's released notebook, with the solutions filled in, runs its
-visible tests with no answer key at hand, as in an attendee's kernel: each value a test asks for is
-in the store (a lab whose tests changed without ``answer_keys.py`` being run again fails here).
+tests of each lab. Here every lab's visible tests run on its solutions with no answer key at hand,
+as in an attendee's kernel: each value a test asks for is in the store (a lab whose tests changed
+without ``answer_keys.py`` being run again fails here). Like the judge, the test runs only the
+cells the tests need: the setup cells (tagged ``parameters`` or ``judge``), the answers, the tests.
 """
 
 from __future__ import annotations
@@ -52,14 +53,40 @@ def test_digests_ignore_last_bit_differences():
     assert answers.digest((np.float64(0.1), [1, "x"])) == answers.digest((0.1, [1, "x"]))
 
 
+def _needed_cells(cells):
+    """Indexes of the code cells the visible tests need: the setup cells (tagged ``parameters`` or
+    ``judge``), the answers, the tests, and every given cell that defines a name an answer reads (a
+    helper an answer calls, such as lab 3's resize), followed back to the cells it reads in turn."""
+    import ast
+
+    from handins import _read, _stored  # the names a statement reads from, or binds in, the notebook
+
+    def names(text, ctx):
+        body = ast.parse(text).body
+        return set().union(*[(_read if ctx is ast.Load else _stored)(st) for st in body]) if body else set()
+
+    code = {i: c for i, c in enumerate(cells) if c.cell_type == "code"}
+    needed = {i for i, c in code.items() if judge.is_graded_test(c) or judge.is_answer(c)
+              or {"parameters", "judge"} & set(c.metadata.get("tags", []))}
+    readers = {i for i in needed if judge.is_answer(code[i])}  # the tests need no more than the judge runs
+    while True:
+        wanted = set().union(*(names(code[i].source, ast.Load) for i in readers))
+        more = {i for i in code if i not in needed and names(code[i].source, ast.Store) & wanted}
+        if not more:
+            return needed
+        needed |= more
+        readers = more
+
+
 @pytest.mark.parametrize("lab", LABS)
 def test_visible_tests_pass_with_the_stored_answers_only(lab, no_answer_keys, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["kernel"])
     source = nbformat.read(ROOT / "grading" / "source" / lab / f"{lab}.ipynb", as_version=4)
     ns = {"__name__": "__main__"}
+    needed = _needed_cells(source.cells)
     for index, cell in enumerate(source.cells):
-        if cell.cell_type != "code" or (judge.is_graded_test(cell) and "BEGIN HIDDEN TESTS" in cell.source):
-            continue
+        if index not in needed or (judge.is_graded_test(cell) and "BEGIN HIDDEN TESTS" in cell.source):
+            continue  # the training and the figures are left out: the tests do not read them
         text = cell.source
         if "parameters" in cell.metadata.get("tags", []):
             text += "\nsubset, epochs, device = 2000, 1, 'cpu'\n"
