@@ -55,7 +55,6 @@ SLOW_FILES = {
     "test_lab_sources.py": "the labs' jupytext scripts through nbgrader",
     "test_launch.py": "starts JupyterLab",
     "test_wrong_answers.py": "runs the labs with wrong answers",
-    "test_stored_answers.py": "runs every lab's visible tests with the stored answers only",
 }
 # files that mix notebook runs with fast unit tests: only these tests are slow
 SLOW_TESTS = {
