@@ -84,7 +84,9 @@ def kernel_environment(folder: Path, threads: str) -> dict:
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "Python 3 (dllab bench)", "language": "python"}))
     env = {"JUPYTER_PATH": str(folder), "DLLAB_DEVICE": "cpu", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-           "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
+           "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
+           # the instructor notebooks run their hidden tests too: they need the grader's answer keys
+           "DLLAB_ANSWER_KEYS": str(ROOT / "grading" / "answer_keys.py")}
     if threads == "default":
         env["DLLAB_NUM_THREADS"] = str(os.cpu_count() or 1)  # what OpenBLAS starts without dllab
     elif threads != "policy":
