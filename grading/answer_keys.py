@@ -282,7 +282,7 @@ def record(labs_to_run=None, parameters=({}, {"subset": 2000, "epochs": 1, "devi
     import os
     from pathlib import Path
 
-    import nbformat
+    import jupytext
     from judge import is_graded_test
 
     from dllab import labs
@@ -295,7 +295,7 @@ def record(labs_to_run=None, parameters=({}, {"subset": 2000, "epochs": 1, "devi
     os.environ.setdefault("MPLBACKEND", "Agg")
     try:
         for lab in names:
-            nb = _instructor_notebook(here / "source" / lab / f"{lab}.py", nbformat)
+            nb = jupytext.read(here / "source" / lab / f"{lab}.py")
             for values in parameters:
                 ns = {"__name__": "__main__"}
                 for cell in nb.cells:
@@ -309,12 +309,6 @@ def record(labs_to_run=None, parameters=({}, {"subset": 2000, "epochs": 1, "devi
     finally:
         labs.use_answer_keys(None)
     return entries
-
-
-def _instructor_notebook(script, nbformat):
-    import jupytext
-
-    return jupytext.read(script)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import sys
 import traceback
 from dataclasses import dataclass
 
-from wire import RemoteFunction, WireError
+from wire import Decoder, RemoteFunction, WireError, pack
 
 MAX_OUTPUT = 20_000  # characters of a test's printed output kept
 
@@ -145,8 +145,6 @@ class Judge:
 
     def bind_answers(self, out):
         """Bind each answer name to what the kernel holds now (a function stays there)."""
-        from wire import Decoder, pack
-
         tree, arrays = self.transport(pack({"op": "lookup", "names": self.answers}, []))
         found = tree.get("names") if isinstance(tree, dict) else None
         if not isinstance(found, dict):

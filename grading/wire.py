@@ -214,6 +214,10 @@ def unpack(data, limit=MAX_REPLY_BYTES):
     return tree, arrays
 
 
+KINDS = ("big", "float", "scalar", "tuple", "list", "dict", "ref", "array", "rng", "remote", "function", "tensor",
+         "object", "iterator")  # what a node of the tree may be, by its first key in this order
+
+
 class Decoder:
     """Rebuilds values from (JSON tree, arrays). ``known`` maps numbers to the values they stood for
     when this side sent them: such a value is updated in place (its new state) and returned itself."""
@@ -232,9 +236,8 @@ class Decoder:
             return node
         if isinstance(node, list) or not isinstance(node, dict) or len(node) == 0:
             raise WireError("a value of an unknown form")
-        kind = next(k for k in ("big", "float", "scalar", "tuple", "list", "dict", "ref", "array", "rng", "remote",
-                                "function", "tensor", "object", "iterator", "_") if k in node or k == "_")
-        if kind == "_":
+        kind = next((k for k in KINDS if k in node), None)
+        if kind is None:
             raise WireError("a value of an unknown kind")
         if kind == "big":
             return int(str(node["big"])[:100])
@@ -377,8 +380,6 @@ def kernel_source():
 def serve(request_path, reply_path, user_ns):
     """Answer one request of the judge: look up names, or call an attendee's function."""
     import contextlib
-    import sys
-    import traceback
     import warnings
 
     with open(request_path, "rb") as f:
@@ -421,13 +422,11 @@ def serve(request_path, reply_path, user_ns):
     except BaseException as err:  # noqa: BLE001 - the attendee's error goes back as data
         if isinstance(err, KeyboardInterrupt):
             raise
-        where = None
-        skip = (sys.prefix, sys.base_prefix, os.path.dirname(np.__file__))
-        for frame in reversed(traceback.extract_tb(err.__traceback__)):
-            if frame.filename != "<judge-wire>" and not frame.filename.startswith(skip) \
-                    and "dllab" not in frame.filename:
-                where = [frame.name, frame.lineno, (frame.line or "").strip()[:300]]
-                break
+        from dllab.labs.checks import _where_it_failed  # the attendee's line, found as the notebook finds it
+
+        inside = err.__traceback__.tb_next if err.__traceback__ is not None else None  # below serve's own frame
+        where = _where_it_failed(err.with_traceback(inside)) if inside is not None else None
+        where = [where[0], where[1], where[2][:300]] if where else None
         reply["error"] = {"type": type(err).__name__[:80],
                           "bases": [c.__name__ for c in type(err).__mro__ if c.__name__ in EXCEPTIONS][:3],
                           "message": str(err)[:MAX_TEXT], "where": where}
