@@ -48,8 +48,8 @@ $(LABNEWS): binder/jupyterlab-overrides.json | $(VENV)/bin/python
 test: $(STAMP) chromium bubblewrap hub-proxy $(LABNEWS)
 	OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -q -p no:cacheprovider
 
-# The edit-test loop: all but the slow tests (notebooks, nbgrader, browser, hub, Binder: the files
-# tests/conftest.py lists), in about a minute. `make test` (CI) still runs everything.
+# The edit-test loop: all but the slow tests (notebooks, nbgrader, browser, hub, Binder: marked
+# slow where they are defined, all of tests/deploy), in about a minute. `make test` (CI) still runs everything.
 test-fast: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -q -p no:cacheprovider -m "not slow"
 
@@ -70,7 +70,7 @@ lab: $(LABSTAMP) $(LABNEWS)
 	JUPYTER_CONFIG_PATH=$(CURDIR)/binder/attendee $(VENV)/bin/jupyter lab --ServerApp.root_dir=labs $(ROOTFLAG)
 
 # The browser test drives Debian's Chromium (no browser download). Installed when we are root and
-# have apt-get; never fails: without Chromium, tests/test_browser.py skips and says why.
+# have apt-get; never fails: without Chromium, tests/deploy/test_browser.py skips and says why.
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -108,7 +108,7 @@ hub: $(HUBSTAMP) $(HUBPROXY) $(LABNEWS)
 	@test "$$(id -u)" = 0 || echo "make hub: not root, so TRIAL MODE: every attendee runs as $$(id -un) and can read the others' work (sudo make hub for a class)"
 	$(VENV)/bin/jupyterhub -f $(HUBDIR)/jupyterhub_config.py
 
-# the tests need the proxy too (make test); without npm, tests/test_hub.py skips and says why
+# the tests need the proxy too (make test); without npm, tests/deploy/test_hub.py skips and says why
 hub-proxy:
 	@test -x $(HUBPROXY) || { command -v npm >/dev/null 2>&1 && $(MAKE) --no-print-directory $(HUBPROXY); } \
 	  || echo "could not install configurable-http-proxy with npm: the hub test will be skipped"

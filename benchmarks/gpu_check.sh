@@ -20,7 +20,7 @@ echo "== nvidia-smi"; nvidia-smi --query-gpu=name,memory.total,driver_version --
 echo "== dllab doctor"; DLLAB_DEVICE=auto timeout 60 "$py" -m dllab.cli doctor 2>&1 | tee "$out/doctor.txt" || status=1
 echo "== GPU test suite"
 timeout 240 "$py" -m pytest -q -p no:cacheprovider -o addopts="-ra" \
-  tests/test_kernels.py tests/test_kernels_compile.py 2>&1 | tee "$out/pytest.txt" || status=1
+  tests/library/test_kernels.py tests/library/test_kernels_compile.py 2>&1 | tee "$out/pytest.txt" || status=1
 echo "== GPU benchmarks"
 timeout 180 "$py" benchmarks/bench_gpu.py --json "$out/gpu.json" --markdown "$out/gpu.md" 2>&1 \
   | tee "$out/bench.txt" || status=1

@@ -47,20 +47,20 @@ tqdm.tqdm.set_lock(threading.RLock())
 
 # module -> (the files mutated, the test files that exercise them)
 MODULES = {
-    "metrics": (["dllab/metrics.py"], ["tests/test_metrics.py", "tests/test_train.py"]),
-    "optim": (["dllab/optim.py"], ["tests/test_optim.py", "tests/test_optim_pytorch.py", "tests/test_train.py"]),
-    "data/files": (["dllab/data/files.py"], ["tests/test_data.py", "tests/test_backend_cli.py"]),
-    "train/callbacks": (["dllab/train/callbacks.py"], ["tests/test_callbacks.py", "tests/test_train.py"]),
-    "train/trainer": (["dllab/train/trainer.py"], ["tests/test_train.py", "tests/test_callbacks.py"]),
-    "autograd": (["dllab/autograd.py"], ["tests/test_autograd.py", "tests/test_ops.py", "tests/test_ops_pytorch.py",
-                                         "tests/test_layers.py"]),
+    "metrics": (["dllab/metrics.py"], ["tests/library/test_metrics.py", "tests/library/test_train.py"]),
+    "optim": (["dllab/optim.py"], ["tests/library/test_optim.py", "tests/library/test_optim_pytorch.py", "tests/library/test_train.py"]),
+    "data/files": (["dllab/data/files.py"], ["tests/library/test_data.py", "tests/library/test_backend_cli.py"]),
+    "train/callbacks": (["dllab/train/callbacks.py"], ["tests/library/test_callbacks.py", "tests/library/test_train.py"]),
+    "train/trainer": (["dllab/train/trainer.py"], ["tests/library/test_train.py", "tests/library/test_callbacks.py"]),
+    "autograd": (["dllab/autograd.py"], ["tests/library/test_autograd.py", "tests/library/test_ops.py", "tests/library/test_ops_pytorch.py",
+                                         "tests/library/test_layers.py"]),
 }
 
 # tests that check a warning points at the caller's line: the mutants' trampolines (mutmut's frames
 # between the library's) move that line, so these cannot pass under mutation testing
 DESELECT = [
-    "tests/test_train.py::test_an_optimizer_left_from_an_earlier_model_moves_to_the_new_one_with_a_warning",
-    "tests/test_train.py::test_softmax_before_cross_entropy_is_pointed_out_at_the_users_line",
+    "tests/library/test_train.py::test_an_optimizer_left_from_an_earlier_model_moves_to_the_new_one_with_a_warning",
+    "tests/library/test_train.py::test_softmax_before_cross_entropy_is_pointed_out_at_the_users_line",
 ]
 
 STATUSES = ("killed", "survived", "timeout", "suspicious", "no tests", "skipped", "segfault",

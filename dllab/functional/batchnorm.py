@@ -14,7 +14,7 @@ Training also updates the running statistics in place, as PyTorch does:
 
 Evaluation uses the running statistics instead of the batch's. The backward below uses the
 simplified closed form; the chain rule step by step is the reference
-``dllab.functional.reference.batch_norm`` (tests/test_reference.py compares the two).
+``dllab.functional.reference.batch_norm`` (tests/library/test_reference.py compares the two).
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ W_out*N numbers, so the im2col copy and the col2im sums move long runs instead o
 array: only speed depends on the layout, never values.
 
 The formula read line by line, one output position at a time, is the reference
-``dllab.functional.reference.conv2d``; tests/test_reference.py checks this module against it.
+``dllab.functional.reference.conv2d``; tests/library/test_reference.py checks this module against it.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ per-step Python work small:
   ``_Recurrence`` and ``_BufferPool``). benchmarks/results/lstm.md has the timings.
 
 The LSTM's formula, one equation per line, is its reference ``dllab.functional.reference.lstm``
-(tests/test_reference.py runs the two side by side); GRU and RNN give theirs in their docstrings.
+(tests/library/test_reference.py runs the two side by side); GRU and RNN give theirs in their docstrings.
 
 Weight layout (H = hidden size, gate blocks of H columns, left to right):
 
@@ -236,7 +236,7 @@ class LSTMSequence(_Recurrence):
 
     The formula, one line per equation with (N, H) states, is the reference
     ``dllab.functional.reference.lstm`` (``lstm_step_forward`` / ``lstm_step_backward``);
-    ``tests/test_reference.py`` checks this class against it. The same values are computed here
+    ``tests/library/test_reference.py`` checks this class against it. The same values are computed here
     in another order:
 
     * states and gate pre-activations are stored transposed, h: (H, N), z: (4H, N), so that each
@@ -349,7 +349,7 @@ class LSTMSequence(_Recurrence):
 
 
     # --- the GPU path: cuBLAS for W_h @ h, one fused CUDA kernel for the rest of a step ----------
-    # (kernels/lstm.cu; the NumPy loops above are its twin, tests/test_kernels.py compares them)
+    # (kernels/lstm.cu; the NumPy loops above are its twin, tests/library/test_kernels.py compares them)
 
     def _step_valid(self, t):
         """(N,) 1/0 validity of step t for the kernels, or None when no sequence is padded there."""

@@ -5,7 +5,7 @@ lazily (CuPy caches the binaries on disk, so only the very first use on a
 machine pays for NVRTC) and wraps each in a small function that takes and
 returns CuPy arrays. The functional ops call these wrappers when their inputs
 live on the GPU and use their own NumPy code otherwise: that NumPy code is each
-kernel's twin, and ``tests/test_kernels.py`` checks one against the other.
+kernel's twin, and ``tests/library/test_kernels.py`` checks one against the other.
 
 Matrix products are not here: they go to cuBLAS through ``cupy.matmul``.
 """

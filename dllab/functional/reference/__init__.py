@@ -5,7 +5,7 @@ The ops that training runs (``dllab.functional.conv2d``, ``lstm``, ``batch_norm`
 values in another order (im2col in (C, H, W, N) memory, transposed states and reused
 buffers, masks instead of an argmax, closed-form gradients, CUDA kernels). Each fast twin is
 tested against its reference, values and gradients on random shapes in float64
-(``tests/test_reference.py``), as the CUDA kernels are tested against NumPy. A reference
+(``tests/library/test_reference.py``), as the CUDA kernels are tested against NumPy. A reference
 takes and returns the same things as its twin, so either can be used in a model::
 
     >>> import numpy as np

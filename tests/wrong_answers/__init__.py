@@ -1,1 +1,0 @@
-"""Wrong-answer corpora of the labs, one module per lab (labs 1 and 2 are in tests/test_wrong_answers.py)."""
