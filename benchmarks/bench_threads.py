@@ -149,7 +149,7 @@ def run_torch(model, max_seconds):
 
 def others_busy(seconds=1.0):
     """CPUs other processes kept busy over ``seconds`` (dllab's own reading), or None."""
-    from dllab.threads import ProcStatLoad
+    from dllab.cpus import ProcStatLoad
 
     return ProcStatLoad(window=seconds)()
 

@@ -57,7 +57,7 @@ def run_default(lab, folder, env):
 def default_runs(request, tmp_path_factory):
     """The selected labs run at their default size, as many at once as there are CPUs (each kernel
     uses one thread); lab -> the executed notebook's path, or the exception that stopped the run."""
-    from dllab.threads import available_cpus
+    from dllab.cpus import available_cpus
 
     wanted = {item.callspec.params["lab"] for item in request.session.items
               if getattr(item, "originalname", None) == "test_default_run_shows_the_lesson"}

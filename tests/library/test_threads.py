@@ -9,6 +9,7 @@ import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import dllab as dl
+from dllab import cpus as cpu_facts
 from dllab import threads
 
 # --- parsing the quota files -------------------------------------------------------------------
@@ -17,13 +18,13 @@ from dllab import threads
 @pytest.mark.parametrize("text, cpus", [("max 100000\n", None), ("max", None), ("200000 100000\n", 2.0),
                                         ("150000 100000", 1.5), ("50000 100000", 0.5), ("300000", 3.0)])
 def test_parse_cpu_max(text, cpus):
-    assert threads.parse_cpu_max(text) == cpus
+    assert cpu_facts.parse_cpu_max(text) == cpus
 
 
 @pytest.mark.parametrize("quota, period, cpus", [("-1\n", "100000\n", None), ("200000", "100000", 2.0),
                                                  ("25000", "50000", 0.5)])
 def test_parse_cfs(quota, period, cpus):
-    assert threads.parse_cfs(quota, period) == cpus
+    assert cpu_facts.parse_cfs(quota, period) == cpus
 
 
 def fake_cgroup(tmp_path, files, own="0::/\n"):
@@ -40,12 +41,12 @@ def fake_cgroup(tmp_path, files, own="0::/\n"):
 
 def test_v2_quota_at_the_mount_point(tmp_path):
     root, proc = fake_cgroup(tmp_path, {"cpu.max": "200000 100000\n"})
-    assert threads.cgroup_cpu_quota(root, proc) == (2.0, str(root / "cpu.max"))
+    assert cpu_facts.cgroup_cpu_quota(root, proc) == (2.0, str(root / "cpu.max"))
 
 
 def test_v2_no_limit(tmp_path):
     root, proc = fake_cgroup(tmp_path, {"cpu.max": "max 100000\n"})
-    assert threads.cgroup_cpu_quota(root, proc) == (None, None)
+    assert cpu_facts.cgroup_cpu_quota(root, proc) == (None, None)
 
 
 def test_v2_the_tightest_of_the_own_cgroup_and_its_parents(tmp_path):
@@ -53,13 +54,13 @@ def test_v2_the_tightest_of_the_own_cgroup_and_its_parents(tmp_path):
                                         "kubepods/pod1/cpu.max": "150000 100000\n",
                                         "kubepods/pod1/ctr/cpu.max": "400000 100000\n"},
                              own="0::/kubepods/pod1/ctr\n")
-    assert threads.cgroup_cpu_quota(root, proc) == (1.5, str(root / "kubepods/pod1/cpu.max"))
+    assert cpu_facts.cgroup_cpu_quota(root, proc) == (1.5, str(root / "kubepods/pod1/cpu.max"))
 
 
 def test_v2_host_path_that_the_container_cannot_see(tmp_path):
     # a cgroup namespace-less container: /proc/self/cgroup names the host's folder
     root, proc = fake_cgroup(tmp_path, {"cpu.max": "100000 100000\n"}, own="0::/docker/abc123\n")
-    assert threads.cgroup_cpu_quota(root, proc) == (1.0, str(root / "cpu.max"))
+    assert cpu_facts.cgroup_cpu_quota(root, proc) == (1.0, str(root / "cpu.max"))
 
 
 @pytest.mark.parametrize("folder", ["cpu", "cpu,cpuacct"])
@@ -67,20 +68,20 @@ def test_v1_fallback(tmp_path, folder):
     root, proc = fake_cgroup(tmp_path, {f"{folder}/cpu.cfs_quota_us": "50000\n",
                                         f"{folder}/cpu.cfs_period_us": "100000\n"},
                              own="4:memory:/x\n2:cpu,cpuacct:/\n")
-    assert threads.cgroup_cpu_quota(root, proc) == (0.5, str(root / folder / "cpu.cfs_quota_us"))
+    assert cpu_facts.cgroup_cpu_quota(root, proc) == (0.5, str(root / folder / "cpu.cfs_quota_us"))
 
 
 def test_v1_no_limit_and_missing_period(tmp_path):
     root, proc = fake_cgroup(tmp_path, {"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"})
-    assert threads.cgroup_cpu_quota(root, proc) == (None, None)
+    assert cpu_facts.cgroup_cpu_quota(root, proc) == (None, None)
     root2, proc2 = fake_cgroup(tmp_path / "b", {"cpu/cpu.cfs_quota_us": "50000\n"})
-    assert threads.cgroup_cpu_quota(root2, proc2) == (None, None)
+    assert cpu_facts.cgroup_cpu_quota(root2, proc2) == (None, None)
 
 
 def test_missing_and_malformed_files_mean_no_quota(tmp_path):
-    assert threads.cgroup_cpu_quota(tmp_path / "nowhere", tmp_path / "no_proc") == (None, None)
+    assert cpu_facts.cgroup_cpu_quota(tmp_path / "nowhere", tmp_path / "no_proc") == (None, None)
     root, proc = fake_cgroup(tmp_path, {"cpu.max": "lots\n"})
-    assert threads.cgroup_cpu_quota(root, proc) == (None, None)
+    assert cpu_facts.cgroup_cpu_quota(root, proc) == (None, None)
 
 
 @pytest.mark.parametrize("files, affinity, expected", [
@@ -92,15 +93,15 @@ def test_missing_and_malformed_files_mean_no_quota(tmp_path):
     ({"cpu.max": "800000 100000"}, 3, 3),   # affinity tighter than the quota
 ])
 def test_available_cpus(tmp_path, monkeypatch, files, affinity, expected):
-    monkeypatch.setattr(threads, "affinity_cpus", lambda: affinity)
+    monkeypatch.setattr(cpu_facts, "affinity_cpus", lambda: affinity)
     root, proc = fake_cgroup(tmp_path, files)
-    assert threads.available_cpus(root, proc) == expected
+    assert cpu_facts.available_cpus(root, proc) == expected
 
 
 def test_affinity_is_what_the_scheduler_allows():
     if not hasattr(os, "sched_getaffinity"):
         pytest.skip("no sched_getaffinity on this system")
-    assert threads.affinity_cpus() == len(os.sched_getaffinity(0))
+    assert cpu_facts.affinity_cpus() == len(os.sched_getaffinity(0))
 
 
 @pytest.mark.parametrize("available, n", [(1, 1), (2, 1), (3, 1), (4, 2), (8, 4), (64, threads.POLICY_CAP)])
@@ -281,11 +282,11 @@ def stat_text(u0, i0, u1, i1, s=0):
 
 def test_parse_proc_stat():
     text = stat_text(100, 50, 30, 120, s=7)
-    assert threads.parse_proc_stat(text) == (137, 307)
-    assert threads.parse_proc_stat(text, cpus={1}) == (37, 157)
-    assert threads.parse_proc_stat(text, cpus={0}) == (100, 150)
+    assert cpu_facts.parse_proc_stat(text) == (137, 307)
+    assert cpu_facts.parse_proc_stat(text, cpus={1}) == (37, 157)
+    assert cpu_facts.parse_proc_stat(text, cpus={0}) == (100, 150)
     with pytest.raises(ValueError):
-        threads.parse_proc_stat("intr 1 2\n")
+        cpu_facts.parse_proc_stat("intr 1 2\n")
 
 
 class FakeClock:
@@ -302,7 +303,7 @@ class FakeClock:
 def test_proc_stat_load_subtracts_our_own_cpu_time(tmp_path):
     hz = os.sysconf("SC_CLK_TCK")
     stat, clock, own = tmp_path / "stat", FakeClock(), [0.0]
-    source = threads.ProcStatLoad(stat, window=0.1, clock=clock, sleep=clock.sleep, own=lambda: own[0], cpus={0, 1})
+    source = cpu_facts.ProcStatLoad(stat, window=0.1, clock=clock, sleep=clock.sleep, own=lambda: own[0], cpus={0, 1})
     stat.write_text(stat_text(0, 0, 0, 0))
     # no earlier snapshot: measures a fresh window (the fake sleep moves the clock, not the ticks: no data)
     assert source() is None
@@ -317,14 +318,14 @@ def test_proc_stat_load_subtracts_our_own_cpu_time(tmp_path):
 
 
 def test_proc_stat_load_without_proc_stat(tmp_path):
-    assert threads.ProcStatLoad(tmp_path / "none", sleep=lambda s: None)() is None
+    assert cpu_facts.ProcStatLoad(tmp_path / "none", sleep=lambda s: None)() is None
 
 
 def test_proc_stat_load_on_this_machine_is_a_cpu_count():
     if not os.path.exists("/proc/stat"):
         pytest.skip("no /proc/stat on this system")
-    value = threads.ProcStatLoad(window=0.05)()
-    assert 0.0 <= value <= threads.affinity_cpus()
+    value = cpu_facts.ProcStatLoad(window=0.05)()
+    assert 0.0 <= value <= cpu_facts.affinity_cpus()
 
 
 # --- adapt(): the process's choice, and the overrides that turn it off ------------------------------
