@@ -18,7 +18,8 @@ import numpy as np
 
 from dllab.autograd import _raw
 from dllab.functional.activations import softmax_array
-from dllab.labs.references import _act, area_resize_matrix
+from dllab.labs.lab2_mlp import activation
+from dllab.labs.lab3_cnn import area_resize_matrix
 
 
 def _logreg_step_gradients(X, y, W, b):
@@ -141,7 +142,7 @@ def optimizer_mistakes(rule, w0, grads, **options):
 
 def reference_forward(X, params, act="relu"):
     """The 2-hidden-layer forward pass with the cache layout the lab uses."""
-    f = _act(act)
+    f = activation(act)
     cache, A = {"X": X}, X
     for k in ("1", "2", "3"):
         cache["Z" + k] = A @ params["W" + k] + params["b" + k]

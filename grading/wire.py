@@ -422,10 +422,10 @@ def serve(request_path, reply_path, user_ns):
     except BaseException as err:  # noqa: BLE001 - the attendee's error goes back as data
         if isinstance(err, KeyboardInterrupt):
             raise
-        from dllab.labs.checks import _where_it_failed  # the attendee's line, found as the notebook finds it
+        from dllab.labs.checking import where_it_failed  # the attendee's line, found as the notebook finds it
 
         inside = err.__traceback__.tb_next if err.__traceback__ is not None else None  # below serve's own frame
-        where = _where_it_failed(err.with_traceback(inside)) if inside is not None else None
+        where = where_it_failed(err.with_traceback(inside)) if inside is not None else None
         where = [where[0], where[1], where[2][:300]] if where else None
         reply["error"] = {"type": type(err).__name__[:80],
                           "bases": [c.__name__ for c in type(err).__mro__ if c.__name__ in EXCEPTIONS][:3],

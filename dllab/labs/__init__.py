@@ -8,32 +8,18 @@
     live = labs.LiveCurves("logistic regression")        # a Trainer callback, or fed by hand
     trainer.fit(train, epochs=run.epochs, callbacks=[live])
 
-Lab-specific checks: ``check_backprop`` (lab 2), ``check_conv2d`` and ``check_max_pool``
-(lab 3), ``ProbeLayer`` (lab 5: how a function calls a model). Figures for the labs come
-from ``dllab.viz``; the few kept here have no drop-in counterpart there.
+The generic checks (``call``, ``check*``, ``lesson``) are in ``checking.py``; each lab's own checks
+and the answers its tests compare with are in the lab's module, named as the lab is
+(``lab1_logreg.py`` ... ``lab5_transfer.py``: ``check_backprop`` is lab 2's, ``check_conv2d`` lab 3's,
+``ProbeLayer`` lab 5's); this package re-exports them all. Figures for the labs come from
+``dllab.viz``; the few kept here have no drop-in counterpart there.
 
 Nothing here is needed by the library itself; the notebooks in ``labs/`` import it.
 """
 
 from ..gradcheck import numerical_gradient
-from .answers import (
-    ANSWER_KEYS,
-    NoStoredAnswer,
-    conv2d_reference,
-    lstm_forward_mistakes,
-    lstm_forward_reference,
-    lstm_step_mistakes,
-    lstm_step_reference,
-    max_pool_reference,
-    optimizer_mistakes,
-    optimizer_steps,
-    prepare_photo_reference,
-    reference_forward,
-    reference_sgd_epoch,
-    sgd_epoch_mistakes,
-    use_answer_keys,
-)
-from .checks import (
+from .answers import ANSWER_KEYS, NoStoredAnswer, use_answer_keys
+from .checking import (
     LESSON_MISSED,
     LESSON_SHOWN,
     LabCheckError,
@@ -41,27 +27,30 @@ from .checks import (
     check,
     check_close,
     check_gradient,
-    check_pieces,
     check_shape,
     check_target,
     lesson,
     run_model,
 )
 from .figures import show_confusion, show_digits, show_templates
-from .lab_checks import (
-    ProbeLayer,
-    check_backprop,
+from .lab1_logreg import check_pieces, reference_sgd_epoch, sgd_epoch_mistakes
+from .lab2_mlp import check_backprop, layer_plan, net_fixture, optimizer_mistakes, optimizer_steps, reference_forward
+from .lab3_cnn import (
+    area_resize_matrix,
     check_conv2d,
     check_conv2d_batch,
     check_max_pool,
     check_max_pool_backward,
     check_modified_lenet,
     check_prepared_photo,
-    layer_plan,
+    conv2d_reference,
+    max_pool_reference,
     photo_fixture,
+    prepare_photo_reference,
 )
+from .lab4_lstm import lstm_forward_mistakes, lstm_forward_reference, lstm_step_mistakes, lstm_step_reference
+from .lab5_transfer import ProbeLayer, parameters_changed_by_a_step
 from .live import LiveCurves, progress, seeds_table, summary_table
-from .references import area_resize_matrix, net_fixture, parameters_changed_by_a_step
 from .run import Run, grading, setup
 
 __all__ = [

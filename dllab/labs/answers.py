@@ -1,12 +1,12 @@
 """The expected values the labs' visible tests compare with, stored as data.
 
 A test computes what an answer should give with ``labs.reference_sgd_epoch(...)``,
-``labs.conv2d_reference(...)`` and the like. The code behind those names (the answer keys) stays
-with the grader; the notebooks get, in ``stored_answers.npz``, only what each call gives for the
-visible tests' own inputs, found by a digest of the arguments. Called with any other input in a
-notebook, they say so (:class:`NoStoredAnswer`): they cannot do an attendee's work. While grading,
-the judge installs the real answer keys (:func:`use_answer_keys`) and the same tests run on any
-input, hidden tests included.
+``labs.conv2d_reference(...)`` and the like: each lab's module (``dllab.labs.lab1_logreg`` ...) makes
+its own with :func:`served`. The code behind those names (the answer keys) stays with the grader; the
+notebooks get, in ``stored_answers.npz``, only what each call gives for the visible tests' own inputs,
+found by a digest of the arguments. Called with any other input in a notebook, they say so
+(:class:`NoStoredAnswer`): they cannot do an attendee's work. While grading, the judge installs the
+real answer keys (:func:`use_answer_keys`) and the same tests run on any input, hidden tests included.
 """
 
 from __future__ import annotations
@@ -21,16 +21,13 @@ from ..autograd import _raw
 
 STORE = Path(__file__).with_name("stored_answers.npz")
 
-# the names the labs' tests call; each is an answer key on the grading side
-ANSWER_KEYS = (
-    "reference_sgd_epoch", "sgd_epoch_mistakes", "optimizer_steps", "optimizer_mistakes", "reference_forward",
-    "conv2d_reference", "max_pool_reference", "prepare_photo_reference", "lstm_step_reference",
-    "lstm_step_mistakes", "lstm_forward_reference", "lstm_forward_mistakes",
-)
+# the names the labs' tests call, each an answer key on the grading side: filled by served() as the labs'
+# modules are imported (importing dllab.labs imports them all)
+ANSWER_KEYS: list[str] = []
 
 
 class NoStoredAnswer(LookupError):
-    """A reference asked about inputs that are not a visible test's own."""
+    """A served answer asked about inputs that are not a visible test's own."""
 
 
 _keys = None  # the grading side's module of answer keys, while the judge grades
@@ -39,7 +36,7 @@ _store = None
 
 
 def use_answer_keys(module, recorder=None):
-    """Compute every reference with ``module``'s functions (the judge does this); ``recorder``, if given,
+    """Compute every served answer with ``module``'s functions (the judge does this); ``recorder``, if given,
     is told each call's digest and value (that is how the store is written). ``None`` goes back to the store."""
     global _keys, _recorder
     _keys, _recorder = module, recorder
@@ -187,15 +184,15 @@ def _answer(name, args, kwargs):
     return _value(*found)
 
 
-def _make(name):
-    def reference(*args, **kwargs):
+def served(name):
+    """The function ``labs.<name>``: the expected values of answer key ``name``, read from the store for the
+    visible tests' own inputs (or computed by the answer keys while grading). Each lab's module makes its own."""
+    if name not in ANSWER_KEYS:  # a module imported again serves the same names
+        ANSWER_KEYS.append(name)
+
+    def expected(*args, **kwargs):
         return _answer(name, args, kwargs)
 
-    reference.__name__ = reference.__qualname__ = name
-    reference.__doc__ = f"What a test compares with (``{name}`` of the answer keys); see dllab.labs.answers."
-    return reference
-
-
-for _name in ANSWER_KEYS:
-    globals()[_name] = _make(_name)
-del _name
+    expected.__name__ = expected.__qualname__ = name
+    expected.__doc__ = f"What a test compares with (``{name}`` of the answer keys); see dllab.labs.answers."
+    return expected

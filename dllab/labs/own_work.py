@@ -45,7 +45,7 @@ ANSWERS = frozenset({
 LIBRARIES = frozenset({"dl", "dllab", "labs", "torch", "scipy", "sklearn", "tensorflow", "tf", "jax", "keras",
                        "cupy", "skimage", "cv2", "PIL"})
 ALLOWED_MODULES = frozenset({"numpy", "math", "itertools", "functools", "collections", "operator"})
-NEVER = frozenset({"grading", "answer_keys", "judge", "wire"}) | {"dllab.labs.answers", "dllab.labs.references"}
+NEVER = frozenset({"grading", "answer_keys", "judge", "wire"}) | {"dllab.labs.answers"}
 DYNAMIC = frozenset({"getattr", "__import__", "importlib", "globals", "vars", "eval", "exec", "compile", "locals"})
 
 

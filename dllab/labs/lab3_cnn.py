@@ -1,70 +1,37 @@
-"""Checks written for one lab each: backpropagation (lab 2), convolution and pooling (lab 3), a
-layer that watches how it is called (lab 5)."""
+"""Lab 3 (a CNN): the checks of its visible tests and the answers they compare with.
+
+Convolution and pooling by hand (padding, off-by-one sizes, a flipped kernel, overlapping or averaged
+windows), a photo of a digit prepared as MNIST's (``area_resize_matrix`` is the lab's given resizing
+helper), the modified LeNet judged by behaviour; ``conv2d_reference``, ``max_pool_reference`` and
+``prepare_photo_reference`` serve the expected values (see :mod:`dllab.labs.answers`)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import is_grad_enabled
-from ..gradcheck import numerical_gradient
-from ..layers.core import Module
-from .answers import conv2d_reference, max_pool_reference, prepare_photo_reference, reference_forward
-from .checks import LabCheckError, _arr, _where, call, check_gradient
-from .references import _NET_PARAMS, _act, _mean_cross_entropy, net_fixture
+from ..autograd import Tensor
+from ..functional import conv2d, max_pool2d
+from ..layers import Sequential
+from ..models import lenet
+from .answers import served
+from .checking import LabCheckError, as_array, returned, worst_index
 
-_DELTA_HINTS = {
-    "3": "at the output layer, δ3 = (P − Y) / N, dW3 = A2.T @ δ3, db3 = δ3 summed over the batch (axis 0)",
-    "2": "δ2 = (δ3 @ W3.T) * f'(Z2): check that the derivative is taken at Z2 (not A2) and multiplied "
-         "elementwise",
-    "1": "δ1 = (δ2 @ W2.T) * f'(Z1), dW1 = X.T @ δ1: check the derivative at Z1 and that X (the input) "
-         "is used",
-}
+conv2d_reference = served("conv2d_reference")
+max_pool_reference = served("max_pool_reference")
+prepare_photo_reference = served("prepare_photo_reference")
 
 
-def check_backprop(backward, act="relu", sizes=(5, 7, 6, 3), batch=4, seed=0):
-    """Check ``backward(X, y, params, cache, act) -> grads`` against central differences.
-
-    The cache comes from a correct forward pass, so only ``backward`` is tested. Layers
-    are checked from the output back, because a mistake in δ3 spoils every δ below it.
-    Returns ``{parameter: max abs difference}``.
-    """
-    __tracebackhide__ = True
-    X, y, params = net_fixture(sizes, batch, seed)
-    P, cache = reference_forward(X, params, act)
-    grads = call(backward, X, y, {k: v.copy() for k, v in params.items()}, dict(cache, P=P), act,
-                 hint="grads must have the shapes of params: dW = (input of the layer).T @ δ, db = δ.sum(axis=0); "
-                      "δ3 is (N, classes), δ2 and δ1 have one column per unit of their layer.")
-    if grads is None:
-        raise LabCheckError("backward returned None: it must return a dict {'W1': dW1, 'b1': db1, ...}")
-    missing = [k for k in _NET_PARAMS if k not in grads]
-    if missing:
-        raise LabCheckError(f"backward must return a dict with the keys {list(_NET_PARAMS)}; "
-                            f"missing: {missing}")
-    report = {}
-    for name in ("W3", "b3", "W2", "b2", "W1", "b1"):
-        p = params[name]
-        numeric = numerical_gradient(lambda: _mean_cross_entropy(_probabilities(X, params, act), y), p)
-        layer = name[1]
-        right_above = [k for k in ("W3", "b3", "W2", "b2") if k[1] > layer]  # checked already, and right
-        hint = _DELTA_HINTS[layer]
-        if right_above:
-            hint = f"{', '.join(right_above)} are right, so look at this layer: " + hint
-        report[name] = check_gradient(grads[name], numeric, name, batch_size=batch, hint=hint)
-    return report
-
-
-def _probabilities(X, params, act):
-    """The class probabilities of the 2-hidden-layer net, for central differences (many perturbed calls)."""
-    from ..functional.activations import softmax_array
-
-    f, A = _act(act), X
-    for k in "12":
-        A = f(A @ params["W" + k] + params["b" + k])
-    return softmax_array(A @ params["W3"] + params["b3"])
+def area_resize_matrix(n, m):
+    """(m, n) matrix that averages n pixels into m bins, each pixel weighted by its overlap with
+    its bin: ``A @ image @ A.T`` shrinks an n x n image to m x m (lab 3's ``resize``)."""
+    edges = np.arange(m + 1) * (n / m)
+    j = np.arange(n)[None, :]
+    overlap = np.clip(np.minimum(edges[1:, None], j + 1) - np.maximum(edges[:-1, None], j), 0, None)
+    return overlap / overlap.sum(axis=1, keepdims=True)
 
 
 def check_conv2d(out, x, k, name="conv2d_single(x, k)"):
-    """Compare a hand-written convolution with the reference and say what kind of mistake it looks like.
+    """Compare a hand-written convolution with the expected one and say what kind of mistake it looks like.
 
     Recognises: a missing return, padding ('same' or 'full' output size), an off-by-one
     output size, a flipped kernel (convolution in the signal-processing sense), a transposed
@@ -74,9 +41,7 @@ def check_conv2d(out, x, k, name="conv2d_single(x, k)"):
     x, k = np.asarray(x, dtype=np.float64), np.asarray(k, dtype=np.float64)
     (H, W), (kh, kw) = x.shape, k.shape
     want = conv2d_reference(x, k)
-    if out is None:
-        raise LabCheckError(f"{name} is None: did you forget a `return`?")
-    a = _arr(out).astype(np.float64)
+    a = returned(out, name).astype(np.float64)
     if a.shape != want.shape:
         if a.shape == (H, W):
             why = ("that is the input's size, as with padding. Without padding a kernel only fits where it "
@@ -98,13 +63,13 @@ def check_conv2d(out, x, k, name="conv2d_single(x, k)"):
     if want.shape[0] == want.shape[1] and np.allclose(a, want.T):
         raise LabCheckError(f"{name} is transposed: out[i, j] belongs to the window that starts at row i and "
                             "column j, x[i:i+kh, j:j+kw].")
-    i = _where(np.abs(a - want))
+    i = worst_index(np.abs(a - want))
     raise LabCheckError(f"{name} is wrong: at index {i} it is {a[i]:.6g}, expected {want[i]:.6g}, which is "
                         f"sum(x[{i[0]}:{i[0] + kh}, {i[1]}:{i[1] + kw}] * k).")
 
 
 def check_max_pool(out, x, size, name="max_pool_single(x)"):
-    """Compare hand-written max pooling with the reference and say what kind of mistake it looks like.
+    """Compare hand-written max pooling with the expected result and say what kind of mistake it looks like.
 
     Recognises: a missing return, overlapping windows (stride 1), averaging, a transposed result.
     """
@@ -112,9 +77,7 @@ def check_max_pool(out, x, size, name="max_pool_single(x)"):
     x = np.asarray(x, dtype=np.float64)
     H, W = x.shape
     want = max_pool_reference(x, size)
-    if out is None:
-        raise LabCheckError(f"{name} is None: did you forget a `return`?")
-    a = _arr(out).astype(np.float64)
+    a = returned(out, name).astype(np.float64)
     if a.shape != want.shape:
         why = (f"the windows do not overlap: with size {size} the stride is {size} too, so each side "
                f"shrinks by a factor {size}")
@@ -130,37 +93,106 @@ def check_max_pool(out, x, size, name="max_pool_single(x)"):
     if want.shape[0] == want.shape[1] and np.allclose(a, want.T):
         raise LabCheckError(f"{name} is transposed: out[i, j] is the maximum of rows {size}*i .. {size}*i+{size - 1} "
                             f"and columns {size}*j .. {size}*j+{size - 1}.")
-    i = _where(np.abs(a - want))
+    i = worst_index(np.abs(a - want))
     r, c = i[0] * size, i[1] * size
     raise LabCheckError(f"{name} is wrong: at index {i} it is {a[i]:.6g}, expected {want[i]:.6g}, the maximum of "
                         f"x[{r}:{r + size}, {c}:{c + size}].")
 
 
-# --- a layer that watches how it is called (lab 5) --------------------------------------------
+def check_max_pool_backward(dx, x, g, size, name="max_pool_backward(x, g)"):
+    """Compare a hand-written max-pooling gradient with dllab's autograd (ties: the first maximum of a
+    window in reading order takes the gradient, as in the library) and name the mistake.
 
-
-class ProbeLayer(Module):
-    """A layer that passes its input through unchanged and records how it was called.
-
-    ``calls`` holds one ``(batch size, gradients enabled, training mode)`` per call. Put it
-    in a Sequential to check how a function runs a model (in batches? under no_grad? in
-    evaluation mode?).
+    Recognises: a missing return, another shape, g copied to every pixel of its window, g shared out
+    evenly (the gradient of average pooling), g sent to every tied maximum, g not used.
     """
+    __tracebackhide__ = True
+    x, g = np.asarray(x, np.float64), np.asarray(g, np.float64)
+    t = Tensor(x[None, None].copy(), requires_grad=True)
+    max_pool2d(t, size).backward(g[None, None])
+    want = as_array(t.grad)[0, 0]
+    a = returned(dx, name).astype(np.float64)
+    if a.shape != x.shape:
+        raise LabCheckError(f"{name} should have x's shape {x.shape} (one gradient per input pixel), got {a.shape}.")
+    if np.allclose(a, want):
+        return
+    H, W = x.shape
+    block = np.ones((size, size))
+    if np.allclose(a, np.kron(g, block)):
+        raise LabCheckError(f"{name} copies g[i, j] to every pixel of window (i, j); only the window's maximum "
+                            "decided the output, so only it gets g[i, j] and the other pixels get 0.")
+    if np.allclose(a, np.kron(g, block) / size ** 2):
+        raise LabCheckError(f"{name} shares g[i, j] evenly over the window: that is the gradient of average "
+                            "pooling. Max pooling sends all of g[i, j] to the window's maximum, 0 elsewhere.")
+    wins = x.reshape(H // size, size, W // size, size)
+    is_max = wins == wins.max(axis=(1, 3), keepdims=True)
+    tied = (is_max * g[:, None, :, None]).reshape(H, W)
+    if np.allclose(a, tied) or np.allclose(a, tied / is_max.sum(axis=(1, 3), keepdims=True).reshape(
+            H // size, 1, W // size, 1).repeat(size, 1).repeat(size, 3).reshape(H, W)):
+        raise LabCheckError(f"{name} gives the gradient to every tied maximum of a window; like the library, "
+                            "send it to the first maximum only, in reading order (np.argmax of the window, "
+                            "then np.unravel_index), so that the gradients sum to g.")
+    if np.allclose(a, (want != 0)):
+        raise LabCheckError(f"{name} puts 1 at each maximum: put g[i, j] there (the chain rule multiplies the "
+                            "gradient arriving from above by d out / d x = 1).")
+    i = worst_index(np.abs(a - want))
+    raise LabCheckError(f"{name} is wrong at {i}: {a[i]:.6g}, expected {want[i]:.6g}. Pixel {i} is in window "
+                        f"({i[0] // size}, {i[1] // size}) (size={size}: the windows are {size} x {size}); it gets "
+                        "that window's g only if it is the window's (first) maximum, 0 otherwise.")
 
-    def __init__(self):
-        super().__init__()
-        self.calls = []
 
-    def forward(self, x):
-        self.calls.append((int(x.shape[0]), is_grad_enabled(), self.training))
-        return x
-
-    @property
-    def batch_sizes(self):
-        return [n for n, _, _ in self.calls]
+def _library_conv(x, w, b, stride, padding):
+    return as_array(conv2d(Tensor(np.asarray(x, np.float64)), Tensor(np.asarray(w, np.float64)),
+                       None if b is None else Tensor(np.asarray(b, np.float64)), stride=stride, padding=padding))
 
 
-# --- preparing a photo of a digit (lab 3) -----------------------------------------------------
+def check_conv2d_batch(out, x, w, b, stride=1, padding=0, name="conv2d(x, w, b)"):
+    """Compare a batched, many-channel convolution with dllab's conv2d (floor semantics) and say
+    what kind of mistake it looks like.
+
+    Recognises: a missing return, padding left out or added on one side only, the stride left out,
+    the axes in another order, the bias left out, the kernel flipped, padding with other values
+    than zeros.
+    """
+    __tracebackhide__ = True
+    x, w = np.asarray(x, np.float64), np.asarray(w, np.float64)
+    want = _library_conv(x, w, b, stride, padding)
+    a = returned(out, name).astype(np.float64)
+    N, C, H, W = x.shape
+    F, _, kh, kw = w.shape
+    if a.shape != want.shape:
+        def size(n, k, s, p):
+            return (n + 2 * p - k) // s + 1
+        why = (f"(N, F, H_out, W_out) with H_out = (H + 2p - kh) // stride + 1 = ({H} + {2 * padding} - {kh}) // "
+               f"{stride} + 1")
+        if a.shape == (N, F, size(H, kh, stride, 0), size(W, kw, stride, 0)) and padding:
+            why = f"padding={padding} was left out: pad H and W with {padding} zeros on each side first (np.pad)"
+        elif a.shape == (N, F, size(H, kh, stride, padding / 2), size(W, kw, stride, padding / 2)) and padding:
+            why = f"padding is added on both sides of H and W: {padding} zeros before and {padding} after"
+        elif a.shape == (N, F, size(H, kh, 1, padding), size(W, kw, 1, padding)) and stride > 1:
+            why = (f"the stride was left out: the window moves {stride} pixels at a time, so keep every "
+                   f"{stride}-th position")
+        elif sorted(a.shape) == sorted(want.shape):
+            why = "the axes are in another order: the output is (N, F, H_out, W_out), images first, then filters"
+        raise LabCheckError(f"{name} should have shape {want.shape} for x {x.shape}, w {w.shape}, stride={stride}, "
+                            f"padding={padding}, got {a.shape}: {why}.")
+    if np.allclose(a, want, rtol=1e-5, atol=1e-6):
+        return
+    if b is not None and np.allclose(a, want - np.asarray(b, np.float64)[None, :, None, None], atol=1e-6):
+        raise LabCheckError(f"{name} leaves out the bias: add b[f] to every output of filter f "
+                            "(b[None, :, None, None] broadcasts it).")
+    if np.allclose(a, _library_conv(x, w[:, :, ::-1, ::-1], b, stride, padding), atol=1e-6):
+        raise LabCheckError(f"{name} flips the kernel: multiply each window by w as it is (no [::-1]), as in "
+                            "conv2d_single.")
+    if padding:
+        edge = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)), mode="edge")
+        if np.allclose(a, _library_conv(edge, w, b, stride, 0), atol=1e-6):
+            raise LabCheckError(f"{name} pads with copies of the border; padding adds zeros (np.pad's default, "
+                                "mode='constant').")
+    i = worst_index(np.abs(a - want))
+    raise LabCheckError(f"{name} is wrong at out{list(i)}: {a[i]:.6g}, expected {want[i]:.6g} = b[{i[1]}] + the sum "
+                        f"over all {C} channels and the {kh}x{kw} window of w[{i[1]}] times the padded x[{i[0]}] "
+                        f"at rows {stride * i[2]}.. and columns {stride * i[3]}...")
 
 
 def photo_fixture():
@@ -176,9 +208,7 @@ def photo_fixture():
 
 def _ink_centre(a):
     mass = 1 - a
-    total = mass.sum()
-    return (float(mass.sum(axis=1) @ np.arange(a.shape[0]) / total),
-            float(mass.sum(axis=0) @ np.arange(a.shape[1]) / total))
+    return tuple(float(mass.sum(axis=1 - k) @ np.arange(a.shape[k]) / mass.sum()) for k in (0, 1))
 
 
 def _ink_box(a, level=0.5):
@@ -189,7 +219,7 @@ def _ink_box(a, level=0.5):
 
 
 def check_prepared_photo(out, photo, invert=False, name="prepare_photo(photo)"):
-    """Compare a prepared photo with the reference and say which step looks wrong.
+    """Compare a prepared photo with the expected one and say which step looks wrong.
 
     Recognises: a missing return, the channel axis left out, another dtype, grey levels not
     scaled to paper 1 and ink 0, the polarity wrong (inverted twice, or never), no crop, a
@@ -197,9 +227,7 @@ def check_prepared_photo(out, photo, invert=False, name="prepare_photo(photo)"):
     """
     __tracebackhide__ = True
     want = prepare_photo_reference(photo, invert=invert)
-    if out is None:
-        raise LabCheckError(f"{name} is None: did you forget a `return`?")
-    a = _arr(out)
+    a = returned(out, name)
     if a.shape != (1, 28, 28):
         why = ("add the channel axis, e.g. `return out[None]`: the network takes images of shape "
                "(1, 28, 28), like dataset.x[i]") if a.shape == (28, 28) else "one channel of 28 x 28 pixels"
@@ -248,12 +276,9 @@ def check_prepared_photo(out, photo, invert=False, name="prepare_photo(photo)"):
                             "(mass = 1 - x), not by the box's middle.")
     if np.mean(np.abs(a - want[0])) < 0.02:  # every step right; a rounding differs at an edge
         return
-    i = _where(np.abs(a - want[0]))
+    i = worst_index(np.abs(a - want[0]))
     raise LabCheckError(f"{name} is wrong at pixel {i}: {a[i]:.4g}, expected {want[0][i]:.4g}. Follow the steps "
                         "in the text: scale, crop, pad to a square, resize, centre by mass, invert.")
-
-
-# --- a network composed with >> (lab 3) -------------------------------------------------------
 
 
 def check_modified_lenet(model, name="modified_lenet()", batch=2, seed=0):
@@ -268,10 +293,6 @@ def check_modified_lenet(model, name="modified_lenet()", batch=2, seed=0):
     An activation is judged by what it does to negative numbers.
     """
     __tracebackhide__ = True
-    from ..autograd import Tensor
-    from ..layers.core import Sequential
-    from ..models import lenet
-
     if model is None:
         raise LabCheckError(f"{name} is None: did you forget a `return`?")
     if not isinstance(model, Sequential):
@@ -328,7 +349,7 @@ def check_modified_lenet(model, name="modified_lenet()", batch=2, seed=0):
         t = f(t) if f is not None else t
         for layer in net_layers[position + 1:end]:
             t = layer(t)
-        return _arr(t)
+        return as_array(t)
 
     for k, (i, j) in enumerate(zip(weighted, want_weighted)):
         t = rng.normal(size=tuple(want_outs[j + 1].shape)).astype(np.float32) * 2
@@ -347,7 +368,7 @@ def check_modified_lenet(model, name="modified_lenet()", batch=2, seed=0):
             raise LabCheckError(f"{name}: after layer {i}, {stretch} gives shape {got.shape}, expected "
                                 f"{want.shape}: the network is {plan}.")
         if k == 0:
-            pooled = _arr(list(want_model)[want_weighted[0] + 1](Tensor(t)))
+            pooled = as_array(list(want_model)[want_weighted[0] + 1](Tensor(t)))
             if np.allclose(got, pooled, rtol=1e-4, atol=1e-5):
                 raise LabCheckError(f"{name} has no ReLU after the first pooling: add `>> dl.relu` after the first "
                                     f"MaxPool2D. The modified network is {plan}.")
@@ -375,134 +396,3 @@ def check_modified_lenet(model, name="modified_lenet()", batch=2, seed=0):
                                 "activation (the loss applies the softmax).")
         raise LabCheckError(f"{name}: after the last Dense ({stretch}) the network must give the scores as they "
                             "are: no activation, no further layer.")
-
-
-# --- a whole convolution layer: batch, channels, stride, padding (lab 3) -----------------------
-
-
-def _library_conv(x, w, b, stride, padding):
-    from ..autograd import Tensor
-    from ..functional import conv2d
-
-    return _arr(conv2d(Tensor(np.asarray(x, np.float64)), Tensor(np.asarray(w, np.float64)),
-                       None if b is None else Tensor(np.asarray(b, np.float64)), stride=stride, padding=padding))
-
-
-def check_conv2d_batch(out, x, w, b, stride=1, padding=0, name="conv2d(x, w, b)"):
-    """Compare a batched, many-channel convolution with dllab's conv2d (floor semantics) and say
-    what kind of mistake it looks like.
-
-    Recognises: a missing return, padding left out or added on one side only, the stride left out,
-    the axes in another order, the bias left out, the kernel flipped, padding with other values
-    than zeros.
-    """
-    __tracebackhide__ = True
-    x, w = np.asarray(x, np.float64), np.asarray(w, np.float64)
-    want = _library_conv(x, w, b, stride, padding)
-    if out is None:
-        raise LabCheckError(f"{name} is None: did you forget a `return`?")
-    a = _arr(out).astype(np.float64)
-    N, C, H, W = x.shape
-    F, _, kh, kw = w.shape
-    if a.shape != want.shape:
-        def size(n, k, s, p):
-            return (n + 2 * p - k) // s + 1
-        why = (f"(N, F, H_out, W_out) with H_out = (H + 2p - kh) // stride + 1 = ({H} + {2 * padding} - {kh}) // "
-               f"{stride} + 1")
-        if a.shape == (N, F, size(H, kh, stride, 0), size(W, kw, stride, 0)) and padding:
-            why = f"padding={padding} was left out: pad H and W with {padding} zeros on each side first (np.pad)"
-        elif a.shape == (N, F, size(H, kh, stride, padding / 2), size(W, kw, stride, padding / 2)) and padding:
-            why = f"padding is added on both sides of H and W: {padding} zeros before and {padding} after"
-        elif a.shape == (N, F, size(H, kh, 1, padding), size(W, kw, 1, padding)) and stride > 1:
-            why = (f"the stride was left out: the window moves {stride} pixels at a time, so keep every "
-                   f"{stride}-th position")
-        elif sorted(a.shape) == sorted(want.shape):
-            why = "the axes are in another order: the output is (N, F, H_out, W_out), images first, then filters"
-        raise LabCheckError(f"{name} should have shape {want.shape} for x {x.shape}, w {w.shape}, stride={stride}, "
-                            f"padding={padding}, got {a.shape}: {why}.")
-    if np.allclose(a, want, rtol=1e-5, atol=1e-6):
-        return
-    if b is not None and np.allclose(a, want - np.asarray(b, np.float64)[None, :, None, None], atol=1e-6):
-        raise LabCheckError(f"{name} leaves out the bias: add b[f] to every output of filter f "
-                            "(b[None, :, None, None] broadcasts it).")
-    if np.allclose(a, _library_conv(x, w[:, :, ::-1, ::-1], b, stride, padding), atol=1e-6):
-        raise LabCheckError(f"{name} flips the kernel: multiply each window by w as it is (no [::-1]), as in "
-                            "conv2d_single.")
-    if padding:
-        edge = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)), mode="edge")
-        if np.allclose(a, _library_conv(edge, w, b, stride, 0), atol=1e-6):
-            raise LabCheckError(f"{name} pads with copies of the border; padding adds zeros (np.pad's default, "
-                                "mode='constant').")
-    i = _where(np.abs(a - want))
-    raise LabCheckError(f"{name} is wrong at out{list(i)}: {a[i]:.6g}, expected {want[i]:.6g} = b[{i[1]}] + the sum "
-                        f"over all {C} channels and the {kh}x{kw} window of w[{i[1]}] times the padded x[{i[0]}] "
-                        f"at rows {stride * i[2]}.. and columns {stride * i[3]}...")
-
-
-# --- max pooling backward (lab 3) -------------------------------------------------------------
-
-
-def check_max_pool_backward(dx, x, g, size, name="max_pool_backward(x, g)"):
-    """Compare a hand-written max-pooling gradient with dllab's autograd (ties: the first maximum of a
-    window in reading order takes the gradient, as in the library) and name the mistake.
-
-    Recognises: a missing return, another shape, g copied to every pixel of its window, g shared out
-    evenly (the gradient of average pooling), g sent to every tied maximum, g not used.
-    """
-    __tracebackhide__ = True
-    from ..autograd import Tensor
-    from ..functional import max_pool2d
-
-    x, g = np.asarray(x, np.float64), np.asarray(g, np.float64)
-    t = Tensor(x[None, None].copy(), requires_grad=True)
-    max_pool2d(t, size).backward(g[None, None])
-    want = _arr(t.grad)[0, 0]
-    if dx is None:
-        raise LabCheckError(f"{name} is None: did you forget a `return`?")
-    a = _arr(dx).astype(np.float64)
-    if a.shape != x.shape:
-        raise LabCheckError(f"{name} should have x's shape {x.shape} (one gradient per input pixel), got {a.shape}.")
-    if np.allclose(a, want):
-        return
-    H, W = x.shape
-    block = np.ones((size, size))
-    if np.allclose(a, np.kron(g, block)):
-        raise LabCheckError(f"{name} copies g[i, j] to every pixel of window (i, j); only the window's maximum "
-                            "decided the output, so only it gets g[i, j] and the other pixels get 0.")
-    if np.allclose(a, np.kron(g, block) / size ** 2):
-        raise LabCheckError(f"{name} shares g[i, j] evenly over the window: that is the gradient of average "
-                            "pooling. Max pooling sends all of g[i, j] to the window's maximum, 0 elsewhere.")
-    wins = x.reshape(H // size, size, W // size, size)
-    is_max = wins == wins.max(axis=(1, 3), keepdims=True)
-    tied = (is_max * g[:, None, :, None]).reshape(H, W)
-    if np.allclose(a, tied) or np.allclose(a, tied / is_max.sum(axis=(1, 3), keepdims=True).reshape(
-            H // size, 1, W // size, 1).repeat(size, 1).repeat(size, 3).reshape(H, W)):
-        raise LabCheckError(f"{name} gives the gradient to every tied maximum of a window; like the library, "
-                            "send it to the first maximum only, in reading order (np.argmax of the window, "
-                            "then np.unravel_index), so that the gradients sum to g.")
-    if np.allclose(a, (want != 0)):
-        raise LabCheckError(f"{name} puts 1 at each maximum: put g[i, j] there (the chain rule multiplies the "
-                            "gradient arriving from above by d out / d x = 1).")
-    i = _where(np.abs(a - want))
-    raise LabCheckError(f"{name} is wrong at {i}: {a[i]:.6g}, expected {want[i]:.6g}. Pixel {i} is in window "
-                        f"({i[0] // size}, {i[1] // size}) (size={size}: the windows are {size} x {size}); it gets "
-                        "that window's g only if it is the window's (first) maximum, 0 otherwise.")
-
-
-def layer_plan(model):
-    """The layers of a model as (kind, units, activation) steps, with ``Dense(n) >> f`` read as
-    ``Dense(n, activation=f)`` (the same function): tests judge what a network computes, not how the
-    attendee spelled it. Other layers are (their class name, None, None); Dropout is ("Dropout", p, None)."""
-    from ..layers.core import Activation, Dense, Dropout
-
-    plan = []
-    for layer in getattr(model, "layers", [model]):
-        if isinstance(layer, Activation) and plan and plan[-1][0] == "Dense" and plan[-1][2] is None:
-            plan[-1] = ("Dense", plan[-1][1], layer.fn)
-        elif isinstance(layer, Dense):
-            plan.append(("Dense", layer.units, layer.activation))
-        elif isinstance(layer, Dropout):
-            plan.append(("Dropout", layer.p, None))
-        else:
-            plan.append((type(layer).__name__, None, None))
-    return plan

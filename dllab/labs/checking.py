@@ -1,8 +1,11 @@
-"""Checks that teach: each failure says what is wrong and hints why, never a bare traceback.
+"""The checking every lab's visible tests use: checks that teach, never a bare traceback.
 
 An attendee's function runs through :func:`call`, under the same conditions for every answer
 (NumPy's default error state; warnings and stderr reported on stdout); a failed check on its
-result names the call and shows what it returned next to what was expected."""
+result names the call and shows what it returned next to what was expected. ``check*`` and
+:func:`lesson` are the generic checks; each lab's own checks (``dllab.labs.lab3_cnn`` and the
+others) are built from the public helpers here (:func:`with_context`, :func:`as_array`,
+:func:`worst_index`, :func:`arguments`, :func:`fair_conditions`)."""
 
 from __future__ import annotations
 
@@ -18,7 +21,6 @@ import numpy as np
 
 from .. import backend
 from ..autograd import _raw
-from ..functional.activations import softmax_array
 
 
 class LabCheckError(AssertionError):
@@ -29,10 +31,10 @@ def check(condition, message):
     """Raise :class:`LabCheckError` with ``message`` unless ``condition`` holds."""
     __tracebackhide__ = True
     if not bool(condition):
-        raise LabCheckError(_with_context(message))
+        raise LabCheckError(with_context(message))
 
 
-def _with_context(message, value=None, hint=""):
+def with_context(message, value=None, hint=""):
     """``message``, then the hint of the attendee's last call (see :func:`call`) unless one is given.
 
     When ``value`` is that call's result, the call itself is named too ("softmax(Z=array (2, 3))
@@ -51,7 +53,7 @@ def _with_context(message, value=None, hint=""):
     return message
 
 
-def _show(a, limit=24):
+def show(a, limit=24):
     """A small array written out in full (for messages), or '' when it is too big to help."""
     a = np.asarray(a)
     if a.size == 0 or a.size > limit:
@@ -59,7 +61,8 @@ def _show(a, limit=24):
     return np.array2string(a, precision=4, separator=", ", suppress_small=True, max_line_width=100)
 
 
-def _arr(a):
+def as_array(a):
+    """A NumPy array of a Tensor, a CuPy array or anything array-like (for comparing with expected values)."""
     return np.asarray(backend.to_numpy(_raw(a)))
 
 
@@ -93,7 +96,7 @@ def _describe(value):
     return f"{type(value).__name__}{size}"
 
 
-def _arguments(fn, args, kwargs):
+def arguments(fn, args, kwargs):
     """'name=description, ...' for a call of fn, with the parameter names when they can be bound."""
     try:
         bound = inspect.signature(fn).bind(*args, **kwargs)
@@ -111,7 +114,7 @@ def _arguments(fn, args, kwargs):
     return ", ".join(_describe(v) if k is None else f"{k}={_describe(v)}" for k, v in named)
 
 
-def _where_it_failed(error):
+def where_it_failed(error):
     """(function name, line number, source line) of the deepest frame in the attendee's code, or None.
 
     Frames of NumPy, the standard library, the installed packages and dllab are skipped, so the line
@@ -172,7 +175,7 @@ def call(fn, *args, hint="", **kwargs):
         raise LabCheckError(message(_name(fn), reasons))
     notes = []
     try:
-        with _fair_conditions(fn) as notes:
+        with fair_conditions(fn) as notes:
             result = fn(*args, **kwargs)
     except LabCheckError:
         raise
@@ -181,7 +184,7 @@ def call(fn, *args, hint="", **kwargs):
     finally:
         for note in notes:
             print(note)
-    _LAST_CALL.update(result=result, call=f"{_name(fn)}({_arguments(fn, args, kwargs)})", hint=hint)
+    _LAST_CALL.update(result=result, call=f"{_name(fn)}({arguments(fn, args, kwargs)})", hint=hint)
     return result
 
 
@@ -197,7 +200,7 @@ def _name(fn):
 
 
 @contextlib.contextmanager
-def _fair_conditions(fn):
+def fair_conditions(fn):
     """Run an answer as every answer is run: NumPy's default error state, warnings and stderr on stdout.
 
     A warning (an overflow in np.exp, a library's advice) or a progress bar written to stderr
@@ -221,8 +224,8 @@ def _failure_message(fn, args, kwargs, error, hint=""):
     first = (str(error).strip().splitlines() or [""])[0].strip()
     if len(first) > 200:
         first = first[:197] + "..."
-    lines = [f"{name}({_arguments(fn, args, kwargs)}) raised {type(error).__name__}" + (f": {first}" if first else "")]
-    where = _where_it_failed(error)
+    lines = [f"{name}({arguments(fn, args, kwargs)}) raised {type(error).__name__}" + (f": {first}" if first else "")]
+    where = where_it_failed(error)
     if where:
         lines.append(f"  in {where[0]}, line {where[1]}" + (f": {where[2]}" if where[2] else ""))
     if isinstance(error, NotImplementedError):
@@ -235,52 +238,6 @@ def _failure_message(fn, args, kwargs, error, hint=""):
     if hint:
         lines.append(f"Hint: {hint}")
     return "\n".join(lines)
-
-
-def _piece_inputs():
-    """Small inputs and the right answers for the pieces other answers build on (see check_pieces)."""
-    Z = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, -1.0]])
-    P = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
-    y = np.array([0, 2])
-    z = np.array([-3.0, 0.0, 2.0])
-    p, t = np.array([0.9, 0.2]), np.array([1.0, 0.0])
-    return {
-        "sigmoid": ((z,), 1 / (1 + np.exp(-z))),
-        "binary_cross_entropy": ((p, t), -(np.log(0.9) + np.log(0.8)) / 2),
-        "softmax": ((Z,), softmax_array(Z)),
-        "one_hot": ((np.array([2, 0]), 4), np.eye(4)[[2, 0]]),
-        "cross_entropy": ((P, y), -np.log(P[[0, 1], y]).mean()),
-    }
-
-
-def check_pieces(user, **pieces):
-    """Check the attendee's earlier functions that ``user`` builds on, before ``user`` is judged.
-
-    When logreg_gradients calls a softmax that is wrong, its gradient is wrong too, and a test of
-    the gradient alone would blame a correct gradient formula. Each piece (by name: sigmoid,
-    binary_cross_entropy, softmax, one_hot, cross_entropy) is run on a small input and compared with
-    the right answer; a wrong piece fails here with a message that names it and says to fix it first.
-    """
-    __tracebackhide__ = True
-    known = _piece_inputs()
-    for name, fn in pieces.items():
-        args, expected = known[name]
-        args = tuple(np.copy(a) for a in args)
-        try:
-            with _fair_conditions(fn):
-                got = fn(*args)
-            ok = got is not None and np.shape(got) == np.shape(expected) and np.allclose(
-                np.asarray(_arr(got), dtype=float), expected, rtol=1e-5, atol=1e-7)
-        except Exception as error:  # noqa: BLE001 - any failure of the piece is reported the same way
-            raise LabCheckError(f"{user} builds on your {name}, and {name} raises {type(error).__name__}: "
-                                f"{error}. Fix {name} first (its test cell above says what is wrong), then "
-                                f"run this cell again.") from error
-        if not ok:
-            got_text = _show(_arr(got)) if got is not None and np.size(got) <= 24 else repr(type(got).__name__)
-            raise LabCheckError(
-                f"{user} builds on your {name}, which is not right yet: {name}({_arguments(fn, args, {})}) "
-                f"returned {got_text}, expected {_show(expected) or expected}. Fix {name} first (its test cell "
-                f"above says what is wrong): this test would otherwise blame {user} for {name}'s mistake.")
 
 
 def run_model(model, x, what, hint=""):
@@ -296,7 +253,7 @@ def run_model(model, x, what, hint=""):
         chain = " >> ".join(type(layer).__name__ for layer in layers) if layers else type(model).__name__
         shape = tuple(getattr(x, "shape", ()))
         first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise LabCheckError(_with_context(
+        raise LabCheckError(with_context(
             f"{what} ({chain}) fails on an input of shape {shape}: {type(error).__name__}: {first}", hint=hint)) \
             from error
 
@@ -305,8 +262,8 @@ def check_shape(value, shape, name, hint=""):
     """``value`` must be an array of ``shape``."""
     __tracebackhide__ = True
     if value is None:
-        raise LabCheckError(_with_context(f"{name} is None: did you forget a `return`?", hint=hint))
-    a = _arr(value)
+        raise LabCheckError(with_context(f"{name} is None: did you forget a `return`?", hint=hint))
+    a = as_array(value)
     shape = tuple(shape)
     if a.shape != shape:
         extra = ""
@@ -314,10 +271,19 @@ def check_shape(value, shape, name, hint=""):
             extra = " (it is transposed)"
         elif a.size == int(np.prod(shape)):
             extra = " (same number of entries, wrong arrangement)"
-        raise LabCheckError(_with_context(f"{name} should have shape {shape}, got {a.shape}{extra}.", value, hint))
+        raise LabCheckError(with_context(f"{name} should have shape {shape}, got {a.shape}{extra}.", value, hint))
 
 
-def _where(diff):
+def returned(value, name):
+    """``value`` as a NumPy array; a :class:`LabCheckError` if it is None (a function that forgot its `return`)."""
+    __tracebackhide__ = True
+    if value is None:
+        raise LabCheckError(f"{name} is None: did you forget a `return`?")
+    return as_array(value)
+
+
+def worst_index(diff):
+    """The index of the largest entry of ``diff`` as a tuple of ints (where a message points)."""
     i = np.unravel_index(int(np.argmax(diff)), diff.shape)
     return tuple(int(k) for k in i)
 
@@ -330,26 +296,26 @@ def check_close(value, expected, name, hint="", rtol=1e-5, atol=1e-7):
     """
     __tracebackhide__ = True
     if value is None:
-        raise LabCheckError(_with_context(f"{name} is None: did you forget a `return`?", hint=hint))
-    a, e = _arr(value).astype(np.float64), np.asarray(expected, dtype=np.float64)
+        raise LabCheckError(with_context(f"{name} is None: did you forget a `return`?", hint=hint))
+    a, e = as_array(value).astype(np.float64), np.asarray(expected, dtype=np.float64)
     if a.shape != e.shape:
         check_shape(value, e.shape, name, hint)
     if not np.all(np.isfinite(a)):
         bad = np.argwhere(~np.isfinite(a))[0]
         first = tuple(int(k) for k in bad)
-        raise LabCheckError(_with_context(f"{name} contains nan or inf (first at index {first}).", value, hint))
+        raise LabCheckError(with_context(f"{name} contains nan or inf (first at index {first}).", value, hint))
     diff = np.abs(a - e)
     if np.any(diff > atol + rtol * np.abs(e)):
         if a.ndim == 0:
-            raise LabCheckError(_with_context(f"{name} is {float(a):.6g}, expected {float(e):.6g}.", value, hint))
-        i = _where(diff)
+            raise LabCheckError(with_context(f"{name} is {float(a):.6g}, expected {float(e):.6g}.", value, hint))
+        i = worst_index(diff)
         message = (f"{name} is wrong: at index {i} it is {a[i]:.6g}, expected {e[i]:.6g} "
                    f"(largest difference {diff.max():.2g}).")
-        got, want = _show(a), _show(e)
+        got, want = show(a), show(e)
         if got and want:
             message += f"\n  got:      {got.replace(chr(10), chr(10) + ' ' * 12)}" \
                        f"\n  expected: {want.replace(chr(10), chr(10) + ' ' * 12)}"
-        raise LabCheckError(_with_context(message, value, hint))
+        raise LabCheckError(with_context(message, value, hint))
 
 
 def check_gradient(analytic, numeric, name, batch_size=None, hint="", rtol=1e-4, atol=1e-6):
@@ -361,7 +327,7 @@ def check_gradient(analytic, numeric, name, batch_size=None, hint="", rtol=1e-4,
     __tracebackhide__ = True
     if analytic is None:
         raise LabCheckError(f"the gradient {name} is None: did you forget to return it?")
-    a, n = _arr(analytic).astype(np.float64), np.asarray(numeric, dtype=np.float64)
+    a, n = as_array(analytic).astype(np.float64), np.asarray(numeric, dtype=np.float64)
     if a.shape != n.shape:
         if a.ndim == 2 and a.shape == n.shape[::-1]:
             raise LabCheckError(
@@ -391,9 +357,9 @@ def check_gradient(analytic, numeric, name, batch_size=None, hint="", rtol=1e-4,
     elif np.isfinite(ratio) and abs(ratio - 1) > 0.05 and close(a, ratio * n, rtol=1e-3, atol=atol * 10):
         why = f"it is the right direction but {ratio:.3g}× the right size: look for a missing or extra factor"
     else:
-        i = _where(diff)
+        i = worst_index(diff)
         why = f"at index {i} it is {a[i]:.6g}, the numerical one is {n[i]:.6g}"
-    raise LabCheckError(_with_context(f"the gradient {name} differs from the numerical one by {worst:.1e}: {why}.",
+    raise LabCheckError(with_context(f"the gradient {name} differs from the numerical one by {worst:.1e}: {why}.",
                                       hint=hint))
 
 
