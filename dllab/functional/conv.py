@@ -30,11 +30,19 @@ W_out*N numbers, so the im2col copy and the col2im sums move long runs instead o
 5-number snippets (about 5x faster on a CPU). NumPy treats the view like any other
 array: only speed depends on the layout, never values.
 
+Memory, the second trick: the columns are the largest arrays of a CNN's step (8 MB for
+LeNet's second convolution at batch 64), and on a CPU a freshly allocated array costs a page
+fault per 4 KB the first time it is written, about a quarter of LeNet's step. So the backward
+pass writes dcols over the columns (they have the same shape and are not needed any more), and
+hands the buffer to the next forward pass of the same shape (``_spare_columns``).
+
 The formula read line by line, one output position at a time, is the reference
 ``dllab.functional.reference.conv2d``; tests/library/test_reference.py checks this module against it.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from .. import kernels
 from ..autograd import Function, is_grad_enabled
@@ -43,6 +51,10 @@ from ..backend import array_module, is_gpu_array
 # Without gradients (evaluation, prediction) im2col works on slices of the batch so that
 # its columns hold at most this many numbers (64 MB in float32), e.g. for batches of 1000.
 INFERENCE_COLUMNS = 1 << 24
+
+# Column buffers of finished backward passes, by (shape, dtype), for the next forward pass (CPU):
+# reusing last step's memory saves the page faults of a fresh array (see the module docstring).
+_spare_columns = {}
 
 # --- sizes and argument checks -----------------------------------------------------
 
@@ -186,10 +198,10 @@ def _as_strided(xp, a, shape, strides):
 # --- im2col / col2im ----------------------------------------------------------------
 
 
-def im2col(x, kernel, stride=1, padding=0, dilation=1):
+def im2col(x, kernel, stride=1, padding=0, dilation=1, out=None):
     """Copy every receptive field of x into a column.
 
-    x: (N, C, H, W) -> cols (C*kH*kW, H_out*W_out*N).
+    x: (N, C, H, W) -> cols (C*kH*kW, H_out*W_out*N), written into ``out`` if given (CPU).
     Rows are ordered (c, i, j), like ``W.reshape(C_out, -1)``; columns are ordered
     (y, x, n), batch fastest. One strided view + one copy: no Python loop.
     """
@@ -207,7 +219,10 @@ def im2col(x, kernel, stride=1, padding=0, dilation=1):
     # window view (C, kH, kW, H_out, W_out, N): for stride 1 the last two axes of one
     # (c, i, j) row are one contiguous run of W_out*N values in memory
     view = _as_strided(xp, xc, (C, kh, kw, Ho, Wo, N), (sC, dh * sH, dw * sW, sh * sH, sw * sW, sN))
-    return view.reshape(C * kh * kw, Ho * Wo * N)
+    if out is None:
+        return view.reshape(C * kh * kw, Ho * Wo * N)
+    out.reshape(view.shape)[...] = view  # the same copy, into memory the caller already has
+    return out
 
 
 def col2im(cols, x_shape, kernel, stride=1, padding=0, dilation=1):
@@ -241,6 +256,12 @@ def col2im(cols, x_shape, kernel, stride=1, padding=0, dilation=1):
 # --- the op -----------------------------------------------------------------------------
 
 
+def _column_buffer(rows, columns, dtype):
+    """An array of its own for the columns (never a view of x: backward writes over it), a spare one if any."""
+    spare = _spare_columns.pop((rows, columns, dtype), None)
+    return spare if spare is not None else np.empty((rows, columns), dtype=dtype)
+
+
 class Conv2d(Function):
     """2-D convolution (cross-correlation, as in every DL library), NCHW.
 
@@ -269,7 +290,8 @@ class Conv2d(Function):
         per_image = w2.shape[1] * Ho * Wo
         args = ((kh, kw), self.stride, self.padding, self.dilation)
         if is_grad_enabled() or per_image * N <= INFERENCE_COLUMNS:
-            self.cols = im2col(x, *args)
+            buffer = None if is_gpu_array(x) else _column_buffer(w2.shape[1], Ho * Wo * N, x.dtype)
+            self.cols = im2col(x, *args, out=buffer)
             out = (w2 @ self.cols).reshape(C_out, Ho, Wo, N)
         else:
             # evaluating a big batch: no backward needs the columns, so build them for a
@@ -286,15 +308,24 @@ class Conv2d(Function):
         return out.transpose(3, 0, 1, 2)
 
     def backward(self, g):
-        weight = self.weight
+        weight, cols = self.weight, self.cols
         C_out = weight.shape[0]
         g2 = to_chwn(g).reshape(C_out, -1)  # free when g kept this module's (C, H, W, N) order
-        gw = (g2 @ self.cols.T).reshape(weight.shape)
+        gw = (g2 @ cols.T).reshape(weight.shape)
         gb = g2.sum(axis=1) if self.has_bias else None
         gx = None
+        on_cpu = not is_gpu_array(cols)
         if self.needs[0]:  # not for the input batch itself
-            dcols = weight.reshape(C_out, -1).T @ g2
+            w2t = weight.reshape(C_out, -1).T
+            # dcols has the shape of the columns, which are used up: on the CPU write it over them
+            reuse = on_cpu and cols.dtype == array_module(cols).result_type(w2t.dtype, g2.dtype)
+            dcols = array_module(cols).matmul(w2t, g2, out=cols if reuse else None)
             gx = col2im(dcols, self.x_shape, weight.shape[2:], self.stride, self.padding, self.dilation)
+        self.cols = None  # backward runs once (autograd frees the graph); the buffer goes to the next step
+        if on_cpu:
+            if len(_spare_columns) >= 8:  # many shapes (varying batch sizes): keep the memory bounded
+                _spare_columns.clear()
+            _spare_columns[cols.shape + (cols.dtype,)] = cols
         return gx, gw, gb
 
 
