@@ -12,8 +12,8 @@ the loss). The lab's "modified network" is ``lenet(filters=(75, 100), relu_after
 from __future__ import annotations
 
 from .functional import relu
+from .layers import Activation, Dense, Flatten, Sequential
 from .layers.conv import Conv2D, MaxPool2D
-from .layers.core import Activation, Dense, Flatten, Sequential
 
 
 def lenet(filters=(20, 50), hidden=500, relu_after_pool1=False, classes=10, kernel_size=5):

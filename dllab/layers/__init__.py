@@ -1,15 +1,16 @@
-"""Layers: Module and everything built on it (import the names from ``dllab`` directly)."""
+"""Layers: Module and everything built on it (import the names from ``dllab`` directly).
+
+module      Module (parameters, modes, device, state_dict), Sequential and ``>>``, Activation, ShapeError
+dense       Dense, Dropout, Flatten
+conv        Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool, BatchNorm
+recurrent   LSTM, GRU, RNN, Last
+init        initial weights (glorot, he)
+checkpoint  the weights file: save and load (atomic), what a checkpoint records beside the weights
+"""
 
 from .conv import AvgPool2D, BatchNorm, Conv2D, GlobalAvgPool, MaxPool2D
-from .core import (
-    Activation,
-    Dense,
-    Dropout,
-    Flatten,
-    Module,
-    Sequential,
-    ShapeError,
-)
+from .dense import Dense, Dropout, Flatten
+from .module import Activation, Module, Sequential, ShapeError
 from .recurrent import GRU, LSTM, RNN, Last
 
 __all__ = [

@@ -29,17 +29,8 @@ from ..autograd import as_tensor
 from ..functional import batchnorm as F_bn
 from ..functional import conv as F_conv
 from ..functional import pool as F_pool
-from .core import (
-    _INITS,
-    Module,
-    ShapeError,
-    _activation_name,
-    _describe,
-    check_dtype,
-    init_weight,
-    resolve_activation,
-    zeros_parameter,
-)
+from .init import init_method, init_weight, zeros_parameter
+from .module import Module, ShapeError, _activation_name, _describe, check_dtype, resolve_activation
 
 
 def _check_image_batch(layer, x):
@@ -81,11 +72,8 @@ class Conv2D(Module):
                              f"{stride!r}, {dilation!r}")
         self.padding = F_conv.resolve_padding(padding, self.kernel_size, self.stride, self.dilation, "Conv2D")
         self._padding_arg = padding
-        self.activation = activation = resolve_activation(activation, "Conv2D")
-        act = _activation_name(activation) if activation else ""
-        self.init = init or ("he" if act in ("relu", "leaky_relu") else "glorot")
-        if self.init not in _INITS:
-            raise ValueError(f"Conv2D: unknown init {self.init!r}: use one of {', '.join(_INITS)}")
+        self.activation = resolve_activation(activation, "Conv2D")
+        self.init = init_method(init, self.activation, "Conv2D")
         self.use_bias = bias
         self.name = name
         self.in_channels = None

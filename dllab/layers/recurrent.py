@@ -29,16 +29,13 @@ import numpy as np
 from .. import backend
 from ..autograd import Parameter, Tensor, as_tensor
 from ..functional import recurrent as R
-from .core import Module, ShapeError, check_dtype, init_weight, zeros_parameter
+from .init import init_weight, zeros_parameter
+from .module import Module, ShapeError, _describe, check_dtype
 
 _PAD_FIX = (
     "pad them to one length and pass the true lengths: "
     "x, lengths = dllab.functional.recurrent.pad_sequences(seqs); layer((x, lengths))"
 )
-
-
-def _describe(x):
-    return f"shape {tuple(x.shape)} {x.dtype}"
 
 
 def _orthogonal_blocks(h, blocks):

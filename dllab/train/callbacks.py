@@ -26,14 +26,11 @@ import signal
 import sys
 import tempfile
 import threading
-import zipfile
 from pathlib import Path
-
-import numpy as np
 
 from .. import backend
 from .._warnings import warn_at_caller
-from ..layers.core import INFO
+from ..layers.checkpoint import checkpoint_info
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -237,20 +234,6 @@ class Checkpoint(Callback):
         if self.to_beat is not None and history.epochs:  # no epoch beat the file of an earlier fit
             history.note(f"checkpoint={str(self.path)!r} kept from an earlier fit: its {self.best.monitor} "
                          f"{self.to_beat:.4g} was not beaten (best of this fit {self.best.best:.4g})")
-
-
-def checkpoint_info(path):
-    """What a checkpoint file records about itself: ``{"monitor", "mode", "best"}``, or None for a
-    file without that record (written by ``model.save``), a missing file or one that is not an .npz."""
-    keys = ("monitor", "mode", "best")
-    try:
-        with np.load(path) as data:
-            if not all(INFO + key in data.files for key in keys):
-                return None
-            return {"monitor": str(data[INFO + "monitor"]), "mode": str(data[INFO + "mode"]),
-                    "best": float(data[INFO + "best"])}
-    except (OSError, ValueError, zipfile.BadZipFile):  # no file, or not one np.load can read: nothing recorded
-        return None
 
 
 def check_checkpoint_path(path, model=None):
@@ -488,4 +471,4 @@ class ProgressLog(Callback):
 
 
 __all__ = ["BestEpoch", "Callback", "Checkpoint", "EarlyStopping", "NaNGuard", "NonFiniteLossError",
-           "ProgressLog", "SafeInterrupt", "check_checkpoint_path", "checkpoint_info", "count_nonfinite"]
+           "ProgressLog", "SafeInterrupt", "check_checkpoint_path", "count_nonfinite"]

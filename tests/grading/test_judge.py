@@ -118,7 +118,7 @@ def message(tree, arrays=()):
     ({"function": "os:system"}, "cannot be sent"),
     ({"function": "builtins:eval"}, "cannot be sent"),
     ({"function": "dllab:__class__.__subclasses__"}, "not a function name"),
-    ({"object": "dllab.layers.core:Dense", "state": {"__class__": 1}, "id": 0}, "not allowed"),
+    ({"object": "dllab.layers.dense:Dense", "state": {"__class__": 1}, "id": 0}, "not allowed"),
     ({"ref": 12}, "reference to nothing"),
     ({"array": 3, "id": 0}, "not in the message"),
     ({"tensor": "dllab.autograd:Tensor", "id": 0, "data": 1, "grad": None}, "not an array"),

@@ -821,7 +821,7 @@ def saved_weights(path):
 
 
 def test_the_checkpoint_records_its_monitored_value_and_mode_and_still_loads(tmp_path):
-    from dllab.train.callbacks import checkpoint_info
+    from dllab.layers.checkpoint import checkpoint_info
 
     path = tmp_path / "best.npz"
     _, h, seen = fit_checkpoint(path, [1.5, 1.151, 1.3])
@@ -833,7 +833,7 @@ def test_the_checkpoint_records_its_monitored_value_and_mode_and_still_loads(tmp
 
 
 def test_a_second_fit_does_not_overwrite_a_better_checkpoint(tmp_path):
-    from dllab.train.callbacks import checkpoint_info
+    from dllab.layers.checkpoint import checkpoint_info
 
     path = tmp_path / "best.npz"
     trainer, _, first = fit_checkpoint(path, [1.151, 1.3])
@@ -850,7 +850,7 @@ def test_a_second_fit_does_not_overwrite_a_better_checkpoint(tmp_path):
 
 
 def test_a_checkpoint_that_cannot_be_compared_is_replaced_with_a_warning_that_says_so(tmp_path):
-    from dllab.train.callbacks import checkpoint_info
+    from dllab.layers.checkpoint import checkpoint_info
 
     path = tmp_path / "best.npz"
     dl.Dense(3, in_features=2).save(path)  # weights alone, as model.save (or an older dllab) writes them

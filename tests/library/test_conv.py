@@ -13,8 +13,8 @@ from dllab.autograd import Tensor
 from dllab.functional import reference
 from dllab.functional.conv import col2im, conv2d, im2col
 from dllab.gradcheck import gradcheck
+from dllab.layers import Dense, Flatten, ShapeError
 from dllab.layers.conv import Conv2D
-from dllab.layers.core import Dense, Flatten, ShapeError
 from dllab.models import lenet
 
 # shapes: (N, C, H, W, C_out, kH, kW, stride, padding, dilation), all awkward on purpose

@@ -25,7 +25,8 @@ FAMILIES = [
     "dllab.functional.pool", "dllab.functional.recurrent",
     "dllab.functional.reference", "dllab.functional.reference.batchnorm", "dllab.functional.reference.conv",
     "dllab.functional.reference.pool", "dllab.functional.reference.recurrent",
-    "dllab.layers.conv", "dllab.layers.core", "dllab.layers.recurrent",
+    "dllab.layers.checkpoint", "dllab.layers.conv", "dllab.layers.dense", "dllab.layers.init",
+    "dllab.layers.module", "dllab.layers.recurrent",
 ]
 
 

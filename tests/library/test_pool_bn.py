@@ -10,8 +10,8 @@ from dllab.autograd import Tensor, no_grad
 from dllab.functional.batchnorm import batch_norm
 from dllab.functional.pool import avg_pool2d, global_avg_pool, max_pool2d
 from dllab.gradcheck import gradcheck
+from dllab.layers import Dense, Flatten, ShapeError
 from dllab.layers.conv import AvgPool2D, BatchNorm, Conv2D, GlobalAvgPool, MaxPool2D
-from dllab.layers.core import Dense, Flatten, ShapeError
 
 # --- naive references ------------------------------------------------------------------------
 

@@ -1,36 +1,61 @@
-"""Module, the base of every layer and model, and the fully connected layers.
+"""Module, the base of every layer and model, and the two Modules every model is put together with.
 
-A Module holds Parameters (and other Modules), switches between training and
-evaluation, and saves/loads its weights. Layers infer their input size on the
-first call, so a model is written without repeating sizes:
+A Module holds Parameters (and other Modules), switches between training and evaluation, moves
+to the device and gives its weights as a ``state_dict``. ``a >> b`` makes a :class:`Sequential`,
+which wraps a plain function such as ``relu`` in an :class:`Activation`; the three live here
+together because each needs the others. The layers themselves are in ``dense``, ``conv`` and
+``recurrent``; saving to a file is ``checkpoint``, initial weights ``init``.
 
-    >>> import numpy as np
-    >>> from dllab import relu
-    >>> model = Dense(400, activation=relu) >> Dense(400, activation=relu) >> Dense(10)
-    >>> model(np.zeros((32, 784), np.float32)).shape
-    (32, 10)
-    >>> model[0].W.shape, model.num_parameters()
-    ((784, 400), 478410)
+    >>> from dllab.layers import Dense
+    >>> model = Dense(4, in_features=3, activation="relu") >> Dense(2, in_features=4)
+    >>> model
+    Sequential(
+      (0) Dense(4, activation=relu, in_features=3)
+      (1) Dense(2, in_features=4)
+    )
+    >>> [(name, value.shape) for name, value in model.state_dict().items()]
+    [('0.W', (3, 4)), ('0.b', (4,)), ('1.W', (4, 2)), ('1.b', (2,))]
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import OrderedDict
-from pathlib import Path
 
 import numpy as np
 
 from .. import backend
 from .. import functional as F
-from ..autograd import Parameter, Tensor, as_tensor
-
-INFO = "__info__."  # the keys of a saved .npz that are not weights but what the file records about itself
+from ..autograd import Parameter, as_tensor
+from . import checkpoint
 
 
 class ShapeError(ValueError):
     """A layer got an input of the wrong shape."""
+
+
+def _describe(x):
+    return f"shape {tuple(x.shape)} {x.dtype}"
+
+
+def check_input(layer, x, ndim, expected_dtype=None, hint=""):
+    """Raise a ShapeError/TypeError naming the layer when ``x`` has the wrong rank or dtype."""
+    if x.ndim != ndim:
+        raise ShapeError(f"{layer!r} expects a {ndim}-D input, got {_describe(x)}. {hint}".rstrip())
+    check_dtype(layer, x, expected_dtype)
+
+
+def check_dtype(layer, x, expected_dtype=None):
+    kind = x.dtype.kind
+    if kind != "f":
+        raise TypeError(
+            f"{layer!r} expects floating-point inputs, got {_describe(x)}; convert with "
+            "x.astype(np.float32) (images as floats in [0, 1])"
+        )
+    if expected_dtype is not None and x.dtype != expected_dtype:
+        raise TypeError(
+            f"{layer!r} has {expected_dtype} weights but got an input of {_describe(x)}; convert with "
+            f"x.astype(np.{expected_dtype})"
+        )
 
 
 class Module:
@@ -193,51 +218,14 @@ class Module:
         """Write the weights to an ``.npz`` file atomically (a crash never leaves half a file).
 
         info: a few plain values (strings, numbers) stored beside the weights under keys starting
-        with ``INFO``; the Trainer's checkpoint records its monitored value there. ``load`` skips them.
+        with ``checkpoint.INFO``; the Trainer's checkpoint records its monitored value there.
+        ``load`` skips them. See :func:`dllab.layers.checkpoint.save`.
         """
-        path = Path(path)
-        state = self.state_dict()
-        if not state:
-            raise ValueError(f"{self!r} has no weights yet: layers create them on their first call; run "
-                             "the model on a batch (model(x[:1])) or train it before saving")
-        state.update({INFO + key: np.asarray(value) for key, value in (info or {}).items()})
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **state)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return checkpoint.save(self, path, info)
 
     def load(self, path):
-        """Load weights saved with :meth:`save`."""
-        path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"no weights file at {path}; save one first with model.save(path)")
-        if path.is_dir():
-            raise IsADirectoryError(f"{path} is a folder; give the .npz file that model.save wrote in it")
-        with open(path, "rb") as fh:
-            head = fh.read(6)
-        not_ours = f"{path} is not a dllab weights file (the .npz that model.save writes): "
-        if head.startswith(b"\x93NUMPY"):
-            raise ValueError(not_ours + "it holds one array saved with np.save (an .npy file), not the named "
-                             "weights of a model; save models with model.save(path)")
-        if not head.startswith(b"PK"):
-            kind = "it is empty" if not head else f"it is not a zip archive (it starts with {head!r})"
-            raise ValueError(not_ours + kind)
-        try:
-            with np.load(path) as data:
-                state = {k: data[k] for k in data.files if not k.startswith(INFO)}  # the weights alone
-        except Exception as exc:
-            reason = ("it holds pickled Python objects, not the plain arrays model.save writes"
-                      if "allow_pickle" in str(exc) else f"a zip archive numpy cannot read as .npz ({exc})")
-            raise ValueError(not_ours + reason) from exc
-        return self.load_state_dict(state)
+        """Load weights saved with :meth:`save` (see :func:`dllab.layers.checkpoint.load`)."""
+        return checkpoint.load(self, path)
 
     # --- display ---------------------------------------------------------------
     def extra_repr(self) -> str:
@@ -250,8 +238,6 @@ class Module:
         """One line per layer with its parameter count."""
         lines = []
         for prefix, m in self._named_modules():
-            if m is self and isinstance(m, Sequential):
-                continue
             if isinstance(m, Sequential):
                 continue
             own = sum(p.size for n, p in vars(m).items() if isinstance(p, Parameter))
@@ -267,53 +253,9 @@ class Summary(str):
         return str(self)
 
 
-def _describe(x):
-    return f"shape {tuple(x.shape)} {x.dtype}"
+# --- activations: a plain function as a layer -----------------------------------------------
 
-
-def check_input(layer, x, ndim, expected_dtype=None, hint=""):
-    """Raise a ShapeError/TypeError naming the layer when ``x`` has the wrong rank or dtype."""
-    if x.ndim != ndim:
-        raise ShapeError(f"{layer!r} expects a {ndim}-D input, got {_describe(x)}. {hint}".rstrip())
-    check_dtype(layer, x, expected_dtype)
-
-
-def check_dtype(layer, x, expected_dtype=None):
-    kind = x.dtype.kind
-    if kind != "f":
-        raise TypeError(
-            f"{layer!r} expects floating-point inputs, got {_describe(x)}; convert with "
-            "x.astype(np.float32) (images as floats in [0, 1])"
-        )
-    if expected_dtype is not None and x.dtype != expected_dtype:
-        raise TypeError(
-            f"{layer!r} has {expected_dtype} weights but got an input of {_describe(x)}; convert with "
-            f"x.astype(np.{expected_dtype})"
-        )
-
-
-_INITS = ("glorot", "he", "normal", "zeros")
-
-
-def init_weight(shape, fan_in, fan_out, method):
-    """Draw initial weights.  glorot: U(+-sqrt(6/(fan_in+fan_out))); he: N(0, 2/fan_in)."""
-    rng = backend.rng()
-    if method == "glorot":
-        limit = np.sqrt(6.0 / (fan_in + fan_out))
-        w = rng.uniform(-limit, limit, size=shape)
-    elif method == "he":
-        w = rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)
-    elif method == "normal":
-        w = rng.standard_normal(shape) * 0.01
-    elif method == "zeros":
-        w = np.zeros(shape)
-    else:
-        raise ValueError(f"unknown init {method!r}: use one of {', '.join(_INITS)}")
-    return Parameter(backend.to_device(w.astype(backend.default_dtype())))
-
-
-def zeros_parameter(shape, value=0.0):
-    return Parameter(backend.to_device(np.full(shape, value, dtype=backend.default_dtype())))
+_ACTIVATION_NAMES = ("relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "exp")
 
 
 def _activation_name(fn):
@@ -333,84 +275,6 @@ def resolve_activation(fn, where):
     raise TypeError(f"{where}: activation must be a function or its name, got {type(fn).__name__}")
 
 
-_ACTIVATION_NAMES = ("relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "exp")
-
-
-class Dense(Module):
-    """Fully connected layer: y = activation(x @ W + b).
-
-    x: (N, in_features) -> (N, units).  W: (in_features, units), b: (units,).
-    ``in_features`` is taken from the first input unless given. ``init`` is
-    "glorot" (default) or "he" (default when the activation is relu/leaky_relu).
-    """
-
-    def __init__(self, units, activation=None, in_features=None, bias=True, init=None, name=None):
-        super().__init__()
-        if not isinstance(units, (int, np.integer)) or units < 1:
-            raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
-        self.units = int(units)
-        self.activation = activation = resolve_activation(activation, "Dense")
-        act = _activation_name(activation) if activation else ""
-        self.init = init or ("he" if act in ("relu", "leaky_relu") else "glorot")
-        if self.init not in _INITS:
-            raise ValueError(f"Dense: unknown init {self.init!r}: use one of {', '.join(_INITS)}")
-        self.in_features = in_features
-        self.use_bias = bias
-        self.name = name
-        self._lazy_params = ("W", "b") if bias else ("W",)
-        self.W = None
-        self.b = None
-        if in_features is not None:
-            self._build(in_features)
-
-    def _build(self, in_features):
-        self.in_features = int(in_features)
-        self.W = init_weight((self.in_features, self.units), self.in_features, self.units, self.init)
-        if self.use_bias:
-            self.b = zeros_parameter((self.units,))
-
-    def _after_load(self):
-        if self.W is not None:
-            if self.W.ndim != 2 or self.W.shape[1] != self.units:
-                raise ShapeError(f"{self!r}: loaded W of shape {tuple(self.W.shape)} has {self.W.shape[-1]} "
-                                 f"units, but this layer has {self.units}; the weights come from a layer of "
-                                 f"another width: build the model with Dense({self.W.shape[-1]}) or load "
-                                 "weights saved from this model")
-            self.in_features = self.W.shape[0]
-
-    def forward(self, x):
-        x = as_tensor(x)
-        if x.ndim != 2:
-            hint = (
-                "Add Flatten() before it (images are (N, C, H, W))."
-                if x.ndim > 2
-                else "Inputs are batches: reshape a single example with x.reshape(1, -1)."
-            )
-            raise ShapeError(f"{self!r} expects inputs of shape (batch, features), got {_describe(x)}. {hint}")
-        if self.W is None:
-            check_dtype(self, x)
-            self._build(x.shape[1])
-        elif x.shape[1] != self.in_features:
-            raise ShapeError(
-                f"{self!r} expects {self.in_features} input features (last axis), got {_describe(x)}; "
-                "the layer was built for a different input size"
-            )
-        if x.dtype != self.W.dtype:
-            check_dtype(self, x, self.W.dtype)
-        y = F.linear(x, self.W, self.b)
-        return self.activation(y) if self.activation is not None else y
-
-    def extra_repr(self):
-        parts = [str(self.units)]
-        if self.activation is not None:
-            parts.append(f"activation={_activation_name(self.activation)}")
-        if self.in_features is not None:
-            parts.append(f"in_features={self.in_features}")
-        if self.name:
-            parts.append(f"name={self.name!r}")
-        return ", ".join(parts)
-
-
 class Activation(Module):
     """Applies a function elementwise, e.g. ``Activation(relu)`` (no parameters)."""
 
@@ -426,31 +290,6 @@ class Activation(Module):
 
     def extra_repr(self):
         return _activation_name(self.fn)
-
-
-class Dropout(Module):
-    """Zeroes each activation with probability ``p`` while training; identity in eval mode."""
-
-    def __init__(self, p=0.5, name=None):
-        super().__init__()
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout: p is the drop probability and must be in [0, 1), got {p}")
-        self.p = p
-        self.name = name
-
-    def forward(self, x):
-        return F.dropout(as_tensor(x), self.p, self.training)
-
-    def extra_repr(self):
-        return f"p={self.p}"
-
-
-class Flatten(Module):
-    """(N, d1, d2, ...) -> (N, d1*d2*...)."""
-
-    def forward(self, x):
-        x = as_tensor(x)
-        return x if x.ndim == 2 else F.flatten(x)
 
 
 class Sequential(Module):
@@ -497,17 +336,5 @@ class Sequential(Module):
         return f"Sequential(\n{inner}\n)"
 
 
-__all__ = [
-    "Module",
-    "ShapeError",
-    "Dense",
-    "Activation",
-    "Dropout",
-    "Flatten",
-    "Sequential",
-    "Tensor",
-    "check_input",
-    "check_dtype",
-    "init_weight",
-    "zeros_parameter",
-]
+__all__ = ["Module", "ShapeError", "Activation", "Sequential", "Summary", "check_input", "check_dtype",
+           "resolve_activation"]
