@@ -48,12 +48,14 @@ tqdm.tqdm.set_lock(threading.RLock())
 # module -> (the files mutated, the test files that exercise them)
 MODULES = {
     "metrics": (["dllab/metrics.py"], ["tests/library/test_metrics.py", "tests/library/test_train.py"]),
-    "optim": (["dllab/optim.py"], ["tests/library/test_optim.py", "tests/library/test_optim_pytorch.py", "tests/library/test_train.py"]),
+    "optim": (["dllab/optim/optimizers.py", "dllab/optim/schedules.py"],
+              ["tests/library/test_optim.py", "tests/library/test_optim_pytorch.py", "tests/library/test_train.py"]),
     "data/files": (["dllab/data/files.py"], ["tests/library/test_data.py", "tests/library/test_backend_cli.py"]),
-    "train/callbacks": (["dllab/train/callbacks.py"], ["tests/library/test_callbacks.py", "tests/library/test_train.py"]),
+    "train/callbacks": (["dllab/train/callbacks.py"],
+                        ["tests/library/test_callbacks.py", "tests/library/test_train.py"]),
     "train/trainer": (["dllab/train/trainer.py"], ["tests/library/test_train.py", "tests/library/test_callbacks.py"]),
-    "autograd": (["dllab/autograd.py"], ["tests/library/test_autograd.py", "tests/library/test_ops.py", "tests/library/test_ops_pytorch.py",
-                                         "tests/library/test_layers.py"]),
+    "autograd": (["dllab/autograd.py"], ["tests/library/test_autograd.py", "tests/library/test_ops.py",
+                                         "tests/library/test_ops_pytorch.py", "tests/library/test_layers.py"]),
 }
 
 # tests that check a warning points at the caller's line: the mutants' trampolines (mutmut's frames

@@ -287,19 +287,21 @@ class FakeGPU:
 
 
 def test_optimizer_state_follows_its_parameter_between_devices(monkeypatch):
-    monkeypatch.setattr(optim.backend, "array_module", lambda a: FakeGPU if isinstance(a, FakeGPU.ndarray) else np)
-    monkeypatch.setattr(optim.backend, "to_numpy", lambda a: a.host if isinstance(a, FakeGPU.ndarray) else a)
+    from dllab.optim.optimizers import _follow_device
+
+    monkeypatch.setattr(dl.backend, "array_module", lambda a: FakeGPU if isinstance(a, FakeGPU.ndarray) else np)
+    monkeypatch.setattr(dl.backend, "to_numpy", lambda a: a.host if isinstance(a, FakeGPU.ndarray) else a)
     state = {"v": np.array([1.0, 2.0]), "count": 3}
-    optim._follow_device(state, FakeGPU.ndarray(np.zeros(2)))  # the parameter moved to the GPU
+    _follow_device(state, FakeGPU.ndarray(np.zeros(2)))  # the parameter moved to the GPU
     assert isinstance(state["v"], FakeGPU.ndarray) and np.array_equal(state["v"].host, [1.0, 2.0])
     assert type(state["count"]) is int and state["count"] == 3
     on_gpu = state["v"]
-    optim._follow_device(state, FakeGPU.ndarray(np.zeros(2)))  # already there: left as it is
+    _follow_device(state, FakeGPU.ndarray(np.zeros(2)))  # already there: left as it is
     assert state["v"] is on_gpu
-    optim._follow_device(state, np.zeros(2))  # and back
+    _follow_device(state, np.zeros(2))  # and back
     assert type(state["v"]) is np.ndarray and np.array_equal(state["v"], [1.0, 2.0])
     on_cpu = state["v"]
-    optim._follow_device(state, np.zeros(2))
+    _follow_device(state, np.zeros(2))
     assert state["v"] is on_cpu and state["count"] == 3
 
 
