@@ -150,6 +150,40 @@ def test_padding_values_do_not_matter(rng):
     np.testing.assert_array_equal(out1, out2)
 
 
+# --- the GPU loops, run without a GPU ---------------------------------------------------
+
+
+@pytest.mark.parametrize("return_sequences,lengths", [(False, None), (True, [5, 2, 4]), (False, [3, 5, 1])])
+def test_the_gpu_loops_give_what_the_numpy_loops_give(return_sequences, lengths, rng, monkeypatch):
+    """dllab/kernels/lstm.py's loops over the steps, with NumPy for CuPy and each step kernel's NumPy
+    twin (kernels/selftest.py) for the kernel, against the NumPy loops: the Python around the CUDA
+    kernels and the shared signature of the two pairs of loops are checked on any machine."""
+    from dllab.functional.recurrent import lstm_sequence
+    from dllab.kernels import lstm as gpu
+    from dllab.kernels import selftest
+
+    def step_forward(z, c_prev, h_prev, valid, acts, c, tanh_c, h):
+        acts[...], c[...], tanh_c[...], h[...] = selftest.fused_lstm_step_numpy(z, c_prev, h_prev, valid)
+
+    def step_backward(dh, dc, acts, c_prev, tanh_c, valid, dz, dc_prev, carry_h):
+        dz[...], dc_prev[...], carry_h[...] = selftest.lstm_step_backward_reference(dh, dc, acts, c_prev, tanh_c,
+                                                                                      valid)
+
+    args = make("lstm", rng)
+    state = [Tensor(rng.standard_normal((3, 4)), requires_grad=True) for _ in range(2)]
+    inputs = list(args.values()) + state
+    expected = run_op("lstm", args, h0=state[0], c0=state[1], lengths=lengths, return_sequences=return_sequences)
+    expected_grads = grads(expected, inputs, np.random.default_rng(1))
+    monkeypatch.setattr(gpu, "_cupy", lambda: np)
+    monkeypatch.setattr(gpu, "lstm_step_forward", step_forward)
+    monkeypatch.setattr(gpu, "lstm_step_backward", step_backward)
+    monkeypatch.setattr(lstm_sequence, "is_gpu_array", lambda a: True)
+    out = run_op("lstm", args, h0=state[0], c0=state[1], lengths=lengths, return_sequences=return_sequences)
+    np.testing.assert_allclose(out.data, expected.data, rtol=1e-10, atol=1e-12)
+    for got, want in zip(grads(out, inputs, np.random.default_rng(1)), expected_grads):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+
+
 # --- central differences ------------------------------------------------------------
 
 

@@ -23,7 +23,7 @@ reference          how it is written                                      fast t
 =================  =====================================================  ==========================
 conv.conv2d        a loop over output positions, one sum per position     functional/conv.py
 pool.max_pool2d    every window on a last axis, argmax, scatter           functional/pool.py
-recurrent.lstm     lstm_step_forward / lstm_step_backward, (N, H) states  functional/recurrent.py
+recurrent.lstm     lstm_step_forward / lstm_step_backward, (N, H) states  functional/recurrent/
 batchnorm          forward in small steps, the chain rule through each    functional/batchnorm.py
 =================  =====================================================  ==========================
 
