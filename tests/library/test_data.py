@@ -424,13 +424,13 @@ def test_batches_keep_earlier_batches_intact():
         np.testing.assert_array_equal(yb, yc)
 
 
-def test_batches_reuse_at_most_two_permutation_buffers():
+def test_batches_reuse_two_batch_buffers():
     x, y = numbered(64)
     batches = Batches((x, y), batch_size=16)
     for _ in range(5):
         for xb, yb in batches:  # noqa: B007 - the loop variable keeps the last batch of an epoch alive
             pass
-    assert len(batches._pools[0]) == 2  # one for the running epoch, one still in use
+    assert len(batches._pools[0]) == 2  # one for the running batch, one for the batch before it
 
 
 def test_batches_transform_gets_the_generator_and_lists_apply_in_order():
