@@ -51,9 +51,10 @@ MODULES = {
     "optim": (["dllab/optim/optimizers.py", "dllab/optim/schedules.py"],
               ["tests/library/test_optim.py", "tests/library/test_optim_pytorch.py", "tests/library/test_train.py"]),
     "data/files": (["dllab/data/files.py"], ["tests/library/test_data.py", "tests/library/test_backend_cli.py"]),
-    "train/callbacks": (["dllab/train/callbacks.py"],
+    "train/callbacks": (["dllab/train/callbacks.py", "dllab/train/monitor.py", "dllab/train/nonfinite.py"],
                         ["tests/library/test_callbacks.py", "tests/library/test_train.py"]),
-    "train/trainer": (["dllab/train/trainer.py"], ["tests/library/test_train.py", "tests/library/test_callbacks.py"]),
+    "train/trainer": (["dllab/train/trainer.py", "dllab/train/history.py", "dllab/train/arguments.py"],
+                      ["tests/library/test_train.py", "tests/library/test_callbacks.py"]),
     "autograd": (["dllab/autograd.py"], ["tests/library/test_autograd.py", "tests/library/test_ops.py",
                                          "tests/library/test_ops_pytorch.py", "tests/library/test_layers.py"]),
 }

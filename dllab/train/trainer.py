@@ -15,12 +15,14 @@ grad. Everything else is a callback (``dllab.train.callbacks``), called at fixed
   is done and recorded, keeping the weights reached so far; a second Ctrl-C interrupts at once
   (after the optimizer's update, if it comes during one: never half an update);
 * the progress bar and the per-epoch lines.
+
+Beside the loop: ``history`` (History, the epoch's sums), ``arguments`` (what fit, evaluate and
+predict accept, checked before any work), ``callbacks``, ``monitor`` and ``nonfinite``.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 import time
 
 import numpy as np
@@ -28,72 +30,13 @@ import numpy as np
 from .. import backend, threads
 from .. import functional as F
 from .. import metrics as metrics_mod
-from .. import optim as optim_mod
 from .._warnings import warn_at_caller
 from ..autograd import Tensor, no_grad
-from ..data.batches import Batches, _as_dataset
-from .callbacks import (
-    BestEpoch,
-    Callback,
-    Checkpoint,
-    EarlyStopping,
-    NaNGuard,
-    ProgressLog,
-    SafeInterrupt,
-    check_checkpoint_path,
-    count_nonfinite,
-)
-
-
-class History(dict):
-    """Per-epoch values: ``history["loss"]``, ``history["val_accuracy"]``, ... (one per epoch).
-
-    Also ``step_loss`` (every step's loss), ``best_epoch`` (1-based, by the monitored
-    value), ``stop_reason`` and ``interrupted``.
-    """
-
-    def __init__(self):
-        super().__init__()
-        self.step_loss = []
-        self.best_epoch = None
-        self.stop_reason = None
-        self.interrupted = False
-
-    def append(self, logs: dict):
-        for key, value in logs.items():
-            self.setdefault(key, []).append(value)
-
-    @property
-    def epochs(self) -> int:
-        return len(self.get("loss", []))
-
-    def note(self, text):
-        """Add ``text`` to ``stop_reason``, the line shown when training ends (restored weights,
-        a checkpoint kept), also when all the epochs ran."""
-        self.stop_reason = (f"{self.stop_reason}; {text}" if self.stop_reason
-                            else f"ran all {self.epochs} epochs; {text}")
-
-    def last(self) -> dict:
-        return {k: v[-1] for k, v in self.items() if v}
-
-    def __repr__(self):
-        body = ", ".join(f"{k}={v[-1]:.4g}" for k, v in self.items() if v)
-        return f"History({self.epochs} epochs: {body})"
-
-
-HOOKS = ("on_train_begin", "on_epoch_begin", "on_loss", "on_before_update", "on_step_end", "on_epoch_end",
-         "on_interrupt", "on_train_end")
-
-LOSSES = {"cross_entropy": F.cross_entropy, "mse": F.mse, "binary_cross_entropy": F.binary_cross_entropy}
-
-
-def _loss_fn(loss):
-    if callable(loss):
-        return loss
-    try:
-        return LOSSES[loss]
-    except KeyError:
-        raise ValueError(f"unknown loss {loss!r}: use one of {', '.join(LOSSES)} or pass a function") from None
+from . import arguments
+from .callbacks import HOOKS, Callback, ProgressLog, SafeInterrupt
+from .history import EpochSums, History
+from .monitor import BestEpoch, Checkpoint, check_checkpoint_path
+from .nonfinite import NaNGuard, explain_nonfinite_loss, explain_nonfinite_outputs
 
 
 def _model_input(xb):
@@ -110,66 +53,12 @@ def _model_input(xb):
     return Tensor(x), x
 
 
-def _with_batches(batches, what):
-    """``batches``, or a ValueError when they give no batch at all (drop_last with fewer samples than
-    batch_size): an average over no sample would read 0.0, a made-up perfect score."""
-    if len(batches) == 0:
-        raise ValueError(f"{what} gives no batches: {batches.num_samples} samples, batch_size={batches.batch_size}, "
-                         f"drop_last={batches.drop_last} (which drops the last, incomplete batch); use a batch_size "
-                         f"of at most {batches.num_samples}, or drop_last=False")
-    return batches
-
-
-def _as_early_stopping(value):
-    """fit's ``early_stopping``: an EarlyStopping, a patience (int), True (the defaults) or
-    False/None (none). A flag is the first thing people try; anything else is named here rather than
-    failing as ``'bool' object has no attribute 'monitor'``."""
-    if value is None or value is False:
-        return None
-    if value is True:
-        return EarlyStopping()
-    if isinstance(value, numbers.Integral):
-        return EarlyStopping(patience=value)
-    if not isinstance(value, EarlyStopping):
-        raise TypeError("fit: early_stopping must be True (patience 3), a patience such as 5, or "
-                        f"dl.EarlyStopping(patience=..., monitor=..., mode=...), got {value!r}")
-    return value
-
-
-def _check_batch_size(where, batch_size):
-    """A batch size must be a positive int; checked up front, so the user reads the argument's name
-    rather than ``range() arg 3 must not be zero`` from deep inside the loop."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"{where}: batch_size must be a positive integer, got {batch_size!r}; "
-                         "e.g. batch_size=1000 (the default)")
-
-
 def _on_current_device(model):
     """Move the model to the current device (dl.set_device) if its weights are elsewhere, so that
     set_device("gpu") followed by fit/evaluate/predict just works; batches follow the same device."""
     params = model.parameters()
     if params and backend.array_module(params[0].data) is not backend.xp():
         model.to_device()
-
-
-class _Sums:
-    """Sums of the loss and the metrics over an epoch, weighted by batch size; read once at the end
-    (the metric sums stay on the device until then)."""
-
-    def __init__(self, metrics):
-        self.metrics, self.n, self.loss = metrics, 0, 0.0
-        self.values = [0.0] * len(metrics)
-
-    def add(self, n, loss, metric_values):
-        self.n += n
-        self.loss = self.loss + loss * n
-        for i, m in enumerate(metric_values):
-            self.values[i] += m * n
-
-    def logs(self, prefix=""):
-        out = {prefix + "loss": float(self.loss) / max(self.n, 1)}
-        out.update({prefix + name: float(v) / max(self.n, 1) for (name, _), v in zip(self.metrics, self.values)})
-        return out
 
 
 class Trainer:
@@ -183,12 +72,8 @@ class Trainer:
 
     def __init__(self, model, loss=F.cross_entropy, optimizer="sgd", metrics=None, lr=None):
         self.model = model
-        self.loss_fn = _loss_fn(loss)
-        if lr is not None and isinstance(optimizer, optim_mod.Optimizer):
-            raise ValueError(f"Trainer: lr={lr} was given beside an optimizer object that has its own "
-                             f"(lr={optimizer.base_lr:g}); set it in one place: "
-                             f"{type(optimizer).__name__}(lr={lr}, ...) or optimizer='sgd', lr={lr}")
-        self.optimizer = optim_mod.get(optimizer, **({"lr": lr} if lr is not None else {}))
+        self.loss_fn = arguments.loss_function(loss)
+        self.optimizer = arguments.optimizer_from(optimizer, lr)
         self.optimizer.bind(model)
         self._metric_names = None if metrics is None else tuple(metrics)
         self.metrics = [] if metrics is None else [metrics_mod.get(m) for m in metrics]
@@ -201,16 +86,7 @@ class Trainer:
         self.steps_per_epoch = None  # its batches per epoch
         self._use_callbacks([])
 
-    # --- data --------------------------------------------------------------------
-    @staticmethod
-    def _batches(data, batch_size, shuffle, seed=0, transform=None, drop_last=False, where="fit"):
-        if isinstance(data, Batches):
-            return data
-        if data is None:
-            raise ValueError(f"{where}: no data given")
-        return Batches(_as_dataset(data, where), batch_size=batch_size, shuffle=shuffle, seed=seed, transform=transform,
-                       drop_last=drop_last)
-
+    # --- metrics and hooks ------------------------------------------------------------
     def _choose_metrics(self, batches):
         """Default metrics from the task: accuracy for classification, none for regression."""
         if self._metric_names is not None:
@@ -299,7 +175,7 @@ class Trainer:
     def train_epoch(self, batches, epoch):
         """One pass over ``batches``; returns the epoch's logs (mean loss, metrics, time, speed)."""
         self.model.train()
-        sums = _Sums(self.metrics)
+        sums = EpochSums(self.metrics)
         t0 = time.perf_counter()
         for step, (xb, yb) in enumerate(batches):
             inputs, x = _model_input(xb)
@@ -323,7 +199,7 @@ class Trainer:
         value = float(loss.data)                        # the step's one read back to the host
         self._emit("on_loss", value, inputs, targets)   # the NaN guard stops here, before any harm
         if not loss.requires_grad:                      # not autograd's message from backward()
-            raise ValueError(self._nothing_to_train())
+            raise ValueError(arguments.nothing_to_train(self.model))
         loss.backward()                                 # backward
         self._emit("on_before_update", value)
         self.updating = True
@@ -331,18 +207,6 @@ class Trainer:
         self.updating = False
         self.zero_grad()                                # zero grad
         return out, value
-
-    def _nothing_to_train(self):
-        """Why fit's loss has no gradient, in the user's terms (checked after the first forward pass:
-        layers create their weights there)."""
-        if not self.model.parameters():
-            return (f"fit: this model has no parameters to train: {self.model!r} has no layer with weights (such as "
-                    "dl.Dense or dl.Conv2D), so there is nothing for the optimizer to learn. Add one, e.g. "
-                    "model = dl.Flatten() >> dl.Dense(10); a model without parameters can still be used with "
-                    "evaluate() and predict()")
-        return ("fit: the loss does not depend on the model's parameters, so there is nothing to learn from it: "
-                "the loss function (or the model's forward) computed on plain arrays (.data, .numpy(), NumPy "
-                "functions) instead of Tensors, or under no_grad()")
 
     def zero_grad(self):
         """Clear the gradient of every parameter backward reached: the optimizer's and the model's.
@@ -357,25 +221,20 @@ class Trainer:
     def _fit_setup(self, train, epochs, batch_size, shuffle, seed, transform, checkpoint, validation,
                    eval_batch_size):
         """Check fit()'s arguments before any work; returns the training batches."""
-        if hasattr(epochs, "shape") and getattr(epochs, "ndim", 0) > 0:
-            raise TypeError(f"fit: the second argument is epochs, but it got an array of shape "
-                            f"{tuple(epochs.shape)} (labels?): pass inputs and targets together, "
-                            "trainer.fit((x, y), epochs=...), or a Dataset")
-        if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 1:
-            raise ValueError(f"fit: epochs must be a positive integer, got {epochs!r}")
+        arguments.check_epochs(epochs)
         if checkpoint is not None:
             check_checkpoint_path(checkpoint, self.model)
         _on_current_device(self.model)
-        batches = _with_batches(self._batches(train, batch_size, shuffle, seed, transform), "fit: the training data")
+        batches = arguments.batches_for("fit: the training data", train, batch_size, shuffle, seed, transform)
         if validation is not None:  # now, not as a made-up val_loss of 0.0 after the first epoch
-            _with_batches(self._batches(validation, eval_batch_size, shuffle=False), "fit: the validation data")
+            arguments.batches_for("fit: the validation data", validation, eval_batch_size, shuffle=False)
         self._choose_metrics(batches)
         self.fit_epochs, self.steps_per_epoch = int(epochs), len(batches)
         return batches
 
     def _fit_callbacks(self, validation, early_stopping, checkpoint, callbacks, verbose):
         """The safety nets and the progress display, in the order they run, around the user's own."""
-        early_stopping = _as_early_stopping(early_stopping)
+        early_stopping = arguments.as_early_stopping(early_stopping)
         monitor = early_stopping.monitor if early_stopping else ("val_loss" if validation is not None else "loss")
         if monitor.startswith("val_") and validation is None:
             raise ValueError(f"fit: early stopping monitors {monitor!r} but no validation data was given")
@@ -389,11 +248,7 @@ class Trainer:
             own.append(early_stopping)
         if checkpoint is not None:
             own.append(Checkpoint(checkpoint, best))
-        callbacks = list(callbacks)
-        for cb in callbacks:
-            if not any(hasattr(cb, hook) for hook in HOOKS):
-                raise TypeError(f"fit: callbacks must be objects with hooks such as on_epoch_end (subclasses of "
-                                f"dllab.Callback), got {cb!r}")
+        callbacks = arguments.check_callbacks(callbacks)
         if verbose and not any(getattr(cb, "shows_progress", False) for cb in callbacks):  # a dashboard replaces it
             own.append(ProgressLog())
         return own + callbacks + [SafeInterrupt()]  # last: the others see the step or epoch first
@@ -402,12 +257,12 @@ class Trainer:
     @no_grad()
     def evaluate(self, data, batch_size=1000) -> dict:
         """Loss and metrics over a whole dataset (evaluation mode: no dropout)."""
-        batches = _with_batches(self._batches(data, batch_size, shuffle=False, where="evaluate"), "evaluate: the data")
+        batches = arguments.batches_for("evaluate: the data", data, batch_size, shuffle=False, where="evaluate")
         self._choose_metrics(batches)
         _on_current_device(self.model)
         was_training = self.model.training
         self.model.eval()
-        sums = _Sums(self.metrics)
+        sums = EpochSums(self.metrics)
         try:
             for xb, yb in batches:
                 inputs, xb = _model_input(xb)
@@ -419,24 +274,8 @@ class Trainer:
             self.model.train(was_training)
         result = sums.logs()
         if not math.isfinite(result["loss"]):
-            raise ValueError("evaluate: " + self._explain_nonfinite(batches, result["loss"]))
+            raise ValueError("evaluate: " + explain_nonfinite_loss(self.model, batches, result["loss"]))
         return result
-
-    def _explain_nonfinite(self, batches, loss):
-        """Why evaluate's loss is NaN/inf: the inputs, the targets or the weights, with where."""
-        for what, arr in (("inputs", batches.x), ("targets", batches.y)):
-            arr = np.asarray(arr)
-            bad = count_nonfinite(arr)
-            if bad:
-                first = int(np.flatnonzero(~np.isfinite(arr.reshape(len(arr), -1)).all(axis=1))[0])
-                return (f"the {what} hold {bad} NaN/inf value{'s' if bad > 1 else ''} (first in sample {first}), "
-                        f"so the loss is {loss}: clean them (np.nan_to_num, or drop those samples) first")
-        bad = sum(count_nonfinite(p.data) for p in self.model.parameters())
-        if bad:
-            return (f"the model's weights hold {bad} NaN/inf values (left by a training run that diverged?), "
-                    f"so the loss is {loss}; train again from fresh weights")
-        return (f"the loss is {loss} although the inputs, targets and weights are finite: the model's outputs "
-                "overflowed; check the scale of the inputs")
 
     @no_grad()
     def predict(self, x, batch_size=1000) -> np.ndarray:
@@ -445,17 +284,8 @@ class Trainer:
         x: an array or Tensor of inputs, a Dataset (its inputs; with their lengths for padded
         sequences), or ``(x, lengths)`` for padded sequences.
         """
-        lengths = None
-        if hasattr(x, "x") and hasattr(x, "y"):  # a Dataset
-            x, lengths = x.x, getattr(x, "lengths", None)
-        elif isinstance(x, tuple) and len(x) == 2 and np.ndim(x[1]) == 1 and np.ndim(x[0]) == 3:
-            x, lengths = x  # (x, lengths): padded sequences
-        elif isinstance(x, (tuple, list)):
-            raise TypeError("predict: give the inputs x (an array), a Dataset, or (x, lengths) for "
-                            f"padded sequences; got a {type(x).__name__} of {len(x)} items (an (x, y) "
-                            "pair? pass x alone)")
-        x = x.data if isinstance(x, Tensor) else x
-        _check_batch_size("predict", batch_size)
+        x, lengths = arguments.predict_inputs(x)
+        arguments.check_batch_size("predict", batch_size)
         _on_current_device(self.model)
         was_training = self.model.training
         self.model.eval()
@@ -473,29 +303,8 @@ class Trainer:
             raise ValueError("predict: got no inputs (an empty array)")
         out = np.concatenate(outs)
         if out.dtype.kind in "fc" and not np.isfinite(out).all():
-            warn_at_caller(self._explain_nonfinite_outputs(x, out))
+            warn_at_caller(explain_nonfinite_outputs(self.model, x, out))
         return out
-
-    def _explain_nonfinite_outputs(self, x, out):
-        """Why some of predict's outputs are NaN/inf: rows of the inputs, the weights, or an overflow."""
-        rows = out.reshape(len(out), -1)
-        bad_out = int((~np.isfinite(rows)).any(axis=1).sum())
-        head = f"predict: {bad_out} of the {len(out)} outputs are NaN or inf"
-        x = np.asarray(backend.to_numpy(x))
-        if x.dtype.kind in "fc" and len(x):
-            bad_rows = np.flatnonzero(~np.isfinite(x.reshape(len(x), -1)).all(axis=1))
-            if len(bad_rows):
-                which = ", ".join(str(i) for i in bad_rows[:5]) + (", ..." if len(bad_rows) > 5 else "")
-                return (f"{head} because the inputs contain NaN or inf: {len(bad_rows)} of the {len(x)} input rows "
-                        f"hold NaN/inf values (rows {which}), so their results are NaN/inf too. Clean them first "
-                        "(np.nan_to_num, or drop those rows: x[np.isfinite(x).reshape(len(x), -1).all(axis=1)])")
-        bad = sum(count_nonfinite(p.data) for p in self.model.parameters())
-        if bad:
-            return (f"{head} because the model's weights hold {bad} NaN/inf values (left by a training run that "
-                    "diverged?); train again from fresh weights")
-        return (f"{head} although the inputs and the weights are finite: the model's outputs overflowed; check the "
-                "scale of the inputs")
-
 
 
 def save_checkpoint(model, path):

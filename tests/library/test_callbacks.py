@@ -1,4 +1,4 @@
-"""dllab.train.callbacks: the safety nets the Trainer adds itself, checked by what they decide.
+"""dllab.train.callbacks, monitor and nonfinite: the safety nets the Trainer adds itself, checked by what they decide.
 
 The monitored values are scripted (a loss or a metric that returns a given number in each
 epoch's validation), so each test knows the epoch training must stop at, the best epoch and the
@@ -15,7 +15,9 @@ import pytest
 from test_train import blobs
 
 import dllab as dl
-from dllab.train.callbacks import BestEpoch, EarlyStopping, NaNGuard, ProgressLog, higher_is_better
+from dllab.train.callbacks import ProgressLog
+from dllab.train.monitor import BestEpoch, EarlyStopping, higher_is_better
+from dllab.train.nonfinite import NaNGuard
 
 
 def scripted_val_loss(trainer, values):
@@ -397,7 +399,7 @@ def test_nan_guard_after_updates_blames_the_learning_rate_and_says_what_it_kept(
 
 
 def test_count_nonfinite():
-    from dllab.train.callbacks import count_nonfinite
+    from dllab.train.nonfinite import count_nonfinite
 
     assert count_nonfinite(np.array([1.0, np.nan, np.inf, -np.inf])) == 3
     assert count_nonfinite(np.array([1 + 1j, complex(np.nan, 0)])) == 1
@@ -413,7 +415,7 @@ def test_a_disk_without_room_for_the_checkpoint_is_named_before_training(tmp_pat
     import shutil
     from collections import namedtuple
 
-    from dllab.train.callbacks import Checkpoint, check_checkpoint_path
+    from dllab.train.monitor import Checkpoint, check_checkpoint_path
 
     model = dl.Dense(1000, in_features=250)  # 250,000 float32 weights + 1000 biases: 1.004 MB
     model(np.zeros((1, 250), np.float32))
@@ -461,7 +463,7 @@ def test_a_disk_without_room_for_the_checkpoint_is_named_before_training(tmp_pat
 def test_checkpoint_path_messages_word_for_word(tmp_path, monkeypatch):
     import tempfile
 
-    from dllab.train.callbacks import check_checkpoint_path
+    from dllab.train.monitor import check_checkpoint_path
 
     with pytest.raises(IsADirectoryError) as info:
         check_checkpoint_path(tmp_path)
@@ -481,7 +483,7 @@ def test_checkpoint_path_messages_word_for_word(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "mkstemp", spy)
     monkeypatch.chdir(tmp_path)
     check_checkpoint_path("best.npz")  # a bare file name: the current folder is checked
-    assert probes == [{"prefix": ".dllab-write-test.", "dir": dl.train.callbacks.Path(".")}]
+    assert probes == [{"prefix": ".dllab-write-test.", "dir": Path(".")}]
     assert not list(tmp_path.iterdir())
 
     def refuse(*args, **kwargs):
