@@ -26,11 +26,8 @@ import numpy as np
 from .. import backend
 from .. import functional as F
 from ..autograd import Parameter, as_tensor
+from ..errors import ShapeError
 from . import checkpoint
-
-
-class ShapeError(ValueError):
-    """A layer got an input of the wrong shape."""
 
 
 def _describe(x):

@@ -90,7 +90,7 @@ class _RecurrentLayer(Module):
 
     def forward(self, x, lengths=None, mask=None, initial_state=None):
         x, lengths, mask, paired = self._unpack(x, lengths, mask)
-        self._check(x, lengths, mask)
+        self._check(x)  # lengths, mask and the initial state are checked by the op
         out = self._run(x, lengths, mask, initial_state)
         if paired and self.return_sequences:
             return out, (lengths if lengths is not None else mask)
@@ -123,7 +123,7 @@ class _RecurrentLayer(Module):
             x = np.stack([np.asarray(s) for s in x]) if len(x) else np.asarray(x)
         return as_tensor(x), lengths, mask, paired
 
-    def _check(self, x, lengths, mask):
+    def _check(self, x):
         if x.ndim != 3:
             if x.ndim == 2:
                 hint = (
@@ -133,9 +133,7 @@ class _RecurrentLayer(Module):
             else:
                 hint = "Recurrent layers read (batch, time, features)."
             raise ShapeError(f"{self!r} expects inputs of shape (batch, time, features), got {_describe(x)}. {hint}")
-        n, t_steps, f = x.shape
-        if t_steps == 0:
-            raise ShapeError(f"{self!r} got sequences with no steps ({_describe(x)})")
+        f = x.shape[2]
         if self.W_x is None:
             check_dtype(self, x)
             self._build(f)
@@ -147,33 +145,10 @@ class _RecurrentLayer(Module):
             )
         if x.dtype != self.W_x.dtype:
             check_dtype(self, x, self.W_x.dtype)
-        if lengths is not None:
-            lengths = backend.to_numpy(lengths.data if isinstance(lengths, Tensor) else lengths)
-            if lengths.shape != (n,) or lengths.dtype.kind not in "iu":
-                raise ShapeError(
-                    f"{self!r}: lengths must be {n} integers, one per sequence of x ({_describe(x)}), got "
-                    f"shape {lengths.shape} dtype {lengths.dtype}"
-                )
-            if n and (lengths.min() < 0 or lengths.max() > t_steps):
-                raise ShapeError(
-                    f"{self!r}: lengths must lie in 0..{t_steps} (x is padded to {t_steps} steps), "
-                    f"got {lengths.min()}..{lengths.max()}"
-                )
-        if mask is not None and tuple(np.shape(mask)) != (n, t_steps):
-            raise ShapeError(
-                f"{self!r}: mask must have shape (batch, time) = ({n}, {t_steps}) for x of "
-                f"{_describe(x)}, got {tuple(np.shape(mask))}"
-            )
 
-    def _initial(self, state, n, label="initial_state"):
-        if state is None:
-            return None
-        state = as_tensor(state)
-        if state.shape != (n, self.hidden):
-            raise ShapeError(
-                f"{self!r}: {label} must have shape (batch, hidden) = ({n}, {self.hidden}), got {_describe(state)}"
-            )
-        return state
+    @staticmethod
+    def _initial(state):
+        return None if state is None else as_tensor(state)
 
     def extra_repr(self):
         parts = [str(self.hidden)]
@@ -214,8 +189,7 @@ class LSTM(_RecurrentLayer):
         if initial_state is not None:
             if not isinstance(initial_state, (tuple, list)) or len(initial_state) != 2:
                 raise ValueError(f"{self!r}: initial_state must be a pair (h0, c0), each (batch, {self.hidden})")
-            h0 = self._initial(initial_state[0], x.shape[0], "h0")
-            c0 = self._initial(initial_state[1], x.shape[0], "c0")
+            h0, c0 = self._initial(initial_state[0]), self._initial(initial_state[1])
         return R.lstm(x, self.W_x, self.W_h, self.b, h0, c0, lengths=lengths, mask=mask,
                       return_sequences=self.return_sequences)
 
@@ -241,7 +215,7 @@ class GRU(_RecurrentLayer):
         self.b_h = zeros_parameter((3 * self.hidden,))
 
     def _run(self, x, lengths, mask, initial_state):
-        h0 = self._initial(initial_state, x.shape[0])
+        h0 = self._initial(initial_state)
         return R.gru(x, self.W_x, self.W_h, self.b, self.b_h, h0, lengths=lengths, mask=mask,
                      return_sequences=self.return_sequences)
 
@@ -255,7 +229,7 @@ class RNN(_RecurrentLayer):
     gates = 1
 
     def _run(self, x, lengths, mask, initial_state):
-        h0 = self._initial(initial_state, x.shape[0])
+        h0 = self._initial(initial_state)
         return R.rnn(x, self.W_x, self.W_h, self.b, h0, lengths=lengths, mask=mask,
                      return_sequences=self.return_sequences)
 

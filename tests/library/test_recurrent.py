@@ -381,6 +381,26 @@ def test_other_bad_inputs(rng):
         R.rnn(np.zeros((1, 2, 3)), np.zeros((3, 2), np.float32), np.zeros((2, 2)), np.zeros(2))
 
 
+def test_the_op_checks_lengths_mask_and_states_once_for_itself_and_the_layers(rng):
+    """The ops raise the ShapeError the layers raise (one class, one check, in functional/recurrent/common.py)."""
+    x = np.zeros((2, 5, 1), np.float32)
+    args = [np.zeros(s, np.float32) for s in ((1, 8), (2, 8), (8,))]
+    assert dl.ShapeError is ShapeError
+    with pytest.raises(ShapeError, match=r"lstm: lengths must lie in 0..5 \(x is padded to 5 steps\)"):
+        R.lstm(x, *args, lengths=np.array([6, 2]))
+    with pytest.raises(ShapeError, match=r"lengths must be 2 integers.*pad_sequences"):
+        R.rnn(x, np.zeros((1, 2), np.float32), np.zeros((2, 2), np.float32), np.zeros(2, np.float32),
+              lengths=np.array([3]))
+    with pytest.raises(ShapeError, match=r"gru: mask must have shape \(batch, time\) = \(2, 5\)"):
+        GRU(2)(x, mask=np.ones((5, 2), bool))
+    with pytest.raises(ShapeError, match=r"the initial state c0 must have shape \(batch, hidden\) = \(2, 2\)"):
+        LSTM(2)(x, initial_state=(np.zeros((2, 2), np.float32), np.zeros((2, 3), np.float32)))
+    with pytest.raises(ShapeError, match=r"the initial state h0 must have shape \(batch, hidden\) = \(2, 3\)"):
+        GRU(3)(x, initial_state=np.zeros((1, 3), np.float32))
+    with pytest.raises(ShapeError, match=r"rnn: the sequences are empty"):
+        RNN(3)(np.zeros((2, 0, 1), np.float32))
+
+
 def test_float32_training_step_reduces_loss(rng):
     """A few plain gradient steps on a toy task: the layer trains end to end in float32."""
     x = rng.standard_normal((64, 8, 2)).astype(np.float32)

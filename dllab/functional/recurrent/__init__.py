@@ -50,6 +50,7 @@ import numpy as np
 from ... import backend
 from ...autograd import Function, _raw
 from ...backend import array_module
+from ...errors import ShapeError
 from .gru_rnn import GRUSequence, RNNSequence
 from .lstm_sequence import LSTMSequence
 
@@ -133,7 +134,7 @@ def last(seq, lengths=None):
     n, t_steps = seq.shape[:2]
     if lengths.shape != (n,) or lengths.dtype.kind not in "iu" \
             or (n and (lengths.min() < 1 or lengths.max() > t_steps)):
-        raise ValueError(
+        raise ShapeError(
             f"last: lengths must be {n} integers in 1..{t_steps}, got shape {lengths.shape} "
             f"dtype {lengths.dtype}" + (f" with values {lengths.min()}..{lengths.max()}" if lengths.size else "")
         )
@@ -154,7 +155,7 @@ def pad_sequences(sequences, length=None, value=0.0, dtype=np.float32):
         raise ValueError("pad_sequences: no sequences given")
     bad = [i for i, s in enumerate(seqs) if s.ndim != 2 or s.shape[1] != seqs[0].shape[1]]
     if bad:
-        raise ValueError(
+        raise ShapeError(
             f"pad_sequences: every sequence must be (time, features) with {seqs[0].shape[1:]} features; "
             f"sequence {bad[0]} has shape {seqs[bad[0]].shape}"
         )

@@ -26,6 +26,7 @@ import numpy as np
 from ... import backend
 from ...autograd import Function, _raw, is_grad_enabled
 from ...backend import array_module
+from ...errors import ShapeError
 
 
 class StepMasks(NamedTuple):
@@ -38,7 +39,10 @@ class StepMasks(NamedTuple):
 
 
 def _step_masks(name, lengths, mask, n, t_steps, dtype, xp) -> StepMasks:
-    """The masks of a padded batch in the loops' layout (see ``StepMasks``); lengths (N,) or mask (N, T)."""
+    """The masks of a padded batch in the loops' layout (see ``StepMasks``); lengths (N,) or mask (N, T).
+
+    The one check of ``lengths`` and ``mask``, for the ops and the recurrent layers alike.
+    """
     no_padding = StepMasks(None, None, None, [False] * t_steps)
     if lengths is None and mask is None:
         return no_padding
@@ -47,22 +51,22 @@ def _step_masks(name, lengths, mask, n, t_steps, dtype, xp) -> StepMasks:
     if lengths is not None:
         lengths = backend.to_numpy(_raw(lengths))
         if lengths.shape != (n,) or lengths.dtype.kind not in "iu":
-            raise ValueError(
-                f"{name}: lengths must be {n} integers (one per sequence in the batch), got "
-                f"shape {lengths.shape} dtype {lengths.dtype}"
+            raise ShapeError(
+                f"{name}: lengths must be {n} integers, one per sequence of x (batch {n}), got shape "
+                f"{lengths.shape} dtype {lengths.dtype}; pad_sequences(seqs) returns x and its lengths"
             )
         if n and (lengths.min() < 0 or lengths.max() > t_steps):
-            raise ValueError(
-                f"{name}: lengths must lie in 0..{t_steps} (the padded length), got values from "
-                f"{lengths.min()} to {lengths.max()}"
+            raise ShapeError(
+                f"{name}: lengths must lie in 0..{t_steps} (x is padded to {t_steps} steps), got values "
+                f"from {lengths.min()} to {lengths.max()}; a length counts the real steps of its sequence"
             )
         valid = np.arange(t_steps)[:, None] < lengths[None, :]
     else:
         mask = backend.to_numpy(_raw(mask))
         if mask.shape != (n, t_steps):
-            raise ValueError(
-                f"{name}: mask must have shape (batch, time) = ({n}, {t_steps}) with True at real "
-                f"steps, got shape {mask.shape}"
+            raise ShapeError(
+                f"{name}: mask must have shape (batch, time) = ({n}, {t_steps}), the first two axes of x, "
+                f"with True at real steps; got shape {mask.shape}"
             )
         valid = mask.astype(bool).T
     partial = [not bool(row.all()) for row in valid]
@@ -70,6 +74,14 @@ def _step_masks(name, lengths, mask, n, t_steps, dtype, xp) -> StepMasks:
         return no_padding
     valid_f = xp.asarray(valid[:, None, :], dtype=dtype)
     return StepMasks(valid_f, 1 - valid_f, xp.asarray(~valid[:, None, :]), partial)
+
+
+def _check_state(name, label, state, n, h):
+    """An initial state (h0 or c0) is None or (batch, hidden)."""
+    if state is not None and state.shape != (n, h):
+        raise ShapeError(
+            f"{name}: the initial state {label} must have shape (batch, hidden) = ({n}, {h}), got {state.shape}"
+        )
 
 
 class _BufferPool:
@@ -160,22 +172,21 @@ class _Recurrence(Function):
     def _check(self, x, W_x, W_h, b, h0):
         name, g = self.name, self.gates
         if x.ndim != 3:
-            raise ValueError(f"{name}: x must have shape (batch, time, features), got shape {x.shape}")
+            raise ShapeError(f"{name}: x must have shape (batch, time, features), got shape {x.shape}")
         n, t_steps, f = x.shape
         if t_steps < 1:
-            raise ValueError(f"{name}: the sequences are empty (shape {x.shape}); give at least one step")
+            raise ShapeError(f"{name}: the sequences are empty (x has shape {x.shape}); give at least one step")
         if W_h.ndim != 2 or W_h.shape[1] != g * W_h.shape[0]:
-            raise ValueError(f"{name}: W_h must have shape (H, {g}*H), got {W_h.shape}")
+            raise ShapeError(f"{name}: W_h must have shape (H, {g}*H), got {W_h.shape}")
         h = W_h.shape[0]
         if W_x.shape != (f, g * h):
-            raise ValueError(
+            raise ShapeError(
                 f"{name}: W_x must have shape (features, {g}*H) = ({f}, {g * h}) for x of shape "
                 f"{x.shape}, got {W_x.shape}"
             )
         if b.shape != (g * h,):
-            raise ValueError(f"{name}: the bias must have shape ({g * h},), got {b.shape}")
-        if h0 is not None and h0.shape != (n, h):
-            raise ValueError(f"{name}: the initial state must have shape (batch, H) = ({n}, {h}), got {h0.shape}")
+            raise ShapeError(f"{name}: the bias must have shape ({g * h},), got {b.shape}")
+        _check_state(name, "h0", h0, n, h)
         for label, w in (("W_x", W_x), ("W_h", W_h), ("b", b)):
             if w.dtype != x.dtype:
                 raise TypeError(f"{name}: {label} is {w.dtype} but x is {x.dtype}; use one dtype for both")

@@ -17,6 +17,7 @@ the LSTM (checks, the input projection, padding, outputs, input gradients) is ``
 
 from __future__ import annotations
 
+from ...errors import ShapeError
 from .common import _Recurrence
 
 
@@ -46,7 +47,7 @@ class GRUSequence(_Recurrence):
     def forward(self, x, W_x, W_h, b, b_h, h0=None, lengths=None, mask=None, return_sequences=False):
         xw = self._start(x, W_x, W_h, b, h0, lengths, mask, return_sequences)
         if b_h.shape != b.shape or b_h.dtype != b.dtype:
-            raise ValueError(f"gru: b_h must have shape {b.shape} and dtype {b.dtype}, got {b_h.shape} {b_h.dtype}")
+            raise ShapeError(f"gru: b_h must have shape {b.shape} and dtype {b.dtype}, got {b_h.shape} {b_h.dtype}")
         xp, H, steps = self.xp, self.H, self.steps
         n, t_steps, _ = x.shape
         W_hT = xp.ascontiguousarray(W_h.T)  # (3H, H): u = W_h^T h in the (H, N) layout

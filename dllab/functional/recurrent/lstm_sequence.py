@@ -11,7 +11,7 @@ import numpy as np
 
 from ... import kernels
 from ...backend import array_module, is_gpu_array
-from .common import _pool, _Recurrence
+from .common import _check_state, _pool, _Recurrence
 
 
 class LSTMSequence(_Recurrence):
@@ -54,8 +54,7 @@ class LSTMSequence(_Recurrence):
 
     def forward(self, x, W_x, W_h, b, h0=None, c0=None, lengths=None, mask=None, return_sequences=False):
         xw = self._start(x, W_x, W_h, b, h0, lengths, mask, return_sequences)
-        if c0 is not None and c0.shape != (x.shape[0], self.H):
-            raise ValueError(f"lstm: c0 must have shape (batch, H) = ({x.shape[0]}, {self.H}), got {c0.shape}")
+        _check_state(self.name, "c0", c0, x.shape[0], self.H)
         if is_gpu_array(x):  # cuBLAS for W_h^T h, one fused CUDA kernel for the rest of a step
             self.loops = kernels.lstm_forward_loop, kernels.lstm_backward_loop
         else:
