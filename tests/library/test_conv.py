@@ -128,6 +128,41 @@ def test_inference_on_big_batches_builds_columns_in_slices(rng, monkeypatch):
     assert W.grad.shape == w.shape
 
 
+def test_reused_column_buffers_give_fresh_results(rng):
+    """Backward writes dcols over the columns and hands them to the next forward pass of the same
+    shape: steps in a row, a 1x1 convolution (whose columns could have been a view of x) and mixed
+    dtypes must give what a first call gives, and leave the inputs untouched."""
+    import dllab.functional.conv as conv_module
+
+    def step(x, w, b, g, padding=1):
+        conv_module._spare_columns.clear()
+        first = _run(x, w, b, 1, padding, 1, g)
+        X, Wt = Tensor(x.copy(), requires_grad=True), Tensor(w, requires_grad=True)
+        for _ in range(3):  # the same shapes again: these steps get the previous step's buffer
+            x_before = X.data.copy()
+            again = _run(X.data, w, b, 1, padding, 1, g)
+            np.testing.assert_array_equal(X.data, x_before)
+            for a, c in zip(again, first):
+                np.testing.assert_array_equal(a, c)
+        assert conv_module._spare_columns  # the buffer was handed on
+
+    x, w, b = rng.standard_normal((2, 3, 6, 5)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    step(x, w, b, rng.standard_normal((2, 4, 6, 5)))
+    x32 = np.ascontiguousarray(x.astype(np.float32).transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    step(x32, w[:, :, :1, :1].astype(np.float32), b.astype(np.float32),
+         rng.standard_normal((2, 4, 6, 5)).astype(np.float32), padding=0)  # 1x1, (C, H, W, N) memory
+    # float32 images, float64 weights: dcols is float64 and does not fit the float32 columns
+    step(x32, w, b, rng.standard_normal((2, 4, 6, 5)))
+
+
+def test_im2col_into_a_given_buffer(rng):
+    x = rng.standard_normal((2, 3, 7, 6))
+    expected = im2col(x, (3, 2), 2, 1, 1)
+    out = np.full(expected.shape, np.nan)
+    assert im2col(x, (3, 2), 2, 1, 1, out=out) is out
+    np.testing.assert_array_equal(out, expected)
+
+
 def test_same_and_valid_padding(rng):
     x = rng.standard_normal((1, 2, 7, 6))
     w = rng.standard_normal((3, 2, 3, 5))

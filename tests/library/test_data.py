@@ -394,6 +394,22 @@ def test_batches_same_seed_same_sequence():
     assert not all(np.array_equal(p, q) for p, q in zip(first, other))
 
 
+def test_shuffled_batches_are_slices_of_one_permutation_per_epoch():
+    """Batch k of an epoch holds samples order[k*B:(k+1)*B] of that epoch's permutation, drawn from
+    the Batches' generator: the batches are gathered one at a time, but the sequence is that of
+    permuting the whole data set."""
+    x, y = numbered(23)
+    rng = np.random.default_rng(4)
+    batches = Batches((x, y), batch_size=5, seed=4)
+    for _ in range(2):
+        order = rng.permutation(23)
+        got = [(xb.copy(), yb.copy()) for xb, yb in batches]
+        assert [len(yb) for _, yb in got] == [5, 5, 5, 5, 3]
+        for k, (xb, yb) in enumerate(got):
+            np.testing.assert_array_equal(yb, order[5 * k:5 * k + 5])
+            np.testing.assert_array_equal(xb, x[order[5 * k:5 * k + 5]])
+
+
 def test_batches_drop_last_and_len():
     x, y = numbered(103)
     batches = Batches((x, y), batch_size=10, drop_last=True)
