@@ -1,11 +1,8 @@
-"""The checking every lab's visible tests use: checks that teach, never a bare traceback.
+"""The checking every lab's visible tests use (each lab's own checks, in ``lab3_cnn.py`` and the like, build on it).
 
 An attendee's function runs through :func:`call`, under the same conditions for every answer
 (NumPy's default error state; warnings and stderr reported on stdout); a failed check on its
-result names the call and shows what it returned next to what was expected. ``check*`` and
-:func:`lesson` are the generic checks; each lab's own checks (``dllab.labs.lab3_cnn`` and the
-others) are built from the public helpers here (:func:`with_context`, :func:`as_array`,
-:func:`worst_index`, :func:`arguments`, :func:`fair_conditions`)."""
+result names the call and shows what it returned next to what was expected: checks that teach."""
 
 from __future__ import annotations
 
@@ -261,9 +258,7 @@ def run_model(model, x, what, hint=""):
 def check_shape(value, shape, name, hint=""):
     """``value`` must be an array of ``shape``."""
     __tracebackhide__ = True
-    if value is None:
-        raise LabCheckError(with_context(f"{name} is None: did you forget a `return`?", hint=hint))
-    a = as_array(value)
+    a = returned(value, name, hint)
     shape = tuple(shape)
     if a.shape != shape:
         extra = ""
@@ -274,11 +269,11 @@ def check_shape(value, shape, name, hint=""):
         raise LabCheckError(with_context(f"{name} should have shape {shape}, got {a.shape}{extra}.", value, hint))
 
 
-def returned(value, name):
+def returned(value, name, hint=""):
     """``value`` as a NumPy array; a :class:`LabCheckError` if it is None (a function that forgot its `return`)."""
     __tracebackhide__ = True
     if value is None:
-        raise LabCheckError(f"{name} is None: did you forget a `return`?")
+        raise LabCheckError(with_context(f"{name} is None: did you forget a `return`?", hint=hint))
     return as_array(value)
 
 
@@ -295,9 +290,7 @@ def check_close(value, expected, name, hint="", rtol=1e-5, atol=1e-7):
     was expected.
     """
     __tracebackhide__ = True
-    if value is None:
-        raise LabCheckError(with_context(f"{name} is None: did you forget a `return`?", hint=hint))
-    a, e = as_array(value).astype(np.float64), np.asarray(expected, dtype=np.float64)
+    a, e = returned(value, name, hint).astype(np.float64), np.asarray(expected, dtype=np.float64)
     if a.shape != e.shape:
         check_shape(value, e.shape, name, hint)
     if not np.all(np.isfinite(a)):

@@ -13,6 +13,9 @@ from ..functional.activations import softmax_array
 from .answers import served
 from .checking import LabCheckError, arguments, as_array, fair_conditions, show
 
+# what the package re-exports: labs.<name> in the notebook
+__all__ = ["check_pieces", "reference_sgd_epoch", "sgd_epoch_mistakes"]
+
 reference_sgd_epoch = served("reference_sgd_epoch")
 sgd_epoch_mistakes = served("sgd_epoch_mistakes")
 

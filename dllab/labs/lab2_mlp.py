@@ -14,6 +14,9 @@ from ..gradcheck import numerical_gradient
 from .answers import served
 from .checking import LabCheckError, call, check_gradient
 
+# what the package re-exports: labs.<name> in the notebook
+__all__ = ["check_backprop", "layer_plan", "net_fixture", "optimizer_mistakes", "optimizer_steps", "reference_forward"]
+
 reference_forward = served("reference_forward")
 optimizer_steps = served("optimizer_steps")
 optimizer_mistakes = served("optimizer_mistakes")

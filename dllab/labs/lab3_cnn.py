@@ -1,11 +1,11 @@
-"""Lab 3 (a CNN): the checks of its visible tests and the answers they compare with.
-
-Convolution and pooling by hand (padding, off-by-one sizes, a flipped kernel, overlapping or averaged
-windows), a photo of a digit prepared as MNIST's (``area_resize_matrix`` is the lab's given resizing
-helper), the modified LeNet judged by behaviour; ``conv2d_reference``, ``max_pool_reference`` and
-``prepare_photo_reference`` serve the expected values (see :mod:`dllab.labs.answers`)."""
+"""Lab 3 (a CNN): the checks of its visible tests and the answers they compare with (``*_reference``, served
+by :mod:`dllab.labs.answers`): convolution and pooling by hand (padding, off-by-one sizes, a flipped kernel,
+overlapping or averaged windows), a photo of a digit prepared as MNIST's (``area_resize_matrix`` is the
+lab's given resizing helper), the modified LeNet judged by behaviour."""
 
 from __future__ import annotations
+
+from itertools import accumulate
 
 import numpy as np
 
@@ -15,6 +15,10 @@ from ..layers import Sequential
 from ..models import lenet
 from .answers import served
 from .checking import LabCheckError, as_array, returned, worst_index
+
+__all__ = ["area_resize_matrix", "check_conv2d", "check_conv2d_batch", "check_max_pool", "check_max_pool_backward",
+           "check_modified_lenet", "check_prepared_photo", "conv2d_reference", "max_pool_reference", "photo_fixture",
+           "prepare_photo_reference"]  # what the package re-exports: labs.<name> in the notebook
 
 conv2d_reference = served("conv2d_reference")
 max_pool_reference = served("max_pool_reference")
@@ -213,9 +217,7 @@ def _ink_centre(a):
 
 def _ink_box(a, level=0.5):
     rows, cols = np.nonzero(a < level)
-    if len(rows) == 0:
-        return 0, 0
-    return int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1)
+    return (0, 0) if len(rows) == 0 else (int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1))
 
 
 def check_prepared_photo(out, photo, invert=False, name="prepare_photo(photo)"):
@@ -301,9 +303,7 @@ def check_modified_lenet(model, name="modified_lenet()", batch=2, seed=0):
     want_model = lenet(filters=(75, 100), relu_after_pool1=True)
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(batch, 1, 28, 28)).astype(np.float32)
-    want_outs = [Tensor(x)]
-    for layer in want_model:
-        want_outs.append(layer(want_outs[-1]))
+    want_outs = list(accumulate(want_model, lambda t, layer: layer(t), initial=Tensor(x)))
     layers = list(model)
     kinds = [type(layer).__name__ for layer in layers]
     want_kinds = [type(layer).__name__ for layer in want_model]

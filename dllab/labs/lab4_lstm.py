@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from .answers import served
 
+# what the package re-exports: labs.<name> in the notebook
+__all__ = ["lstm_forward_mistakes", "lstm_forward_reference", "lstm_step_mistakes", "lstm_step_reference"]
+
 lstm_step_reference = served("lstm_step_reference")
 lstm_step_mistakes = served("lstm_step_mistakes")
 lstm_forward_reference = served("lstm_forward_reference")

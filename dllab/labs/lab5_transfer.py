@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import _raw, is_grad_enabled
+from ..autograd import is_grad_enabled
 from ..layers import Module
+from .checking import as_array
+
+__all__ = ["ProbeLayer", "parameters_changed_by_a_step"]  # what the package re-exports: labs.<name> in the notebook
 
 
 class ProbeLayer(Module):
@@ -44,7 +47,7 @@ def parameters_changed_by_a_step(model, x, y, lr=0.1):
     inputs = Tensor(to_device(np.asarray(x)))
     model(inputs)  # creates the weights of a new layer before the optimizer reads them
     named = list(model.named_parameters())
-    before = [np.array(_raw(p.data), copy=True) for _, p in named]
+    before = [np.array(as_array(p), copy=True) for _, p in named]
     optimizer = SGD(model, lr=lr, momentum=0.9, weight_decay=5e-4)
     model.train()
     loss = cross_entropy(model(inputs), np.asarray(y))

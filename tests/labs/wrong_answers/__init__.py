@@ -1,1 +1,1 @@
-"""Wrong-answer corpora of the labs, one module per lab (labs 1 and 2 are in tests/labs/test_wrong_answers.py)."""
+"""Wrong-answer corpora of the labs, one module per lab named as the lab is (run by test_wrong_answers.py)."""
