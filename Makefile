@@ -92,7 +92,7 @@ bubblewrap:
 # A class hub on this machine (deploy/jupyterhub/README.md): JupyterHub, its proxy from npm in a local
 # folder, the formgrader, attendees' servers. Settings: DLLAB_HUB_* variables. As root (`sudo make hub`)
 # the hub makes a Unix account per attendee, the grader account, and the exchange's and course's owners
-# and modes (deploy/jupyterhub/isolation.py); as anyone else it runs in trial mode, one user for all.
+# and modes (grading/isolation.py); as anyone else it runs in trial mode, one user for all.
 HUBDIR   = deploy/jupyterhub
 HUBPROXY = $(HUBDIR)/node_modules/.bin/configurable-http-proxy
 HUBSTAMP = $(VENV)/.installed-hub
@@ -123,7 +123,7 @@ accuracy: $(STAMP)
 	$(PY) benchmarks/accuracy_core.py
 
 lint: $(STAMP)
-	$(PY) -m ruff check dllab tests benchmarks grading/*.py grading/source deploy tools
+	$(PY) -m ruff check dllab tests benchmarks grading/*.py $(dir $(wildcard grading/*/__init__.py)) grading/source deploy tools
 
 clean:
 	rm -rf $(VENV) build *.egg-info

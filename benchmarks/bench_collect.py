@@ -1,4 +1,4 @@
-"""Collection of a class's hand-ins (grading/collect.py): how long `grade.py collect` takes.
+"""Collection of a class's hand-ins (grading/collect.py): how long `python -m grading collect` takes.
 
 Generates a class of hand-ins in a temporary course, as an instructor would download them into
 ``downloaded/<lab>/archive/``, then times ``collect.collect`` on them (generation not counted):
@@ -24,20 +24,42 @@ import io
 import json
 import os
 import platform
+import struct
 import sys
 import tarfile
 import tempfile
 import time
 import zipfile
+import zlib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "grading"))
-sys.path.insert(0, str(ROOT / "tests"))
-import collect  # noqa: E402 - grading/collect.py
-from test_collect import overlapping_zip  # noqa: E402 - the zip bomb the tests use
+from grading import collect
 
+ROOT = Path(__file__).resolve().parents[1]
 LAB = "lab1_logreg"
+
+
+def overlapping_zip(entries, size, name=f"{LAB}.ipynb"):
+    """A zip bomb of overlapping entries: one deflated member of ``size`` zero bytes, and ``entries``
+    directory entries that all point at it (each inflates to ``size``)."""
+    packer, crc, chunk = zlib.compressobj(9, zlib.DEFLATED, -15), 0, bytes(2**20)
+    parts = []
+    for _ in range(size // len(chunk)):
+        parts.append(packer.compress(chunk))
+        crc = zlib.crc32(chunk, crc)
+    data = b"".join(parts) + packer.flush()
+    raw = name.encode()
+    local = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 8, 0, 0x21, crc, len(data), size, len(raw), 0) + raw + data
+    central = b""
+    for i in range(entries):
+        member = raw if i == 0 else f"copy{i}/{name}".encode()
+        central += struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 8, 0, 0x21, crc, len(data), size,
+                               len(member), 0, 0, 0, 0, 0, 0) + member
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, entries, entries, len(central), len(local), 0)
+    return local + central + end
+
+
+
 
 
 def hand_in_notebook(i):

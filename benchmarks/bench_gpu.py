@@ -29,18 +29,15 @@ import platform
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from bench_lenet import mnist_batches, torch_lenet  # this folder: a script's own path, or pytest's
 
 import dllab as dl
 from dllab import backend
 from dllab.layers import Dense
 from dllab.layers.recurrent import LSTM
 from dllab.models import lenet
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the other benchmarks, also when imported
-from bench_lenet import mnist_batches, torch_lenet  # noqa: E402 - after the path is set
 
 WORKLOADS = {
     "lenet": {"what": "LeNet, SGD momentum 0.9, MNIST", "batch": 256},

@@ -5,14 +5,16 @@
     python benchmarks/bench_grading.py --baseline c48abc0    # the commit to compare with (default: the last
                                                              # commit before the judge)
 
-Each version gets a course of its own in a temporary folder: its own grading/ scripts and lab
-source, released with its own release.py, and the same honest hand-ins (the lab's solutions in
-the released notebook). Both grade with ``grade.py autograde --force`` in sandboxes, one hand-in
-at a time unless ``--workers`` says otherwise; the figure is each hand-in's grading time as
-grade.py records it (reports/<lab>/runs/<attendee>.json), and the load average beside it.
+Each version gets a course of its own in a temporary folder: its own nbgrader_config.py and lab
+source, released by its own code, and the same honest hand-ins (the lab's solutions in the released
+notebook). Both autograde with ``--force`` in sandboxes, one hand-in at a time unless ``--workers``
+says otherwise; the figure is each hand-in's grading time as the autograde records it
+(reports/<lab>/runs/<attendee>.json), and the load average beside it. A tree whose grading/ is a
+package runs ``python -m grading``; an older one, its grading/ scripts copied into the course
+(``release.py``, ``grade.py``).
 
-The baseline's code comes from ``git archive``; its kernel imports the baseline's own dllab (its
-folder is put on the sandbox's PYTHONPATH, in the baseline's copy of sandbox.py only).
+The baseline's code comes from ``git archive``; it runs from its own folder, on PYTHONPATH (its grading
+package, or its kernel's dllab: in the baseline's copy of sandbox.py only).
 """
 
 from __future__ import annotations
@@ -32,10 +34,9 @@ import time
 from pathlib import Path
 
 import nbformat
+from neighbours import LoadSampler, busy_neighbours
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from neighbours import LoadSampler, busy_neighbours  # noqa: E402
 
 LAB = "lab1_logreg"
 BEFORE_THE_JUDGE = "c48abc0"
@@ -62,11 +63,28 @@ def kernel_spec(folder):
     return folder / "jupyter"
 
 
+def is_package(tree):
+    return (tree / "grading" / "__init__.py").exists()
+
+
+def course_files(tree):
+    """What a course of ``tree`` holds besides its sources: the config (and, before grading/ was a
+    package, the scripts it imports)."""
+    return [tree / "grading" / "nbgrader_config.py"] if is_package(tree) else list((tree / "grading").glob("*.py"))
+
+
+def command(tree, step):
+    """``release`` or ``autograde`` as ``tree`` runs it, in its course folder."""
+    if is_package(tree):
+        return [sys.executable, "-m", "grading", step]
+    return [sys.executable, "release.py"] if step == "release" else [sys.executable, "grade.py", "autograde"]
+
+
 def make_course(tree, folder, handins, pythonpath=None):
     """A course from ``tree``'s grading/ with ``handins`` honest hand-ins of lab 1; its environment."""
     course = folder / "grading"
     (course / "source").mkdir(parents=True)
-    for script in (tree / "grading").glob("*.py"):
+    for script in course_files(tree):
         shutil.copy(script, course)
     for extra in (tree / "grading" / "source").glob("*.toml"):
         shutil.copy(extra, course / "source")
@@ -78,7 +96,7 @@ def make_course(tree, folder, handins, pythonpath=None):
     env.pop("NBGRADER_EXECUTION", None)
     if pythonpath:
         env["PYTHONPATH"] = str(pythonpath)
-    subprocess.run([sys.executable, "release.py", LAB], cwd=course, env=env, check=True, capture_output=True)
+    subprocess.run([*command(tree, "release"), LAB], cwd=course, env=env, check=True, capture_output=True)
     release = nbformat.read(folder / "labs" / LAB / f"{LAB}.ipynb", as_version=4)
     source = nbformat.read(course / "source" / LAB / f"{LAB}.ipynb", as_version=4)
     answers = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in source.cells
@@ -95,9 +113,9 @@ def make_course(tree, folder, handins, pythonpath=None):
     return course, env
 
 
-def grade(course, env, workers):
+def grade(tree, course, env, workers):
     start = time.monotonic()
-    run = subprocess.run([sys.executable, "grade.py", "autograde", LAB, "--force", f"--workers={workers}"],
+    run = subprocess.run([*command(tree, "autograde"), LAB, "--force", f"--workers={workers}"],
                          cwd=course, env=env, capture_output=True, text=True)
     wall = time.monotonic() - start
     if run.returncode != 0:
@@ -127,7 +145,7 @@ def main(argv=None):
                 folder = tmp / f"{len(results['runs'])}"
                 course, env = make_course(tree, folder, args.handins, pythonpath)
                 with busy_neighbours(neighbours, max_seconds=900), LoadSampler() as load:
-                    got = grade(course, env, args.workers)
+                    got = grade(tree, course, env, args.workers)
                 row = {"version": name, "neighbours": neighbours, **got, "median": statistics.median(got["seconds"]),
                        "load": load.summary()}
                 results["runs"].append(row)

@@ -1,4 +1,4 @@
-"""The instructor's debrief page (grading/insight.py): how long `grade.py insight` takes on a class of 200.
+"""The instructor's debrief page (grading/insight.py): how long `python -m grading insight` takes on a class of 200.
 
 Fabricates a graded class of lab 1 in a temporary course, without grading anything: the lab's
 instructor notebook in ``source/``, a gradebook (nbgrader's API: the lab's grade cells, 200
@@ -29,9 +29,9 @@ import time
 import warnings
 from pathlib import Path
 
+from grading import insight, release
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "grading"))
-import insight  # noqa: E402 - grading/insight.py
 
 LAB = "lab1_logreg"
 TARGET_S = 10
@@ -50,10 +50,7 @@ def _meta(cell):
 
 def source_notebook():
     path = ROOT / "grading" / "source" / LAB / f"{LAB}.ipynb"
-    if not path.exists():  # written from the lab's script (tests and `release.py` do this)
-        sys.path.insert(0, str(ROOT / "grading"))
-        import release
-
+    if not path.exists():  # written from the lab's script (tests and `python -m grading release` do this)
         release.write_notebooks([LAB])
     return json.loads(path.read_text())
 

@@ -1,6 +1,6 @@
 """Wall time of every cell of every lab at its default size, quiet and beside busy neighbours.
 
-Each instructor notebook (built from `grading/source/<lab>/<lab>.py` by `grading/release.py`'s
+Each instructor notebook (built from `grading/source/<lab>/<lab>.py` by `python -m grading release`'s
 `notebook()`, so whatever the lab holds today) is executed with nbclient in a fresh kernel, in a
 temporary copy of its folder, as an attendee runs it: default parameters, CPU, progress bars on.
 A cell's time is nbclient's record of it (`execution` metadata: from `iopub.execute_input` to
@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import importlib.util
 import json
 import os
 import platform
@@ -37,24 +36,18 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the other benchmarks, also when imported
-from neighbours import LoadSampler, busy_neighbours  # noqa: E402 - after the path is set
+from neighbours import LoadSampler, busy_neighbours  # this folder: a script's own path, or pytest's
 
+from grading import release
+
+ROOT = Path(__file__).resolve().parents[1]
 CELL_TARGET_S, LAB_TARGET_S = 20.0, 90.0
 THREAD_VARIABLES = ("DLLAB_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                     "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 
 
-def _release():
-    spec = importlib.util.spec_from_file_location("release", ROOT / "grading" / "release.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def all_labs():
-    return _release().all_labs()
+    return release.all_labs()
 
 
 def cell_label(cell, limit=60):
@@ -113,7 +106,7 @@ def environment(values: dict, remove=()):
 
 def run_lab(lab, neighbours, threads, cell_timeout=120):
     """Execute ``lab`` (its notebook as grading/release.py builds it) once under one condition."""
-    nb = _release().notebook(lab)
+    nb = release.notebook(lab)
     record = run_notebook(nb, ROOT / "grading" / "source" / lab, neighbours, threads, cell_timeout)
     return {"lab": lab, **record}
 

@@ -36,10 +36,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from neighbours import LoadSampler, busy_neighbours  # this folder: a script's own path, or pytest's
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))  # the other benchmarks, also when imported
-from neighbours import LoadSampler, busy_neighbours  # noqa: E402 - after the path is set
 
 THREAD_VARIABLES = ("DLLAB_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                     "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")

@@ -1,8 +1,8 @@
 """Build the attendees' copy of the workshop: everything attendees get, and no solution.
 
-    python grading/attendees_copy.py                     # -> build/attendees/ (from the repository root)
-    python grading/attendees_copy.py --out DIR           # somewhere else
-    python grading/attendees_copy.py --check DIR         # exit 1 if DIR holds a solution or hidden test
+    python -m grading attendees-copy                     # -> build/attendees/ in the repository
+    python -m grading attendees-copy --out DIR           # somewhere else
+    python -m grading attendees-copy --check DIR         # exit 1 if DIR holds a solution or hidden test
 
 The repository holds the instructor's lab sources (``grading/source``: solutions, hidden tests),
 so it must never be what attendees get. This copies, from the files git tracks, only what
@@ -19,7 +19,6 @@ must answer only the visible tests' own inputs, from the stored values.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import subprocess
 import sys
@@ -27,9 +26,10 @@ from pathlib import Path
 
 import nbformat
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
+from grading import release
+from grading.course import PACKAGE
+
+ROOT = PACKAGE.parent  # this repository
 
 INCLUDE = ("labs/", "dllab/", "assets/", "binder/", "pyproject.toml", "Makefile", "LICENSE", "docs/data.md",
            "docs/gpu.md")
@@ -72,8 +72,6 @@ def secret_lines(root=ROOT):
     A line that a released notebook shows as given code (lab 2 hands out the softmax that lab 1
     asks for) is not a secret.
     """
-    import release
-
     lines = set()
     for lab in release.all_labs(root / "grading"):
         for cell in release.notebook(lab, root / "grading").cells:
@@ -120,6 +118,9 @@ def leaks(folder, root=ROOT):
 
 KEY_PROBE = """
 import importlib, json, sys
+# as in an environment made from the copy: this repository's own editable install (which maps dllab and
+# grading to the instructor's folders) is not there; the copy's dllab comes from PYTHONPATH
+sys.meta_path = [f for f in sys.meta_path if not getattr(f, "__module__", "").startswith("__editable__")]
 import numpy as np
 from dllab import labs
 found = []
@@ -168,13 +169,10 @@ def answer_key_leaks(folder):
     return found
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description="Build the attendees' copy (no solutions, no hidden tests).")
-    parser.add_argument("--out", default=str(ROOT / "build" / "attendees"))
-    parser.add_argument("--check", metavar="DIR", help="only check an existing copy")
-    args = parser.parse_args(argv)
-    folder = Path(args.check) if args.check else build(args.out)
-    found = leaks(folder) + answer_key_leaks(folder)
+def main(root=ROOT, out=None, check=None):
+    """``python -m grading attendees-copy [--out DIR | --check DIR]``: 0 when the copy holds no secret."""
+    folder = Path(check) if check else build(out or root / "build" / "attendees", root)
+    found = leaks(folder, root) + answer_key_leaks(folder)
     for name, what in found[:50]:
         print(f"LEAK {name}: {what}")
     if found:
@@ -182,7 +180,3 @@ def main(argv=None):
         return 1
     print(f"attendees' copy in {folder}: no solution, no hidden test")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

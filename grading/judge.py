@@ -3,9 +3,9 @@
 The judge holds the lab's test cells, visible and hidden, as the instructor wrote them (read from
 ``source/<lab>/<lab>.ipynb``, never from the hand-in) and runs them in its own namespace, in the
 grading process. Each name an answer cell of the lab defines (``softmax``, ``make_mlp``...) is bound
-to what the attendee's kernel holds under that name at that moment: a :class:`wire.RemoteFunction`
+to what the attendee's kernel holds under that name at that moment: a :class:`grading.wire.RemoteFunction`
 for a function, which runs it in the sandbox on the judge's inputs and brings back data only
-(``wire.py``), or the value itself, as data. Expected values, fixtures and the checks' logic never
+(``grading.wire``), or the value itself, as data. Expected values, fixtures and the checks' logic never
 leave this process; hidden tests never enter the sandbox.
 
 The same test cells teach in the notebook (the attendee runs the visible ones in their kernel) and
@@ -23,7 +23,7 @@ import sys
 import traceback
 from dataclasses import dataclass
 
-from wire import Decoder, RemoteFunction, WireError, pack
+from grading.wire import Decoder, RemoteFunction, WireError, pack
 
 MAX_OUTPUT = 20_000  # characters of a test's printed output kept
 
@@ -111,13 +111,12 @@ class Judge:
     """Runs a lab's test cells on the host against the answers in one attendee's kernel.
 
     ``transport(request_bytes) -> (tree, arrays)`` carries one request to the kernel and its reply
-    back (``sandbox.SandboxedExecute`` provides it; the tests use an in-process stand-in).
+    back (``grading.preprocessors.SandboxedExecute`` provides it; the tests use an in-process stand-in).
     """
 
     def __init__(self, cells, transport, handin_sources=(), on_flag=None):
-        import answer_keys
-
         from dllab import labs
+        from grading import answer_keys
 
         labs.use_answer_keys(answer_keys)  # this process computes every expected value, for any input
         self.cells = cells

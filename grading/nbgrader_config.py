@@ -2,15 +2,16 @@
 
 Layout (relative to this folder, the course root):
     source/<lab>/<lab>.ipynb        instructor notebooks, with solutions and hidden tests
-    ../labs/<lab>/<lab>.ipynb       the release: what attendees open (`python release.py`)
+    ../labs/<lab>/<lab>.ipynb       the release: what attendees open (`python -m grading release`)
     downloaded/<lab>/archive/       what attendees handed in, before `nbgrader zip_collect`
     submitted/, autograded/, feedback/, gradebook.db    nbgrader's own (not committed)
 
-See README.md in this folder for the instructor's commands.
+See README.md in this folder for the instructor's commands. The hooks named here come from the
+``grading`` package (installed with dllab: ``pip install -e .``), one per file in
+``grading/preprocessors/`` and ``grading/plugins/``.
 """
 
 import os
-import sys
 from pathlib import Path
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
@@ -24,19 +25,18 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
+from grading.plugins import IntegrityCsvExport, NotebooksOnlyExtractor
+from grading.preprocessors import (
+    HideHiddenTests,
+    LimitOutputChars,
+    ReportEditedCells,
+    RestoreMetadata,
+    SandboxedExecute,
+)
+
 c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))  # integrity.py and sandbox.py, next to this file
-from integrity import (  # noqa: E402
-    HideHiddenTests,
-    IntegrityCsvExport,
-    LimitOutputChars,
-    NotebooksOnlyExtractor,
-    ReportEditedCells,
-    RestoreMetadata,
-)
-from sandbox import SandboxedExecute  # noqa: E402
 
 c.CourseDirectory.course_id = "dllab"
 c.CourseDirectory.root = str(HERE)
@@ -54,9 +54,9 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
 
-# Every hand-in runs in a throwaway bubblewrap sandbox (sandbox.py): no course files, no
+# Every hand-in runs in a throwaway bubblewrap sandbox (grading/sandbox.py): no course files, no
 # gradebook, no network, its own user id and limits. Without bwrap, grading refuses to run
-# (grade.py --unsafe-no-sandbox turns this off, for notebooks you trust).
+# (python -m grading autograde --unsafe-no-sandbox turns this off, for notebooks you trust).
 c.SandboxedExecute.notebook_timeout = 600       # seconds for a whole notebook
 c.SandboxedExecute.memory_limit_mb = 4096       # address space per sandboxed process
 c.SandboxedExecute.max_processes = 256          # processes + threads of the sandbox's user (root only)
@@ -90,5 +90,5 @@ c.FileNameCollectorPlugin.named_regexp = (
 # Feedback: hidden tests are cut from the cells and scrubbed from every output.
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
 
-# Export: grades.csv gets the integrity report's verdict on every row (see grade.py report).
+# Export: grades.csv gets the integrity report's verdict on every row (python -m grading report).
 c.ExportApp.plugin_class = IntegrityCsvExport

@@ -1,26 +1,24 @@
 """Regenerate the attendees' notebooks in ../labs from the lab sources in source/.
 
-    python grading/release.py                 # every lab in source/
-    python grading/release.py lab1_logreg     # one lab
-    python grading/release.py --check         # exit 1 if labs/ is out of date with source/
+    python -m grading release                 # every lab in source/
+    python -m grading release lab1_logreg     # one lab
+    python -m grading release --check         # exit 1 if labs/ is out of date with source/
 
 Each lab is one jupytext percent script, ``source/<lab>/<lab>.py`` (nbgrader's cell metadata on
 its ``# %%`` lines); JupyterLab opens it as a notebook. This script first writes the notebook
 nbgrader reads, ``source/<lab>/<lab>.ipynb`` (not committed), from that text, then runs
-``nbgrader generate_assignment <lab> --force`` in this folder (nbgrader_config.py sends the
+``nbgrader generate_assignment <lab> --force`` in the course folder (nbgrader_config.py sends the
 release to ../labs): solutions and hidden tests are removed, outputs cleared, test cells locked,
-and each lab is recorded in the gradebook (gradebook.db here), which autograding needs.
+and each lab is recorded in the gradebook (gradebook.db there), which autograding needs.
 
-``--check`` does the same in a temporary copy of this folder and compares the result with the
+``--check`` does the same in a temporary copy of the course and compares the result with the
 committed labs/ byte for byte, so it never touches labs/ or the gradebook.
 """
 
 from __future__ import annotations
 
-import argparse
 import filecmp
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -30,8 +28,9 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-HERE = Path(__file__).resolve().parent
-LABS = HERE.parent / "labs"
+from grading.course import PACKAGE, tool_env
+
+HERE = PACKAGE  # this repository's course
 
 
 # jupytext keeps the kernelspec and title; the notebook also states its language, as Jupyter writes it
@@ -80,13 +79,6 @@ def write_notebooks(labs, root=HERE):
             path.write_text(text)
 
 
-def tool_env():
-    """The environment for nbgrader: this Python's bin folder first on PATH (nbgrader runs `alembic`)."""
-    env = dict(os.environ)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    return env
-
-
 def generate(labs, root=HERE):
     """nbgrader generate_assignment for each lab, in the course folder ``root``."""
     write_notebooks(labs, root)
@@ -102,21 +94,20 @@ def _files(folder):
     return sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
 
 
-def check(labs):
+def check(labs, root=HERE):
     """Names of the release files that differ from a fresh generation (empty when up to date)."""
     stale = []
     with tempfile.TemporaryDirectory() as tmp:
         course = Path(tmp) / "grading"
         course.mkdir()
-        for module in HERE.glob("*.py"):  # nbgrader_config.py and the modules it imports
-            shutil.copy(module, course)
+        shutil.copy(root / "nbgrader_config.py", course)  # the plugins it names come from the grading package
         for lab in labs:
-            shutil.copytree(HERE / "source" / lab, course / "source" / lab,
+            shutil.copytree(root / "source" / lab, course / "source" / lab,
                             ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.ipynb"))
         generate(labs, course)
         fresh_root = Path(tmp) / "labs"
         for lab in labs:
-            fresh, committed = fresh_root / lab, LABS / lab
+            fresh, committed = fresh_root / lab, root.parent / "labs" / lab
             names = set(_files(fresh)) | (set(_files(committed)) if committed.exists() else set())
             for name in sorted(names):
                 a, b = fresh / name, committed / name
@@ -125,25 +116,17 @@ def check(labs):
     return stale
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description="Regenerate labs/ from grading/source/ with nbgrader.")
-    parser.add_argument("labs", nargs="*", help="lab folders under source/ (default: all)")
-    parser.add_argument("--check", action="store_true", help="only check that labs/ is up to date")
-    args = parser.parse_args(argv)
-    labs = args.labs or all_labs()
-    if args.check:
-        stale = check(labs)
+def main(labs=(), root=HERE, check_only=False):
+    """``python -m grading release [lab ...] [--check]``."""
+    labs = list(labs) or all_labs(root)
+    if check_only:
+        stale = check(labs, root)
         if stale:
-            print("labs/ is out of date with grading/source/ (run: python grading/release.py):",
-                  *stale, sep="\n  ")
+            print("labs/ is out of date with grading/source/ (run: python -m grading release):", *stale, sep="\n  ")
             return 1
         print(f"labs/ is up to date ({', '.join(labs)})")
         return 0
-    generate(labs)
+    generate(labs, root)
     for lab in labs:
         print(f"released {lab} -> labs/{lab}/")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -22,18 +22,25 @@ def _seed_dllab():
     yield
 
 
-def load_release():
-    """grading/release.py as a module (the course folder is not a package)."""
-    path = Path(__file__).resolve().parents[1] / "grading" / "release.py"
-    spec = importlib.util.spec_from_file_location("dllab_release", path)
+def load_script(path, name):
+    """A script outside any package (assets/data/<set>/make_*.py) as a module: the one place tests load
+    code by its path."""
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
+def load_release():
+    """grading/release.py (``grading.release``): the labs' notebooks as nbgrader reads them."""
+    from grading import release
+
+    return release
+
+
 def pytest_configure(config):
     # The instructor notebooks grading/source/<lab>/<lab>.ipynb are not committed: they are written
-    # from the labs' jupytext scripts, as `python grading/release.py` does, before tests look for them.
+    # from the labs' jupytext scripts, as `python -m grading release` does, before tests look for them.
     # (A copy of the library and its unit tests alone, as mutation testing makes, has no course.)
     if not (Path(__file__).resolve().parents[1] / "grading" / "release.py").exists():
         return

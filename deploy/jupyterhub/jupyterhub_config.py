@@ -166,8 +166,7 @@ c.Spawner.environment = {
 SUBMISSION_OWNER = "any" if SPAWNER == "shared" else "account"
 
 if SPAWNER == "isolated":
-    sys.path.insert(0, str(HERE))
-    import isolation  # noqa: E402 - this folder's module, found once the folder is on the path
+    from grading import isolation  # installed with dllab (the course's package: grading/isolation.py)
 
     HOME_BASE = Path(env("DLLAB_HUB_HOME_BASE", "/home")).resolve()
     if isolation.python_for_all():

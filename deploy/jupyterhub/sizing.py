@@ -66,9 +66,9 @@ def lab_notebook(lab: str, folder: Path) -> Path:
     path = SOURCE / lab / f"{lab}.ipynb"
     script = SOURCE / lab / f"{lab}.py"
     if script.exists():
-        sys.path.insert(0, str(ROOT / "grading"))
         import nbformat
-        import release  # the same conversion nbgrader's release uses
+
+        from grading import release  # the same conversion nbgrader's release uses
 
         path = folder / f"{lab}.ipynb"
         nbformat.write(release.notebook(lab), path)

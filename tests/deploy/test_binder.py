@@ -167,11 +167,7 @@ def test_repo2docker_reads_the_attendees_copy_as_intended(tmp_path):
     options are those of deploy/jupyterhub/README.md's image build (--target-repo-dir keeps the
     repository out of /home/jovyan, where Kubernetes mounts the attendee's volume).
     """
-    sys.path.insert(0, str(ROOT / "grading"))
-    try:
-        import attendees_copy
-    finally:
-        sys.path.remove(str(ROOT / "grading"))
+    from grading import attendees_copy
     copy = attendees_copy.build(tmp_path / "attendees")
     run = subprocess.run([str(_repo2docker()), "--no-build", "--no-run", "--debug", "--user-id", "1000",
                           "--user-name", "jovyan", "--target-repo-dir", "/srv/repo", str(copy)],

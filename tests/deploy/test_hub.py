@@ -6,7 +6,7 @@ attendees are created through the REST API and their servers started a few at a 
 what JupyterLab's Assignments panel does, through its own server's REST endpoints: list the
 course's assignments, fetch lab 1, save the notebook through the contents API (half of them with
 the solutions, half as handed out), submit. The instructor releases lab 1 into the exchange,
-collects, autogrades (grading/grade.py: each hand-in in its own sandbox, two at a time) and
+collects, autogrades (python -m grading autograde: each hand-in in its own sandbox, two at a time) and
 exports. Then: every grade is checked (full marks or nothing for the autograded cells), every
 submission is filed under its own attendee, the formgrader answers an instructor and refuses an
 attendee, and after the hub is stopped none of its processes is left.
@@ -55,7 +55,7 @@ ATTENDEES = [f"attendee{i:02d}" for i in range(1, 13)]
 SOLVED = set(ATTENDEES[::2])  # half hand in the solutions, half the notebook as fetched
 INSTRUCTOR = "teacher"
 AT_ONCE = 4  # servers starting (and attendees acting) at once: the machine has 2 cores, shared
-GRADING_WORKERS = 2  # grading/grade.py --workers: one per core
+GRADING_WORKERS = 2  # python -m grading autograde --workers: one per core
 HTTP_TIMEOUT = 120
 
 
@@ -254,10 +254,10 @@ def hub(tmp_path):
 # --- the course ---------------------------------------------------------------------------------
 
 def course_copy(course: Path):
-    """The course as in the repository (config, scripts, lab 1's source), in a temporary folder."""
+    """The course as in the repository (its config and lab 1's source; its code is the grading package), in a
+    temporary folder."""
     (course / "source").mkdir(parents=True)
-    for script in GRADING.glob("*.py"):
-        shutil.copy(script, course)
+    shutil.copy(GRADING / "nbgrader_config.py", course)
     for extra in (GRADING / "source").glob("*.toml"):  # e.g. jupytext's settings for the lab scripts
         shutil.copy(extra, course / "source")
     shutil.copytree(GRADING / "source" / LAB, course / "source" / LAB,
@@ -413,7 +413,7 @@ def test_class_of_twelve_on_jupyterhub(hub, tmp_path):
     instructor_env = tool_env({"JUPYTER_CONFIG_PATH": str(DEPLOY / "instructor"),
                                "DLLAB_HUB_EXCHANGE": str(hub.exchange),
                                "DLLAB_SUBMISSION_OWNER": "any"})  # the shared trial mode: one owner for all
-    code, out = run_bounded([sys.executable, "release.py", LAB], hub.course, instructor_env, 300)
+    code, out = run_bounded([sys.executable, "-m", "grading", "release", LAB], hub.course, instructor_env, 300)
     assert code == 0, out
     source_nb = nbformat.read(hub.course / "source" / LAB / f"{LAB}.ipynb", as_version=4)
     answers = solutions(source_nb)
@@ -521,16 +521,16 @@ def test_class_of_twelve_on_jupyterhub(hub, tmp_path):
         solved = all(cells[gid] == text for gid, text in answers.items())
         assert solved == (user in SOLVED), f"{user}'s collected notebook is not the one {user} saved"
 
-    # grading/grade.py: each hand-in in its own sandbox (nbgrader's autograde), GRADING_WORKERS at a time
-    runner = [sys.executable, "grade.py", "autograde", LAB, f"--workers={GRADING_WORKERS}"]
+    # python -m grading autograde: each hand-in in its own sandbox (nbgrader's autograde), GRADING_WORKERS at a time
+    runner = [sys.executable, "-m", "grading", "autograde", LAB, f"--workers={GRADING_WORKERS}"]
     if shutil.which("bwrap") is None:
         runner.append("--unsafe-no-sandbox")  # the class's own notebooks; the sandbox is tested in test_grading
     t0 = time.monotonic()
     code, out = run_bounded(runner, hub.course, instructor_env, 900)
     figures["autograde_s"] = round(time.monotonic() - t0, 1)
-    assert code == 0, f"grade.py autograde failed:\n{out[-4000:]}"
+    assert code == 0, f"python -m grading autograde failed:\n{out[-4000:]}"
     figures["autograde_notebooks_per_min"] = round(60 * len(ATTENDEES) / figures["autograde_s"], 2)
-    figures["autograde_runner"] = " ".join(["grade.py"] + runner[2:])
+    figures["autograde_runner"] = " ".join(["python"] + runner[1:])
     report = json.loads((hub.course / "reports" / LAB / "report.json").read_text())["students"]
     assert sorted(report) == ATTENDEES and all(r["verdict"] != "not graded" for r in report.values()), report
     _, figures["export_s"] = nbgrader(hub.course, "export", env=instructor_env)
@@ -632,11 +632,7 @@ def test_z2jh_config_mounts_the_attendees_and_instructors_settings():
 
 
 def test_z2jh_resources_and_readme_follow_the_measured_figures():
-    sys.path.insert(0, str(DEPLOY))
-    try:
-        import sizing
-    finally:
-        sys.path.remove(str(DEPLOY))
+    import sizing  # deploy/jupyterhub/sizing.py: the folder is on the tests' path (pyproject.toml)
     figures = sizing.sizing()
     user = z2jh_values()["singleuser"]
     # KubeSpawner reads "G" as GiB (JupyterHub's ByteSpecification)

@@ -10,7 +10,7 @@ submission (even knowing its random name), read her home, her feedback and her s
 environment, signal her server, read the course and the hub's database, write into outbound/,
 forge a submission under ann's name and hand in a link into the course's solutions. Every attempt
 must fail, except the forging, which the instructor's collect must refuse: ann's own submission is
-collected intact and graded (grading/grade.py autograde, full marks), bob's genuine one too (zero),
+collected intact and graded (python -m grading autograde, full marks), bob's genuine one too (zero),
 as the grader account; ann fetches her feedback. The per-attendee limits are read from the kernel
 (/proc/<pid>/limits, cgroups where the machine allows them), and a hub name that is an existing
 account outside the attendees' group (here the grader) is refused.
@@ -40,8 +40,7 @@ import pytest
 from test_hub import COURSE, DEPLOY, LAB, Hub, course_copy, needs_proxy, run_bounded, solutions, tool_env
 
 pytest.importorskip("jupyterhub")
-sys.path.insert(0, str(DEPLOY))
-import isolation  # noqa: E402 - deploy/jupyterhub/isolation.py
+from grading import isolation  # noqa: E402 - the hub's accounts and modes (grading/isolation.py)
 
 pytestmark = [
     needs_proxy,
@@ -155,7 +154,7 @@ def test_attendees_cannot_read_or_change_each_others_work(isolated_hub):
 
     # the course as root, before the hub hands it to the grader account
     course_copy(hub.course)
-    code, out = run_bounded([sys.executable, "release.py", LAB], hub.course, tool_env(), 300)
+    code, out = run_bounded([sys.executable, "-m", "grading", "release", LAB], hub.course, tool_env(), 300)
     assert code == 0, out
     answers = solutions(nbformat.read(hub.course / "source" / LAB / f"{LAB}.ipynb", as_version=4))
 
@@ -286,9 +285,9 @@ def test_attendees_cannot_read_or_change_each_others_work(isolated_hub):
     bob_collected = (hub.course / "submitted" / BOB / LAB / f"{LAB}.ipynb").read_text()
     assert "BEGIN SOLUTION" not in bob_collected and "BEGIN HIDDEN TESTS" not in bob_collected
 
-    # grading/grade.py as the grader; bubblewrap's sandbox where this account may make namespaces and the
+    # python -m grading autograde as the grader; bubblewrap's sandbox where this account may make namespaces and the
     # environment is one folder (the sandbox binds sys.prefix: the stand-in venv's packages lie outside it)
-    runner = [PYTHON[0], "grade.py", "autograde", LAB, "--workers=1"]
+    runner = [PYTHON[0], "-m", "grading", "autograde", LAB, "--workers=1"]
     if PYTHON[0] != sys.executable or shutil.which("bwrap") is None or \
             as_user(GRADER, ["bwrap", "--ro-bind", "/", "/", "true"], "/", tool_env(), 30)[0] != 0:
         runner.append("--unsafe-no-sandbox")

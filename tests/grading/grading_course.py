@@ -24,11 +24,11 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[2]
 GRADING = ROOT / "grading"
-SCRIPTS = ("nbgrader_config.py", "release.py", "grade.py", "collect.py", "integrity.py", "sandbox.py",
-           "judge.py", "wire.py", "answer_keys.py", "insight.py")
-STEPS = {"release": "python release.py", "collect": "python grade.py collect",
-         "autograde": "python grade.py autograde", "feedback": "nbgrader generate_feedback",
-         "report": "python grade.py report", "export": "nbgrader export", "insight": "python grade.py insight"}
+# the course's own files: its code is the installed grading package, which the commands run from here
+COURSE_FILES = ("nbgrader_config.py",)
+STEPS = {"release": "python -m grading release", "collect": "python -m grading collect",
+         "autograde": "python -m grading autograde", "feedback": "nbgrader generate_feedback",
+         "report": "python -m grading report", "export": "nbgrader export", "insight": "python -m grading insight"}
 
 
 def meta(cell):
@@ -68,10 +68,10 @@ def environment(tmp: Path) -> dict:
 
 
 def make_course(tmp: Path, labs):
-    """grading/ (config, scripts, the labs' sources) next to labs/, in ``tmp``."""
+    """grading/ (the config, the labs' sources) next to labs/, in ``tmp``."""
     course = tmp / "grading"
     (course / "source").mkdir(parents=True)
-    for name in SCRIPTS:
+    for name in COURSE_FILES:
         shutil.copy(GRADING / name, course)
     for extra in (GRADING / "source").glob("*.toml"):
         shutil.copy(extra, course / "source")

@@ -1,8 +1,8 @@
-"""Collection (grading/collect.py) and a grading batch that nothing in a hand-in can break (issue 22).
+"""Collection (grading/collect.py, grading/archives.py) and a grading batch that nothing in a hand-in can break.
 
 The fast tests call ``collect.collect`` on a course folder made in the test, with archives built in
-the test, and ``grade.run_limited`` directly. The slow ones go through grading/README.md's commands
-(``python grade.py collect``, ``python grade.py autograde``) in a temporary course, with nbgrader:
+the test, and ``prepare.run_limited`` directly. The slow ones go through grading/README.md's commands
+(``python -m grading collect``, ``python -m grading autograde``) in a temporary course, with nbgrader:
 a hostile class (an archive named ``...zip``, member paths that name other attendees, a zip bomb, an
 honest zip with a backup copy, a notebook with broken metadata, a 3000-deep expression), and
 several graders at once on a cold data cache.
@@ -14,21 +14,17 @@ import io
 import json
 import os
 import shutil
-import struct
-import sys
 import tarfile
 import time
 import zipfile
-import zlib
 from pathlib import Path
 
 import nbformat
 import pytest
+from bench_collect import overlapping_zip  # the zip bomb the benchmark collects
 
 ROOT = Path(__file__).resolve().parents[2]
-GRADING = ROOT / "grading"
 LAB = "lab1_logreg"
-sys.path.insert(0, str(GRADING))
 
 
 def notebook(text="x = 1"):
@@ -43,26 +39,6 @@ def make_zip(path, members):
         for name, value in members.items():
             text, when = value if isinstance(value, tuple) else (value, (2026, 12, 1, 12, 0, 0))
             z.writestr(zipfile.ZipInfo(name, date_time=when), text)
-
-
-def overlapping_zip(entries, size, name=f"{LAB}.ipynb"):
-    """A zip bomb of overlapping entries: one deflated member of ``size`` zero bytes, and ``entries``
-    directory entries that all point at it (each inflates to ``size``)."""
-    packer, crc, chunk = zlib.compressobj(9, zlib.DEFLATED, -15), 0, bytes(2**20)
-    parts = []
-    for _ in range(size // len(chunk)):
-        parts.append(packer.compress(chunk))
-        crc = zlib.crc32(chunk, crc)
-    data = b"".join(parts) + packer.flush()
-    raw = name.encode()
-    local = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 8, 0, 0x21, crc, len(data), size, len(raw), 0) + raw + data
-    central = b""
-    for i in range(entries):
-        member = raw if i == 0 else f"copy{i}/{name}".encode()
-        central += struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 8, 0, 0x21, crc, len(data), size,
-                               len(member), 0, 0, 0, 0, 0, 0) + member
-    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, entries, entries, len(central), len(local), 0)
-    return local + central + end
 
 
 def course_with(tmp_path, entries):
@@ -85,7 +61,7 @@ def course_with(tmp_path, entries):
 
 
 def run_collect(course):
-    import collect
+    from grading import collect
 
     out = io.StringIO()
     record = collect.collect(LAB, course, out=out)
@@ -106,13 +82,13 @@ def submitted(course):
     ("notes.txt", None), ("alice.ipynb", None),
 ])
 def test_the_attendee_id_is_the_archives_own_name(name, attendee):
-    import collect
+    from grading import archives
 
     if attendee is None:
-        with pytest.raises(collect.Rejected):
-            collect.attendee_of(name, is_dir="." not in name)
+        with pytest.raises(archives.Rejected):
+            archives.attendee_of(name, is_dir="." not in name)
     else:
-        assert collect.attendee_of(name, is_dir="." not in name) == attendee
+        assert archives.attendee_of(name, is_dir="." not in name) == attendee
 
 
 def test_an_archive_named_dotdot_overwrites_nobody(tmp_path):
@@ -174,7 +150,7 @@ def test_of_several_top_level_notebooks_the_newest_counts(tmp_path):
 
 
 def test_bombs_are_rejected_before_anything_is_inflated(tmp_path):
-    import collect
+    from grading import archives
 
     def tar_bomb(path):  # 200 MiB of zeros, about 200 kB gzipped
         with tarfile.open(path, "w:gz", compresslevel=1) as t:
@@ -187,7 +163,7 @@ def test_bombs_are_rejected_before_anything_is_inflated(tmp_path):
             t.addfile(info, _Zeros(info.size))
 
     def many(path):
-        make_zip(path, {f"f{i}.txt": "" for i in range(collect.MAX_ENTRIES + 1)} | {f"{LAB}.ipynb": notebook()})
+        make_zip(path, {f"f{i}.txt": "" for i in range(archives.MAX_ENTRIES + 1)} | {f"{LAB}.ipynb": notebook()})
 
     course = course_with(tmp_path, {
         "bomb.zip": overlapping_zip(400, 2**30),  # 400 x 1 GiB, about 1 MB on disk
@@ -355,13 +331,13 @@ def _crash():
     (_memory, "MemoryError"), (_crash, "crashed (SIGSEGV)"),
 ])
 def test_reading_a_hand_in_runs_in_a_child_with_limits(function, why):
-    import grade
+    from grading.prepare import run_limited
 
     start = time.monotonic()
-    reply = grade.run_limited(function, (), seconds=2, memory=2**30)
+    reply = run_limited(function, (), seconds=2, memory=2**30)
     assert set(reply) == {"error"} and any(w in reply["error"] for w in ([why] if isinstance(why, str) else why)), reply
     assert time.monotonic() - start < 15
-    assert grade.run_limited(sorted, ([3, 1, 2],)) == {"result": [1, 2, 3]}
+    assert run_limited(sorted, ([3, 1, 2],)) == {"result": [1, 2, 3]}
 
 
 # ---- slow: grading/README.md's commands, with nbgrader ----------------------------------------------------
@@ -468,12 +444,12 @@ def test_graders_side_by_side_on_a_cold_cache(tmp_path):
     for name in ("ann", "ben"):
         (archive / name).mkdir()
         (archive / name / f"{lab}.ipynb").write_text(honest)
-    run_readme(f"python grade.py collect {lab}", course, env)
+    run_readme(steps["collect"].replace(LAB, lab), course, env)
     for attempt in range(5):
         tmp = tmp_path / f"tmp{attempt}"  # a fresh temporary folder: the shared grading cache is cold
         tmp.mkdir()
         cold = {**env, "TMPDIR": str(tmp), "DLLAB_CACHE": str(cache)}
-        out = run_readme(f"python grade.py autograde {lab}", course, cold,
+        out = run_readme(f"{steps['autograde'].split(LAB)[0]}{lab}", course, cold,
                          extra=["--workers", "2", "--force", "--cell-timeout", "30"])
         students = json.loads((course / "reports" / lab / "report.json").read_text())["students"]
         assert {s: e["score"] for s, e in students.items()} == {"ann": 1, "ben": 1}, (attempt, out[-3000:])

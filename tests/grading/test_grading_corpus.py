@@ -108,6 +108,15 @@ def test_no_handin_touches_the_instructors_files(graded):
                    for nb in s.notebooks for g in nb.grades)
 
 
+def test_the_kernel_cannot_reach_the_grading_package(graded):
+    """The grading package (the judge, the answer keys) is installed in the environment the kernel runs from,
+    and the course folder is next to it: neither is in the sandbox."""
+    nb = nbformat.read(graded["course"] / "autograded" / "evil_grading_code" / LAB / f"{LAB}.ipynb", as_version=4)
+    said = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "grading out of reach" in said and "GRADING REACHED" not in said, said[-2000:]
+    assert "no grading package: ModuleNotFoundError" in said, said[-2000:]
+
+
 def test_no_hidden_test_in_any_feedback(graded):
     course = graded["course"]
     from grading_course import hidden_lines
@@ -147,7 +156,7 @@ def test_refuses_to_grade_without_the_sandbox(tmp_path):
 
     course, env = make_course(tmp_path, [])
     env["PATH"] = str(Path(sys.executable).parent)  # no bwrap on this PATH
-    result = subprocess.run([sys.executable, "grade.py", "autograde", LAB], cwd=course, env=env,
+    result = subprocess.run([sys.executable, "-m", "grading", "autograde", LAB], cwd=course, env=env,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "--unsafe-no-sandbox" in result.stderr, result.stderr
 
@@ -159,7 +168,7 @@ def test_lab3_transformer_scores_nothing_and_the_solution_everything(tmp_path):
     lab = "lab3_cnn"
     course, env = make_course(tmp_path, [lab])
     steps = readme_commands()
-    run_readme(steps["release"].replace("release.py", f"release.py {lab}"), course, env)
+    run_readme(f"{steps['release']} {lab}", course, env)
     release, source = release_and_source(course, lab)
     nb = handins.insert_at(release, handins.import_index(release), handins.TRANSFORMER)
     for student, handin in (("evil", nb), ("honest", solved(release, source))):
@@ -205,17 +214,14 @@ def test_every_other_lab_grades_its_solution_at_full_marks(tmp_path):
 
 
 def test_attendees_copy_has_no_solution(tmp_path):
-    import sys
-
-    sys.path.insert(0, str(GRADING))
-    import attendees_copy
+    from grading import attendees_copy
 
     out = attendees_copy.build(tmp_path / "attendees")
     assert (out / "labs" / LAB / f"{LAB}.ipynb").exists() and (out / "dllab" / "__init__.py").exists()
     assert not (out / "grading").exists() and not (out / "tests").exists()
     found = attendees_copy.leaks(out) + attendees_copy.answer_key_leaks(out)
     assert not found, found[:10]
-    assert attendees_copy.main(["--check", str(out)]) == 0
+    assert attendees_copy.main(check=out) == 0
     # an answer key planted in the copy, or a stored answer replaced by a real implementation, is found
     keys = out / "dllab" / "labs" / "keys.py"
     keys.write_text((GRADING / "answer_keys.py").read_text())
@@ -225,7 +231,7 @@ def test_attendees_copy_has_no_solution(tmp_path):
     init.write_text(init.read_text() + "\nconv2d_reference = lambda x, k, *a: x\n")
     assert ("dllab/labs", "labs.conv2d_reference computed an answer for new inputs") in \
         attendees_copy.answer_key_leaks(out)
-    assert attendees_copy.main(["--check", str(out)]) == 1
+    assert attendees_copy.main(check=out) == 1
     # the check itself finds a planted solution line and a marker
     planted = out / "labs" / "notes.py"
     secret = sorted(attendees_copy.secret_lines())[0]

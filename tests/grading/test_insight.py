@@ -1,4 +1,4 @@
-"""The instructor's debrief page (grading/insight.py, `python grade.py insight <lab>`).
+"""The instructor's debrief page (grading/insight.py, `python -m grading insight <lab>`).
 
 The fast tests fabricate autograded notebooks as the judge writes them (a stdout stream, then one
 error output per failed test) and check how failure messages are normalised and grouped. The slow
@@ -12,6 +12,7 @@ headless Chromium to check that its figures render.
 from __future__ import annotations
 
 import base64
+import html
 import json
 import os
 import re
@@ -22,12 +23,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-GRADING = ROOT / "grading"
-LAB = "lab1_logreg"
-sys.path.insert(0, str(GRADING))
+from grading import insight
 
-import insight  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
+LAB = "lab1_logreg"
 
 
 def meta(cell):
@@ -105,11 +104,7 @@ def test_a_failed_test_without_a_judge_message_is_still_counted():
 def test_the_benchmark_class_runs_and_counts_every_attendee(tmp_path, monkeypatch, capsys):
     """benchmarks/bench_insight.py at a small size: a fabricated class (gradebook, notebooks, report),
     each failure in one group, the not graded and flagged attendees counted."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_insight", ROOT / "benchmarks" / "bench_insight.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    import bench_insight as bench
     monkeypatch.setenv("PATH", str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
     course = tmp_path / "grading"
     course.mkdir()
@@ -236,7 +231,7 @@ def test_the_debrief_page_counts_and_groups_the_class_mistakes(simulated):
     assert "<script" not in page and "http://" not in page and "https://" not in page  # opens offline
     assert page.count("data:image/png;base64,") == 2
     for case in cases.values():
-        assert insight.html.escape(case.message[0]) in page
+        assert html.escape(case.message[0]) in page
     assert "edited_read_only" in page and f"{CORRUPT}.zip" in page
     _check_in_chromium(out / "class.html")
 

@@ -11,6 +11,7 @@ import contextlib
 import io
 import linecache
 import os
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -21,12 +22,9 @@ import pytest
 
 import dllab as dl
 from dllab import labs
+from grading import judge, wire
 
 GRADING = Path(__file__).resolve().parents[2] / "grading"
-sys.path.insert(0, str(GRADING))
-
-import judge  # noqa: E402
-import wire  # noqa: E402
 
 
 def local_transport(user_ns, folder):
@@ -58,6 +56,21 @@ def remote(tmp_path):
             return wire.RemoteFunction(name, transport, tree["names"][name].get("parameters"))
         return ns, function
     return make
+
+
+def test_the_kernels_side_installs_without_the_grading_package(tmp_path):
+    """What the sandbox sends into the kernel (grading.wire.kernel_setup) imports nothing from grading: run
+    in a Python where ``import grading`` fails, it answers a call."""
+    encoder = wire.Encoder()
+    tree = {"op": "call", "fn": "double", "args": encoder.encode([np.arange(3.0)]), "kwargs": encoder.encode({})}
+    (tmp_path / "r.in").write_bytes(wire.pack(tree, encoder.arrays))
+    program = (f"import sys\nsys.modules['grading'] = None\n{wire.kernel_setup('_wire_abc')}\n"
+               f"sys.modules['_wire_abc.serve'].serve({str(tmp_path / 'r.in')!r}, {str(tmp_path / 'r.out')!r}, "
+               "{'double': lambda x: 2 * x})\n")
+    run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr[-2000:]
+    reply, arrays = wire.unpack((tmp_path / "r.out").read_bytes())
+    assert np.array_equal(wire.Decoder(arrays).decode(reply["result"]), [0.0, 2.0, 4.0])
 
 
 # ---- values across the wire --------------------------------------------------------------------------
@@ -269,9 +282,9 @@ class _Reader:
 
 @pytest.fixture
 def read_reply():
-    import sandbox
+    from grading.judge_calls import JudgeCalls
 
-    return lambda path: sandbox.SandboxedExecute._read_reply(_Reader(), path)
+    return lambda path: JudgeCalls._read_reply(_Reader(), path)
 
 
 def test_the_reply_file_is_read_only_if_it_is_a_plain_file_under_the_limit(tmp_path, read_reply):
@@ -291,11 +304,11 @@ def test_the_reply_file_is_read_only_if_it_is_a_plain_file_under_the_limit(tmp_p
 
 
 def test_the_scan_flags_kernel_tricks_but_not_a_model_put_in_evaluation_mode():
-    import integrity
+    from grading import scan
 
     def flags(code):
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
-        return {what for _, what, _ in integrity.scan(nb)}
+        return {what for _, what, _ in scan.scan(nb)}
 
     assert flags("body.eval()\nmodel.eval()\npattern = re.compile('x')\n") == set()
     assert "dynamic code" in flags("eval('1 + 1')")

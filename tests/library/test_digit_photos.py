@@ -12,13 +12,13 @@ Measured over several seeds with ``python tests/library/test_digit_photos.py [--
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import shutil
 import sys
 import time
 
 import numpy as np
 import pytest
+from conftest import load_script
 
 import dllab as dl
 from dllab import data
@@ -29,12 +29,9 @@ FOLDER = DEFAULT_DATA_DIR / "digit-photos"
 SHIPPED = FOLDER / "digit_photos.npz"
 
 
-def load_script():
+def load_photos_script():
     """assets/data/digit-photos/make_photos.py as a module (the folder is not a package)."""
-    spec = importlib.util.spec_from_file_location("make_photos", FOLDER / "make_photos.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(FOLDER / "make_photos.py", "make_photos")
 
 
 # ---------------------------------------------------------------- the attendee's pipeline, for the check
@@ -152,7 +149,7 @@ def ring(size=120, thickness=14):
 
 
 def test_camera_is_seeded_and_makes_dark_ink_on_light_paper():
-    script = load_script()
+    script = load_photos_script()
     first = script.photograph(ring(), np.random.default_rng([7, 1]))
     assert np.array_equal(first, script.photograph(ring(), np.random.default_rng([7, 1])))
     other = script.photograph(ring(), np.random.default_rng([7, 2]))
@@ -165,7 +162,7 @@ def test_camera_is_seeded_and_makes_dark_ink_on_light_paper():
 
 def test_script_remakes_the_shipped_file_byte_for_byte():
     pytest.importorskip("PIL", reason="make_photos.py renders with Pillow (installed with matplotlib)")
-    script = load_script()
+    script = load_photos_script()
     try:
         changed = script.check_fonts()
     except script.MissingFonts as err:

@@ -2,9 +2,8 @@
 a real kernel, the thread setting the kernel sees, and the verdict against the targets.
 The figures themselves come from running benchmarks/bench_labs.py (docs/labs.md)."""
 
-import importlib.util
+import importlib
 import os
-import sys
 from pathlib import Path
 
 import nbformat
@@ -16,11 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _load(name):
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    """A benchmark script as a module (benchmarks/ is on the tests' path: pyproject.toml)."""
+    return importlib.import_module(name)
 
 
 def alive(pid):

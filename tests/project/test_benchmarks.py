@@ -4,7 +4,6 @@ A smoke run on the CPU (one step per round) and the refusal without a GPU; the f
 themselves come from `benchmarks/gpu_check.sh` on a GPU machine (docs/benchmarks.md).
 """
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -16,10 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("bench_gpu", ROOT / "benchmarks" / "bench_gpu.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    import bench_gpu  # benchmarks/ is on the tests' path (pyproject.toml)
+
+    return bench_gpu
 
 
 @pytest.mark.slow

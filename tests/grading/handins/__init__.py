@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import ast
 import copy
+import importlib.util
 import io
 import zipfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import nbformat
 
@@ -297,6 +299,21 @@ FORKS = ('import os, time\n'
          '        os._exit(0)\n')
 EDITED_TEST = "# all good\nprint('softmax: all visible tests passed')\n"
 SHADOW_DLLAB = "raise SystemExit('the shadow dllab package was imported')\n"
+# the grading package (the judge, the answer keys), installed in the environment the kernel runs from
+GRADING_CODE = '''
+reached = []
+try:
+    import grading.answer_keys
+    reached.append("imported grading.answer_keys")
+except Exception as err:
+    print("no grading package:", type(err).__name__)
+for path in ["{grading}/answer_keys.py", "{grading}/judge.py", "{grading}/source", "{course}/nbgrader_config.py"]:
+    try:
+        reached.append(f"{{path}}: {{open(path).read(80) if not path.endswith('source') else len(os.listdir(path))}}")
+    except Exception as err:
+        print("no", path, type(err).__name__)
+print("GRADING REACHED" if reached else "grading out of reach", reached)
+'''
 
 
 def corpus(release, source, course):
@@ -308,7 +325,7 @@ def corpus(release, source, course):
     perfect = with_answers(release, solutions)
     wrong = with_answers(release, WRONG)
     at = import_index(release)
-    fmt = {"course": str(course)}
+    fmt = {"course": str(course), "grading": str(Path(importlib.util.find_spec("grading").origin).parent)}
 
     def keeps(value, **kw):  # exactly these points
         return dict(min_points=value, max_points=value, **kw)
@@ -332,6 +349,7 @@ def corpus(release, source, course):
     out["evil_config"] = Handin(insert_at(wrong, at, CONFIG.format(**fmt)), flagged=True)
     out["evil_killer"] = Handin(insert_at(release, at, KILLER), flagged=True)
     out["evil_leaker"] = Handin(append(insert_at(release, at, LEAKER), LEAKER), flagged=True)
+    out["evil_grading_code"] = Handin(insert_at(wrong, at, "import os\n" + GRADING_CODE.format(**fmt)))
     # --- more classes --------------------------------------------------------------------------------
     out["evil_modules"] = Handin(insert_at(wrong, at, MODULES), flagged=True)
     out["evil_showtraceback"] = Handin(insert_at(release, at, SHOWTB), flagged=True)

@@ -1,4 +1,4 @@
-"""One Unix account per attendee on the one-machine class hub (jupyterhub_config.py imports this).
+"""One Unix account per attendee on the one-machine class hub (deploy/jupyterhub/jupyterhub_config.py imports this).
 
 The hub runs as root. On an attendee's first login its spawner creates a Unix account of the same
 name (member of the attendees' group, home of mode 0700) and starts the attendee's server as that
@@ -16,7 +16,7 @@ exchange belong to the grader account, with nbgrader's own modes:
 
 The same layout on a shared volume (Kubernetes, README.md) comes from the command line:
 
-    python deploy/jupyterhub/isolation.py exchange /srv/nbgrader/exchange --course dllab --owner 2000:2000
+    python -m grading.isolation exchange /srv/nbgrader/exchange --course dllab --owner 2000:2000
 """
 
 from __future__ import annotations
