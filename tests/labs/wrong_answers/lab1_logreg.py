@@ -1,7 +1,7 @@
 """Typical wrong answers for lab1_logreg, each with the phrases its failure message must contain, and right
 answers written unusually that must pass (run by tests/labs/test_wrong_answers.py)."""
 
-from wrong_answers.cases import Noisy, Wrong
+from wrong_answers.cases import Edited, Noisy, Wrong
 
 LAB = "lab1_logreg"
 
@@ -118,45 +118,22 @@ def neuron_gradients(X, t, w, b):
     delta = (p - t) / len(t)
     return binary_cross_entropy(p, t), X.T @ delta, delta
 ''', ("db must be one number", "sum delta over the batch")),
-        Wrong("sgd_epoch", "steps up the gradient", SGD_OK_ACC + '''
-def sgd_epoch(X, y, W, b, lr, batch_size, rng):
-    losses = []
-    for idx in minibatches(len(X), batch_size, rng):
-        loss, dW, db = logreg_gradients(X[idx], y[idx], W, b)
-        W = W + lr * dW
-        b = b + lr * db
-        losses.append(loss)
-    return W, b, losses
-''', ("steps up the gradient", "W = W - lr * dW")),
-        Wrong("sgd_epoch", "gradient of all images at every step", SGD_OK_ACC + '''
-def sgd_epoch(X, y, W, b, lr, batch_size, rng):
-    losses = []
-    for idx in minibatches(len(X), batch_size, rng):
-        loss, dW, db = logreg_gradients(X, y, W, b)
-        W = W - lr * dW
-        b = b - lr * db
-        losses.append(loss)
-    return W, b, losses
-''', ("the gradient of all the images", "X[idx], y[idx]")),
-        Wrong("sgd_epoch", "b never moves", SGD_OK_ACC + '''
-def sgd_epoch(X, y, W, b, lr, batch_size, rng):
-    losses = []
-    for idx in minibatches(len(X), batch_size, rng):
-        loss, dW, db = logreg_gradients(X[idx], y[idx], W, b)
-        W = W - lr * dW
-        losses.append(loss)
-    return W, b, losses
-''', ("b never moves", "b = b - lr * db")),
-        Wrong("sgd_epoch", "a new rng instead of the given one", SGD_OK_ACC + '''
-def sgd_epoch(X, y, W, b, lr, batch_size, rng):
-    losses = []
-    for idx in minibatches(len(X), batch_size, np.random.default_rng()):
-        loss, dW, db = logreg_gradients(X[idx], y[idx], W, b)
-        W = W - lr * dW
-        b = b - lr * db
-        losses.append(loss)
-    return W, b, losses
-''', ("with the rng it is given", "minibatches(len(X), batch_size, rng)")),
+        Edited(LAB, "sgd_epoch", "steps up the gradient", [
+            ('W = W - lr * dW\n        b = b - lr * db',
+             'W = W + lr * dW\n        b = b + lr * db')],
+            ('steps up the gradient', 'W = W - lr * dW')),
+        Edited(LAB, "sgd_epoch", "gradient of all images at every step", [
+            ('logreg_gradients(Xb, yb, W, b)',
+             'logreg_gradients(X, y, W, b)')],
+            ('the gradient of all the images', 'X[idx], y[idx]')),
+        Edited(LAB, "sgd_epoch", "b never moves", [
+            ('        b = b - lr * db\n',
+             '')],
+            ('b never moves', 'b = b - lr * db')),
+        Edited(LAB, "sgd_epoch", "a new rng instead of the given one", [
+            ('minibatches(len(X), batch_size, rng)',
+             'minibatches(len(X), batch_size, np.random.default_rng())')],
+            ('with the rng it is given', 'minibatches(len(X), batch_size, rng)')),
         Wrong("sgd_epoch", "accuracy over the wrong axis", '''
 def accuracy(X, y, W, b):
     return float(np.mean((X @ W + b).argmax(axis=0) == y))
