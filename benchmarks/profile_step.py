@@ -8,18 +8,18 @@ and what is left for the Trainer and the autograd walk.
 
     python benchmarks/profile_step.py lenet                 # one BLAS thread (the default here)
     python benchmarks/profile_step.py mlp --steps 300
-    python benchmarks/profile_step.py lenet --keep-freed-memory   # glibc keeps freed memory: no faults
+    python benchmarks/profile_step.py lenet --allocator-defaults  # glibc gives freed memory back: faults
 
-``--keep-freed-memory`` calls glibc's ``mallopt`` before the run so that freed arrays stay with the
-process (M_MMAP_THRESHOLD 32 MB, M_TRIM_THRESHOLD 128 MB): the difference is what the page
-faults of the step's fresh arrays cost (about a fifth of LeNet's step on our 2-CPU machine).
+``import dllab`` tells glibc to keep freed arrays with the process (``dllab/memory.py``: M_MMAP_THRESHOLD
+32 MB, M_TRIM_THRESHOLD 128 MB); ``--allocator-defaults`` (``DLLAB_KEEP_FREED_MEMORY=0``) keeps glibc's
+defaults, and the difference is what the page faults of the step's fresh arrays cost (about a fifth
+of LeNet's step on our 2-CPU machine).
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
-import ctypes
 import os
 import resource
 import sys
@@ -28,12 +28,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_threads import MODELS, data  # noqa: E402 - after the path is set
-
-
-def keep_freed_memory():
-    libc = ctypes.CDLL("libc.so.6")
-    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
-    return libc.mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 and libc.mallopt(M_TRIM_THRESHOLD, 128 << 20) == 1
 
 
 def usage():
@@ -61,11 +55,11 @@ def main(argv=None):
     p.add_argument("model", choices=["mlp", "lenet"])
     p.add_argument("--steps", type=int, default=100)
     p.add_argument("--threads", default="1", help="DLLAB_NUM_THREADS (CPU time then counts every thread)")
-    p.add_argument("--keep-freed-memory", action="store_true")
+    p.add_argument("--allocator-defaults", action="store_true", help="DLLAB_KEEP_FREED_MEMORY=0")
     args = p.parse_args(argv)
     os.environ["DLLAB_NUM_THREADS"] = args.threads
-    if args.keep_freed_memory and not keep_freed_memory():
-        print("mallopt refused the settings", file=sys.stderr)
+    if args.allocator_defaults:
+        os.environ["DLLAB_KEEP_FREED_MEMORY"] = "0"
 
     import dllab as dl
     from dllab.autograd import Function

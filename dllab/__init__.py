@@ -7,7 +7,7 @@
     trainer.fit(train, epochs=5, batch_size=128, validation=test)
 """
 
-from . import backend, data, functional, layers, metrics, models, optim, threads
+from . import backend, data, functional, layers, memory, metrics, models, optim, threads
 from .autograd import Function, Parameter, Tensor, as_tensor, is_grad_enabled, no_grad
 from .backend import get_device, seed, set_device
 from .functional import (
@@ -46,6 +46,7 @@ from .models import lenet
 from .threads import set_num_threads
 from .train import Callback, EarlyStopping, History, NonFiniteLossError, Trainer
 
+memory.keep_freed_memory()  # a step's arrays reuse freed memory (dllab/memory.py; DLLAB_KEEP_FREED_MEMORY=0 off)
 threads.apply()  # BLAS threads from the CPUs really available (dllab/threads.py; DLLAB_NUM_THREADS overrides)
 
 __version__ = "0.1.0"

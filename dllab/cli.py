@@ -53,6 +53,8 @@ def doctor(args=None) -> int:
               "fixed": "fixed: fit() does not adapt it (dl.set_num_threads(None) or DLLAB_NUM_THREADS=auto to adapt)",
               "environment": "the BLAS/OpenMP variables decide; dllab sets nothing (DLLAB_NUM_THREADS=auto to adapt)"}
     print(f"            {policy[threads['mode']]}")
+    memory = dllab.memory.info()
+    print(f"memory      {'kept for reuse' if memory['applied'] else 'allocator defaults'}: {memory['reason']}")
     print(f"data        {data.data_dir()}")
     for _path, good, message in data.verify():
         print(f"  {'ok ' if good else 'BAD'} {message}")

@@ -209,6 +209,23 @@ class Optimizer:
         return out
 
 
+_SCRATCH: dict = {}
+
+
+def scratch_like(w):
+    """A reused array shaped like ``w`` for an update's temporary (one per shape, dtype and device).
+
+    ``w -= lr * v`` makes a new weights-sized array at every step; for the weights of a dense layer
+    (1.2 MB for 784 x 400) the allocator hands fresh pages each time and the page faults cost a
+    fifth of an MLP step. Updates run one after another, so parameters of one shape share it.
+    """
+    key = (w.shape, w.dtype.str, type(w))
+    buf = _SCRATCH.get(key)
+    if buf is None:
+        buf = _SCRATCH[key] = backend.array_module(w).empty_like(w)
+    return buf
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent with optional (Nesterov) momentum.
 
@@ -229,16 +246,21 @@ class SGD(Optimizer):
         return {"v": backend.array_module(p.data).zeros_like(p.data)} if self.momentum else {}
 
     def update(self, w, g, state, lr):
+        xp = backend.array_module(w)
+        step = scratch_like(w)  # the step lr * (...) is written here, not into a new array
         if not self.momentum:
-            w -= lr * g
-            return
-        v = state["v"]
-        v *= self.momentum
-        v += g
-        if self.nesterov:
-            w -= lr * (g + self.momentum * v)
+            xp.multiply(g, lr, out=step)
         else:
-            w -= lr * v
+            v = state["v"]
+            v *= self.momentum
+            v += g
+            if self.nesterov:
+                xp.multiply(v, self.momentum, out=step)
+                step += g
+                step *= lr
+            else:
+                xp.multiply(v, lr, out=step)
+        w -= step
 
     def hyperparameters(self):
         out = {"momentum": self.momentum} if self.momentum else {}
