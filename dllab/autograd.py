@@ -16,7 +16,6 @@ A :class:`Tensor` wraps an array (NumPy or CuPy) and remembers the
 from __future__ import annotations
 
 import contextlib
-import functools
 
 import numpy as np
 
@@ -224,45 +223,9 @@ class Tensor:
                 t._fn.__dict__.clear()
                 t._fn.inputs = _USED
 
-    # Operators forward to dllab.functional (bound at the bottom of this file).
-    def __add__(self, o):
-        return _ops.add(self, o)
-
-    def __radd__(self, o):
-        return _ops.add(o, self)
-
-    def __sub__(self, o):
-        return _ops.sub(self, o)
-
-    def __rsub__(self, o):
-        return _ops.sub(o, self)
-
-    def __mul__(self, o):
-        return _ops.mul(self, o)
-
-    def __rmul__(self, o):
-        return _ops.mul(o, self)
-
-    def __truediv__(self, o):
-        return _ops.div(self, o)
-
-    def __rtruediv__(self, o):
-        return _ops.div(o, self)
-
-    def __neg__(self):
-        return _ops.neg(self)
-
-    def __pow__(self, p):
-        return _ops.pow(self, p)
-
-    def __matmul__(self, o):
-        return _ops.matmul(self, o)
-
-    def __rmatmul__(self, o):
-        return _ops.matmul(o, self)
-
-    def __getitem__(self, index):
-        return _ops.getitem(self, index)
+    # Arithmetic (+ - * / ** @, indexing) and the array methods (.sum(), .reshape(), .relu(), ...)
+    # are dllab.functional's ops, bound to this class where they are defined: see the end of
+    # dllab/functional/__init__.py. So ``a + b`` is ``Add.apply(a, b)``, one call.
 
     # comparisons give plain boolean arrays: they are not differentiable
     def __lt__(self, o):
@@ -278,53 +241,6 @@ class Tensor:
         return self.data >= _raw(o)
 
     __hash__ = object.__hash__
-
-    def sum(self, axis=None, keepdims=False):
-        return _ops.sum(self, axis=axis, keepdims=keepdims)
-
-    def mean(self, axis=None, keepdims=False):
-        return _ops.mean(self, axis=axis, keepdims=keepdims)
-
-    def max(self, axis=None, keepdims=False):
-        return _ops.max(self, axis=axis, keepdims=keepdims)
-
-    def reshape(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return _ops.reshape(self, shape)
-
-    def transpose(self, *axes):
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return _ops.transpose(self, axes or None)
-
-    @property
-    def T(self):
-        return _ops.transpose(self, None)
-
-    def flatten(self):
-        return _ops.flatten(self)
-
-    def exp(self):
-        return _ops.exp(self)
-
-    def log(self):
-        return _ops.log(self)
-
-    def sigmoid(self):
-        return _ops.sigmoid(self)
-
-    def tanh(self):
-        return _ops.tanh(self)
-
-    def relu(self):
-        return _ops.relu(self)
-
-    def softmax(self, axis=-1):
-        return _ops.softmax(self, axis=axis)
-
-    def log_softmax(self, axis=-1):
-        return _ops.log_softmax(self, axis=axis)
 
 
 def _raw(x):
@@ -375,20 +291,6 @@ class Parameter(Tensor):
         return f"Parameter(shape={self.shape}, dtype={self.dtype})"
 
 
-@functools.cache
-def _load_ops():
-    from . import functional
-
-    return functional
-
-
-class _LazyOps:
-    """Forward attribute lookups to dllab.functional, imported on first use (no import cycle)."""
-
-    def __getattr__(self, name):
-        value = getattr(_load_ops(), name)
-        setattr(self, name, value)  # cache: later lookups are plain attribute reads
-        return value
-
-
-_ops = _LazyOps()
+# The ops live in dllab.functional, which builds on this module; importing it last binds them to
+# Tensor (the names above exist by then, so the circle closes cleanly).
+from . import functional  # noqa: E402, F401

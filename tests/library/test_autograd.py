@@ -104,7 +104,7 @@ def test_conversions_repr_and_item():
 
 
 def test_as_tensor_parameter_and_raw():
-    from dllab.autograd import _LazyOps, _raw, as_tensor
+    from dllab.autograd import _raw, as_tensor
 
     t = dl.Tensor([1.0])
     assert as_tensor(t) is t
@@ -112,10 +112,21 @@ def test_as_tensor_parameter_and_raw():
     assert _raw(t) is t.data and _raw(5) == 5
     p = dl.Parameter(np.zeros(2), name="W")
     assert p.name == "W" and p.requires_grad and repr(p) == "Parameter(shape=(2,), dtype=float64)"
-    ops = _LazyOps()  # a fresh one: the first lookup imports dllab.functional and caches the function
-    import dllab.functional as F
 
-    assert ops.add is F.add and vars(ops) == {"add": F.add}
+
+def test_the_operators_are_the_functional_ops_bound_directly():
+    """``a + b`` is one call to ``F.add`` (no proxy in between); reflected operators swap the operands."""
+    import dllab.functional as F
+    from dllab.autograd import Tensor
+
+    assert Tensor.__add__ is F.add and Tensor.__matmul__ is F.matmul and Tensor.sum is F.sum
+    a, b = dl.Tensor([[1.0, 2.0]], requires_grad=True), np.array([[4.0, 8.0]], np.float32)
+    np.testing.assert_array_equal((b - a).data, [[3.0, 6.0]])   # ndarray - Tensor -> Tensor.__rsub__
+    np.testing.assert_array_equal((b / a).data, [[4.0, 4.0]])
+    np.testing.assert_array_equal((a ** 2).data, [[1.0, 4.0]])
+    assert a.reshape(2, 1).shape == a.reshape((2, 1)).shape == (2, 1) and a.T.shape == a.transpose().shape == (2, 1)
+    (b - a).sum().backward()
+    np.testing.assert_array_equal(a.grad, [[-1.0, -1.0]])
 
 
 def test_a_function_names_itself():
