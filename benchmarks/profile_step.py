@@ -24,10 +24,8 @@ import os
 import resource
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_threads import MODELS, data  # noqa: E402 - after the path is set
+from bench_threads import MODELS, data  # this folder: a script's own path, or pytest's
 
 
 def usage():
