@@ -50,8 +50,8 @@ def autograde(lab, course, workers=1, force=False, students=None, unsafe=False, 
     runs = course / "reports" / lab / "runs"
     runs.mkdir(parents=True, exist_ok=True)
 
-    record = read_json(course / "reports" / lab / "collect.json", {})
-    collect_notes = (record if isinstance(record, dict) else {}).get("notes", {})
+    collected = read_json(course / "reports" / lab / "collect.json", {})
+    collect_notes = (collected if isinstance(collected, dict) else {}).get("notes", {})
     jobs = []
     for student in todo:
         folder = submitted / student / lab
