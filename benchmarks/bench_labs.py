@@ -79,7 +79,7 @@ def kernel_environment(folder: Path, threads: str) -> dict:
     env = {"JUPYTER_PATH": str(folder), "DLLAB_DEVICE": "cpu", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
            "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
            # the instructor notebooks run their hidden tests too: they need the grader's answer keys
-           "DLLAB_ANSWER_KEYS": str(ROOT / "grading" / "answer_keys.py")}
+           "DLLAB_ANSWER_KEYS": "grading.answer_keys"}
     if threads == "default":
         env["DLLAB_NUM_THREADS"] = str(os.cpu_count() or 1)  # what OpenBLAS starts without dllab
     elif threads != "policy":

@@ -31,20 +31,14 @@ def load_script(path, name):
     return module
 
 
-def load_release():
-    """grading/release.py (``grading.release``): the labs' notebooks as nbgrader reads them."""
-    from grading import release
-
-    return release
-
-
 def pytest_configure(config):
     # The instructor notebooks grading/source/<lab>/<lab>.ipynb are not committed: they are written
     # from the labs' jupytext scripts, as `python -m grading release` does, before tests look for them.
     # (A copy of the library and its unit tests alone, as mutation testing makes, has no course.)
     if not (Path(__file__).resolve().parents[1] / "grading" / "release.py").exists():
         return
-    release = load_release()
+    from grading import release
+
     release.write_notebooks(release.all_labs())
 
 

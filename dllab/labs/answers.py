@@ -142,26 +142,27 @@ def write_store(entries, path=STORE):
 
 def _course_keys():
     """The answer keys of the course this notebook runs in, if it runs in one (the instructor's own
-    notebooks in grading/source/<lab>/): ``DLLAB_ANSWER_KEYS`` or an ``answer_keys.py`` beside the
-    course's ``nbgrader_config.py`` in a folder above. An attendee's copy has neither."""
+    notebooks in grading/source/<lab>/): the module named by ``DLLAB_ANSWER_KEYS`` (e.g.
+    ``grading.answer_keys``), or ``grading.answer_keys`` when a folder at or above the working folder is
+    the ``grading`` package's course (it holds ``nbgrader_config.py``). An attendee's copy has neither."""
+    import importlib
     import importlib.util
     import os
 
-    path = os.environ.get("DLLAB_ANSWER_KEYS")
-    if not path:
-        for folder in [Path.cwd(), *list(Path.cwd().parents)[:3]]:
-            if (folder / "answer_keys.py").is_file() and (folder / "nbgrader_config.py").is_file():
-                path = str(folder / "answer_keys.py")
-                break
-    if not path:
+    name = os.environ.get("DLLAB_ANSWER_KEYS", "").strip()
+    if name:
+        if name.endswith(".py") or "/" in name or os.sep in name:
+            raise ValueError(f"DLLAB_ANSWER_KEYS={name!r} looks like a file; it names a module to import, "
+                             "e.g. DLLAB_ANSWER_KEYS=grading.answer_keys")
+        return importlib.import_module(name)
+    spec = importlib.util.find_spec("grading")
+    if spec is None or not spec.submodule_search_locations:
         return None
-    import sys
-
-    sys.path.insert(0, str(Path(path).resolve().parent))
-    spec = importlib.util.spec_from_file_location("answer_keys", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    course = Path(next(iter(spec.submodule_search_locations))).resolve()
+    for folder in [Path.cwd(), *list(Path.cwd().parents)[:3]]:
+        if folder.resolve() == course and (folder / "nbgrader_config.py").is_file():
+            return importlib.import_module("grading.answer_keys")
+    return None
 
 
 _looked = False

@@ -9,7 +9,6 @@ notebook). The three cases found by hand are graded end to end through the judge
 from __future__ import annotations
 
 import ast
-import sys
 from pathlib import Path
 
 import jupytext
@@ -20,10 +19,9 @@ from dllab import labs
 from dllab.labs import own_work
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "grading"))
-
-import judge  # noqa: E402
 from test_judge import local_transport  # noqa: E402
+
+from grading import judge  # noqa: E402
 
 LABS = ("lab1_logreg", "lab2_mlp", "lab3_cnn", "lab4_lstm", "lab5_transfer")
 

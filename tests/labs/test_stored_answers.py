@@ -22,9 +22,7 @@ from dllab import labs
 from dllab.labs import answers
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "grading"))
-
-import judge  # noqa: E402
+from grading import judge  # noqa: E402
 
 LABS = ("lab1_logreg", "lab2_mlp", "lab3_cnn", "lab4_lstm", "lab5_transfer")
 
@@ -99,3 +97,22 @@ def test_visible_tests_pass_with_the_stored_answers_only(lab, no_answer_keys, mo
         import matplotlib.pyplot as plt
 
         plt.close("all")
+
+
+def test_the_course_keys_are_found_by_import_never_by_path(monkeypatch, tmp_path):
+    """The instructor's notebooks get the grader's keys: named by DLLAB_ANSWER_KEYS (a module), or the
+    grading package's own when the notebook runs in its course folder; anywhere else, none."""
+    from grading import answer_keys
+
+    monkeypatch.setenv("DLLAB_ANSWER_KEYS", "grading.answer_keys")
+    assert answers._course_keys() is answer_keys
+    monkeypatch.setenv("DLLAB_ANSWER_KEYS", "grading/answer_keys.py")
+    with pytest.raises(ValueError, match="names a module to import, e.g. DLLAB_ANSWER_KEYS=grading.answer_keys"):
+        answers._course_keys()
+    monkeypatch.delenv("DLLAB_ANSWER_KEYS")
+    monkeypatch.chdir(ROOT / "grading" / "source" / "lab1_logreg")
+    assert answers._course_keys() is answer_keys
+    (tmp_path / "nbgrader_config.py").write_text("")  # another folder that looks like a course
+    (tmp_path / "answer_keys.py").write_text("raise SystemExit('never imported')\n")
+    monkeypatch.chdir(tmp_path)
+    assert answers._course_keys() is None

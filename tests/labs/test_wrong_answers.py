@@ -23,15 +23,13 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import load_release
 from wrong_answers import lab1_logreg, lab2_mlp, lab3_cnn, lab4_lstm, lab5_transfer
 
 from dllab.labs import LabCheckError
+from grading import release
 
 pytestmark = pytest.mark.slow  # runs the labs with wrong answers
 
@@ -48,7 +46,7 @@ CORPUS = {_module.LAB: _module.CASES for _module in LABS}
 def _cells(lab):
     """(kind, grade_id, source) of each code cell: kind is answer, visible, hidden or code."""
     out = []
-    for cell in load_release().notebook(lab).cells:
+    for cell in release.notebook(lab).cells:
         if cell.cell_type != "code":
             continue
         meta = cell.metadata.get("nbgrader", {})
@@ -97,10 +95,8 @@ def graded_env():
 @pytest.fixture(autouse=True, scope="module")
 def _answer_keys():
     """The tests here run hidden tests in this process: with the grader's answer keys, as the judge does."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "grading"))
-    import answer_keys
-
     from dllab import labs
+    from grading import answer_keys
 
     labs.use_answer_keys(answer_keys)
     yield
@@ -167,7 +163,7 @@ def test_right_answer_that_makes_noise_passes_with_nothing_on_stderr(lab, case, 
 
 def test_every_graded_function_has_a_wrong_answer_case():
     missing = []
-    for lab in load_release().all_labs():
+    for lab in release.all_labs():
         functions = {grade_id for kind, grade_id, _ in _cells(lab) if kind == "answer"}
         covered = {case.function for case in CORPUS.get(lab, [])}
         missing += [f"{lab}: {f}" for f in sorted(functions - covered)]
@@ -190,7 +186,7 @@ def test_every_graded_function_has_a_hidden_test():
     import re
 
     missing = []
-    for lab in load_release().all_labs():
+    for lab in release.all_labs():
         cells = _cells(lab)
         hidden = "\n".join(source for kind, _, source in cells if kind == "hidden")
         for kind, grade_id, source in cells:
@@ -205,5 +201,5 @@ def test_every_graded_function_has_a_hidden_test():
 
 
 def test_every_lab_has_right_but_unusual_answers_that_must_pass():
-    few = {lab: len(NOISY.get(lab, [])) for lab in load_release().all_labs() if len(NOISY.get(lab, [])) < 2}
+    few = {lab: len(NOISY.get(lab, [])) for lab in release.all_labs() if len(NOISY.get(lab, [])) < 2}
     assert not few, f"labs with fewer than 2 right answers in the must-pass corpus: {few}"

@@ -9,14 +9,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PATH_TRICKS = re.compile(r"sys\.path\.(insert|append|extend)|spec_from_file_location|SourceFileLoader")
 ALLOWED = {"tests/conftest.py", "tests/project/test_imports.py"}
-# still reaching grading/ by its path while the labs' restructuring (issue 25) moves them to `from grading import`
-PENDING = {"tests/labs/test_stored_answers.py", "tests/labs/test_wrong_answers.py", "tests/labs/test_own_work.py",
-           "tests/labs/test_labs.py", "grading/answer_keys.py", "dllab/labs/answers.py"}
 
 
 def test_no_code_puts_folders_on_the_path_or_loads_files_by_name():
     files = subprocess.run(["git", "ls-files", "*.py"], cwd=ROOT, capture_output=True, text=True,
                            check=True).stdout.split()
-    found = [name for name in files if name not in ALLOWED | PENDING and (ROOT / name).exists()
+    found = [name for name in files if name not in ALLOWED and (ROOT / name).exists()
              and PATH_TRICKS.search((ROOT / name).read_text(errors="replace"))]
     assert not found, f"these reach code by its path instead of importing it: {found}"
