@@ -45,16 +45,20 @@ import tqdm
 tqdm.tqdm.set_lock(threading.RLock())
 ''')
 
+# the Trainer's tests, by theme (their shared helpers, tests/library/*_helpers.py, are copied with them)
+TRAIN = ["tests/library/test_train_fit.py", "tests/library/test_train_inputs.py",
+         "tests/library/test_train_bookkeeping.py", "tests/library/test_train_safety.py"]
+
 # module -> (the files mutated, the test files that exercise them)
 MODULES = {
-    "metrics": (["dllab/metrics.py"], ["tests/library/test_metrics.py", "tests/library/test_train.py"]),
+    "metrics": (["dllab/metrics.py"], ["tests/library/test_metrics.py", *TRAIN]),
     "optim": (["dllab/optim/optimizers.py", "dllab/optim/schedules.py"],
-              ["tests/library/test_optim.py", "tests/library/test_optim_pytorch.py", "tests/library/test_train.py"]),
+              ["tests/library/test_optim.py", "tests/library/test_optim_pytorch.py", *TRAIN]),
     "data/files": (["dllab/data/files.py"], ["tests/library/test_data.py", "tests/library/test_backend_cli.py"]),
     "train/callbacks": (["dllab/train/callbacks.py", "dllab/train/monitor.py", "dllab/train/nonfinite.py"],
-                        ["tests/library/test_callbacks.py", "tests/library/test_train.py"]),
+                        ["tests/library/test_callbacks.py", *TRAIN]),
     "train/trainer": (["dllab/train/trainer.py", "dllab/train/history.py", "dllab/train/arguments.py"],
-                      ["tests/library/test_train.py", "tests/library/test_callbacks.py"]),
+                      [*TRAIN, "tests/library/test_callbacks.py"]),
     "autograd": (["dllab/autograd.py"], ["tests/library/test_autograd.py", "tests/library/test_ops.py",
                                          "tests/library/test_ops_pytorch.py", "tests/library/test_layers.py"]),
 }
@@ -62,12 +66,21 @@ MODULES = {
 # tests that check a warning points at the caller's line: the mutants' trampolines (mutmut's frames
 # between the library's) move that line, so these cannot pass under mutation testing
 DESELECT = [
-    "tests/library/test_train.py::test_an_optimizer_left_from_an_earlier_model_moves_to_the_new_one_with_a_warning",
-    "tests/library/test_train.py::test_softmax_before_cross_entropy_is_pointed_out_at_the_users_line",
+    "tests/library/test_train_inputs.py::test_an_optimizer_left_from_an_earlier_model_moves_to_the_new_one_with_a_warning",
+    "tests/library/test_train_inputs.py::test_softmax_before_cross_entropy_is_pointed_out_at_the_users_line",
 ]
 
 STATUSES = ("killed", "survived", "timeout", "suspicious", "no tests", "skipped", "segfault",
             "check was interrupted by user", "not checked", "caught by type check")
+
+
+def copy_tests(tests, work):
+    """The test files, tests/conftest.py and the helper modules beside the tests (*_helpers.py)."""
+    folders = {(ROOT / test).parent for test in tests}
+    helpers = sorted(h.relative_to(ROOT).as_posix() for folder in folders for h in folder.glob("*_helpers.py"))
+    for test in ["tests/conftest.py", *tests, *helpers]:
+        (work / test).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / test, work / test)
 
 
 def scratch_copy(name, mutated, tests, base):
@@ -77,8 +90,7 @@ def scratch_copy(name, mutated, tests, base):
         shutil.rmtree(work)
     shutil.copytree(ROOT / "dllab", work / "dllab", ignore=shutil.ignore_patterns("__pycache__"))
     (work / "tests").mkdir(parents=True)
-    for test in ["tests/conftest.py", *tests]:
-        shutil.copy2(ROOT / test, work / test)
+    copy_tests(tests, work)
     lines = (ROOT / "pyproject.toml").read_text().splitlines()
     # keep pyproject.toml's pytest settings (markers, warnings as errors); replace the mutmut section
     start = lines.index("[tool.mutmut]")
@@ -107,8 +119,7 @@ def refresh_tests(name, tests, base):
     work = base / name.replace("/", "-")
     if not (work / "mutants").is_dir():
         raise SystemExit(f"--recheck {name}: no earlier run in {work}; run it once without --recheck")
-    for test in ["tests/conftest.py", *tests]:
-        shutil.copy2(ROOT / test, work / test)
+    copy_tests(tests, work)
     return work
 
 

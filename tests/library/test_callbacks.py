@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_train import blobs
+from train_helpers import blobs
 
 import dllab as dl
 from dllab.train.callbacks import ProgressLog
