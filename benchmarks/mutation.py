@@ -45,9 +45,12 @@ import tqdm
 tqdm.tqdm.set_lock(threading.RLock())
 ''')
 
-# the Trainer's tests, by theme (their shared helpers, tests/library/*_helpers.py, are copied with them)
+# the Trainer's and its callbacks' tests, by theme (their shared helpers, tests/library/*_helpers.py, are
+# copied with them)
 TRAIN = ["tests/library/test_train_fit.py", "tests/library/test_train_inputs.py",
          "tests/library/test_train_bookkeeping.py", "tests/library/test_train_safety.py"]
+CALLBACKS = ["tests/library/test_callbacks_early_stopping.py", "tests/library/test_callbacks_nan_guard.py",
+             "tests/library/test_callbacks_checkpoints.py", "tests/library/test_callbacks_progress.py"]
 
 # module -> (the files mutated, the test files that exercise them)
 MODULES = {
@@ -56,9 +59,9 @@ MODULES = {
               ["tests/library/test_optim.py", "tests/library/test_optim_pytorch.py", *TRAIN]),
     "data/files": (["dllab/data/files.py"], ["tests/library/test_data.py", "tests/library/test_backend_cli.py"]),
     "train/callbacks": (["dllab/train/callbacks.py", "dllab/train/monitor.py", "dllab/train/nonfinite.py"],
-                        ["tests/library/test_callbacks.py", *TRAIN]),
+                        [*CALLBACKS, *TRAIN]),
     "train/trainer": (["dllab/train/trainer.py", "dllab/train/history.py", "dllab/train/arguments.py"],
-                      [*TRAIN, "tests/library/test_callbacks.py"]),
+                      [*TRAIN, *CALLBACKS]),
     "autograd": (["dllab/autograd.py"], ["tests/library/test_autograd.py", "tests/library/test_ops.py",
                                          "tests/library/test_ops_pytorch.py", "tests/library/test_layers.py"]),
 }
