@@ -45,10 +45,12 @@ import tqdm
 tqdm.tqdm.set_lock(threading.RLock())
 ''')
 
-# the Trainer's and its callbacks' tests, by theme (their shared helpers, tests/library/*_helpers.py, are
-# copied with them)
+# the data sets', the Trainer's and its callbacks' tests, by theme (their shared helpers,
+# tests/library/*_helpers.py, are copied with them)
 TRAIN = ["tests/library/test_train_fit.py", "tests/library/test_train_inputs.py",
          "tests/library/test_train_bookkeeping.py", "tests/library/test_train_safety.py"]
+DATA = ["tests/library/test_data_files.py", "tests/library/test_data_mnist.py", "tests/library/test_data_batches.py",
+        "tests/library/test_data_transforms.py"]
 CALLBACKS = ["tests/library/test_callbacks_early_stopping.py", "tests/library/test_callbacks_nan_guard.py",
              "tests/library/test_callbacks_checkpoints.py", "tests/library/test_callbacks_progress.py"]
 
@@ -57,7 +59,7 @@ MODULES = {
     "metrics": (["dllab/metrics.py"], ["tests/library/test_metrics.py", *TRAIN]),
     "optim": (["dllab/optim/optimizers.py", "dllab/optim/schedules.py"],
               ["tests/library/test_optim.py", "tests/library/test_optim_pytorch.py", *TRAIN]),
-    "data/files": (["dllab/data/files.py"], ["tests/library/test_data.py", "tests/library/test_backend_cli.py"]),
+    "data/files": (["dllab/data/files.py"], [*DATA, "tests/library/test_backend_cli.py"]),
     "train/callbacks": (["dllab/train/callbacks.py", "dllab/train/monitor.py", "dllab/train/nonfinite.py"],
                         [*CALLBACKS, *TRAIN]),
     "train/trainer": (["dllab/train/trainer.py", "dllab/train/history.py", "dllab/train/arguments.py"],
