@@ -384,7 +384,7 @@ def lesson(claim, holds, evidence, run=None):
     ``claim`` is the lesson in words ("transfer beats training from scratch with 10 labels per
     digit"), ``holds`` whether the measured figures agree, ``evidence`` the figures themselves
     ("from scratch 61.2 %, new head 83.5 %"). Each lab ends a comparison with one of these; at the
-    default and the full size the lesson must hold (tests/labs/test_labs.py runs every lab at its default
+    default and the full size the lesson must hold (tests/labs/test_lab_lessons.py runs every lab at its default
     size and fails on a line that starts with LESSON_MISSED). While nbgrader grades a notebook the
     training is shortened, so a lesson that does not show is only reported. Returns ``holds``.
     """

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from test_labs import use_this_python_as_kernel
+from labs_helpers import use_this_python_as_kernel
 
 from dllab import labs
 
