@@ -8,312 +8,62 @@ autograded points it may earn; ``min_points``: the least (honest work that must 
 Hand-ins are built from the lab as it is now, by grade id (never by cell index), and what each
 must earn is derived from the instructor notebook's points (``Points``): a lab that gains or
 loses graded cells keeps its corpus valid.
+
+The corpus is built here; ``notebooks`` reads the lab and edits hand-ins by grade id, ``attacks``
+holds the code they carry (wrong answers, hostile code) and ``kernel_attacks`` the attacks from
+inside the kernel. Their names are re-exported: ``handins.Points``, ``handins.with_answers``, ...
 """
 
 from __future__ import annotations
 
-import ast
 import copy
 import importlib.util
 import io
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from . import kernel_attacks
+from .attacks import (
+    CONFIG,
+    EDITED_TEST,
+    FLOOD,
+    FORKS,
+    GRADEBOOK,
+    GRADING_CODE,
+    KILLER,
+    LEAKER,
+    MEMORY,
+    MODULES,
+    NOINT,
+    OS_EXIT,
+    PATCHER,
+    SEGFAULT,
+    SHADOW_DLLAB,
+    SHOWTB,
+    TRANSFORMER,
+    WARNER,
+    WRONG,
+)
+from .notebooks import (
+    SCOPES,
+    Handin,
+    Points,
+    _flow,
+    _read,
+    _stored,
+    append,
+    import_index,
+    insert_after,
+    insert_at,
+    is_test,
+    meta,
+    student_solution,
+    with_answers,
+)
 
 LAB = "lab1_logreg"
-
-
-def meta(cell):
-    return cell.metadata.get("nbgrader", {})
-
-
-def is_test(cell):
-    """An autograded test cell (graded, not an answer): its points come from running it."""
-    return cell.cell_type == "code" and bool(meta(cell).get("grade")) and not meta(cell).get("solution")
-
-
-SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
-          ast.GeneratorExp)
-
-
-def _stored(node):
-    """Names a statement binds in the notebook's namespace (not inside a def, lambda or comprehension)."""
-    out, todo = set(), [node]
-    while todo:
-        n = todo.pop()
-        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            out.add(n.name)
-            continue
-        if isinstance(n, SCOPES):
-            continue
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-            out.add(n.id)
-        elif isinstance(n, (ast.Import, ast.ImportFrom)):
-            out |= {(a.asname or a.name).split(".")[0] for a in n.names}
-        todo.extend(ast.iter_child_nodes(n))
-    return out
-
-
-def _read(node):
-    """Names a statement or expression reads from the notebook's namespace: the parameters and
-    locals of the functions, lambdas and comprehensions inside it excluded."""
-    loads = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-    local = set()
-    for scope in (n for n in ast.walk(node) if isinstance(n, SCOPES)):
-        local |= {n.id for n in ast.walk(scope) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-        if not isinstance(scope, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-            local |= {a.arg for a in ast.walk(scope.args) if isinstance(a, ast.arg)}
-    return loads - local
-
-
-def _flow(statements, bound, so_far):
-    """Run the statements of a cell in order: ``so_far`` gathers the answers the cell's results
-    depend on (a statement runs only if the ones before it did); each name a statement binds
-    depends on ``so_far`` at that point. Loops, branches, ``with`` and ``try`` are entered."""
-    def reads(node):
-        for name in _read(node):
-            so_far.update(bound.get(name, ()))
-
-    for st in statements:
-        if isinstance(st, (ast.For, ast.AsyncFor)):
-            reads(st.iter)
-            for name in _stored(st.target):
-                bound[name] = set(so_far)
-            _flow(st.body + st.orelse, bound, so_far)
-        elif isinstance(st, (ast.If, ast.While)):
-            reads(st.test)
-            _flow(st.body + st.orelse, bound, so_far)
-        elif isinstance(st, (ast.With, ast.AsyncWith)):
-            for item in st.items:
-                reads(item.context_expr)
-                for name in _stored(item.optional_vars) if item.optional_vars else ():
-                    bound[name] = set(so_far)
-            _flow(st.body, bound, so_far)
-        elif isinstance(st, ast.Try):
-            _flow(st.body + [s for h in st.handlers for s in h.body] + st.orelse + st.finalbody, bound, so_far)
-        else:
-            reads(st)
-            for name in _stored(st):
-                bound[name] = set(so_far)
-
-
-class Points:
-    """What each autograded test of a lab is worth, and which answers its result depends on.
-
-    Read from the instructor notebook (``release.notebook(lab)``): every test cell's ``points``
-    and ``grade_id``, in order. A test depends on the answer cells (grade ids) that define a name
-    it reads, directly or through other answers and given cells in between (a given cell that
-    trains with the attendee's functions, say): an answer that is wrong, raises or is cut off
-    costs the points of every test that depends on it, and only those.
-    """
-
-    def __init__(self, source):
-        self.tests = [(meta(c)["grade_id"], float(meta(c)["points"])) for c in source.cells if is_test(c)]
-        self.order = [meta(c).get("grade_id") for c in source.cells]
-        self.depends = {}
-        bound = {}  # name -> the answers its current value depends on
-        for cell in source.cells:
-            if cell.cell_type != "code":
-                continue
-            answer = {meta(cell)["grade_id"]} if meta(cell).get("solution") else set()
-            try:
-                statements = ast.parse(cell.source).body
-            except SyntaxError:
-                statements = []
-            so_far = set(answer)
-            _flow(statements, bound, so_far)
-            if is_test(cell):
-                self.depends[meta(cell)["grade_id"]] = so_far
-
-    @property
-    def full(self):
-        """All autograded points."""
-        return sum(p for _, p in self.tests)
-
-    def failing(self, *broken):
-        """The tests that an attendee whose answers ``broken`` (grade ids) are wrong must fail."""
-        unknown = set(broken) - set(self.order)
-        assert not unknown, f"no cells {sorted(unknown)} in the lab"
-        return {t for t, _ in self.tests if self.depends[t] & set(broken)}
-
-    def without(self, *broken):
-        """Points earned when every answer is right except ``broken``."""
-        failing = self.failing(*broken)
-        return sum(p for t, p in self.tests if t not in failing)
-
-    def before(self, grade_id):
-        """Points of the tests above the cell ``grade_id`` (what is kept when the kernel stops there)."""
-        stop = self.order.index(grade_id)
-        return sum(p for t, p in self.tests if self.order.index(t) < stop)
-
-    def through(self, grade_id):
-        """Points of the tests above the cell ``grade_id`` and of that cell itself."""
-        return self.before(grade_id) + dict(self.tests).get(grade_id, 0.0)
-
-
-@dataclass
-class Handin:
-    nb: object = None
-    max_points: float = 0
-    min_points: float = 0
-    flagged: bool | None = None
-    how: str = "folder"          # folder | zip | misnamed | raw_zip
-    raw: bytes = b""             # for raw_zip
-    extra_files: dict = field(default_factory=dict)  # name -> text, handed in beside the notebook
-    root_only: bool = False       # needs a per-sandbox uid (process limits)
-
-
-def student_solution(source):
-    return "\n".join(line for line in source.splitlines()
-                     if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
-
-
-def with_answers(release, answers):
-    nb = copy.deepcopy(release)
-    for cell in nb.cells:
-        if meta(cell).get("grade_id") in answers:
-            cell.source = answers[meta(cell)["grade_id"]]
-    return nb
-
-
-def insert_after(nb, grade_id, source):
-    nb = copy.deepcopy(nb)
-    index = next(i for i, c in enumerate(nb.cells) if meta(c).get("grade_id") == grade_id)
-    nb.cells.insert(index + 1, nbformat.v4.new_code_cell(source))
-    return nb
-
-
-def insert_at(nb, index, source):
-    nb = copy.deepcopy(nb)
-    nb.cells.insert(index, nbformat.v4.new_code_cell(source))
-    return nb
-
-
-def append(nb, source):
-    return insert_at(nb, len(nb.cells), source)
-
-
-def import_index(nb):
-    """Just after the lab's import cell: where a hand-in's own setup code would go."""
-    return next(i for i, c in enumerate(nb.cells) if "import dllab" in c.source) + 1
-
-
-WRONG = {
-    "softmax": "def softmax(Z):\n    E = np.exp(Z)\n    return E / E.sum(axis=0, keepdims=True)\n",
-    "one_hot": "def one_hot(y, num_classes=10):\n    return np.eye(num_classes)[:, y]\n",
-    "cross_entropy": "def cross_entropy(P, y):\n    return float(np.log(P[np.arange(len(y)), y]).sum())\n",
-    "logreg_gradients": ("def logreg_gradients(X, y, W, b):\n    P = softmax(X @ W + b)\n"
-                         "    Y = np.eye(W.shape[1])[y]\n"
-                         "    return cross_entropy(P, y), X.T @ (Y - P), (Y - P).sum(axis=0)\n"),
-    "minibatches": ("def minibatches(n, batch_size, rng):\n"
-                    "    return [np.arange(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]\n"),
-}
-
-# --- hostile code, each a class of attack -------------------------------------------------------
-TRANSFORMER = '''
-def _swallow(lines):  # every later cell: try: ... except: pass
-    return ["try:\\n"] + ["    " + line for line in lines] + ["\\nexcept BaseException:\\n    pass\\n"]
-get_ipython().input_transformers_post.append(_swallow)
-'''
-GRADEBOOK = '''
-import glob, os, sqlite3
-for path in glob.glob("/**/gradebook.db", recursive=True) + ["../../gradebook.db", "{course}/gradebook.db"]:
-    try:
-        con = sqlite3.connect(path)
-        con.execute("UPDATE grade SET auto_score = 0")
-        con.commit()
-        print("changed", path)
-    except Exception as err:
-        print("no", path, err)
-'''
-CONFIG = '''
-import os, subprocess
-for path in ["../../nbgrader_config.py", "{course}/nbgrader_config.py"]:
-    try:
-        with open(path, "a") as f:
-            f.write("\\nimport os; os.system('touch {course}/PWNED')\\n")
-    except Exception as err:
-        print("no", path, err)
-# a detached process that waits for the grader to finish, then edits the gradebook
-subprocess.Popen(["sh", "-c", "sleep 8; sqlite3 {course}/gradebook.db 'UPDATE grade SET auto_score=99'; "
-                  "touch {course}/PWNED"], start_new_session=True)
-'''
-KILLER = '''
-import os, signal
-for pid in [os.getppid(), 1, -1]:
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except Exception as err:
-        print("no", pid, err)
-'''
-PATCHER = '''
-import numpy
-import dllab.labs
-np.allclose = lambda *a, **k: True
-numpy.isclose = lambda *a, **k: True
-dllab.labs.check.__code__ = (lambda *a, **k: None).__code__
-check = lambda *a, **k: None
-check_close = lambda *a, **k: None
-labs.call = lambda f, *a, **k: None
-'''
-MODULES = '''
-import sys, types
-fake = types.ModuleType("dllab.labs")
-fake.__getattr__ = lambda name: (lambda *a, **k: None)
-sys.modules["dllab.labs"] = fake
-import dllab
-dllab.labs = fake
-labs = fake
-'''
-LEAKER = '''
-print(In)
-print(_ih)
-import linecache
-for name, entry in list(linecache.cache.items()):
-    print(name, "".join(entry[2]))
-'''
-SHOWTB = '''
-ip = get_ipython()
-ip.showtraceback = lambda *a, **k: None
-ip._showtraceback = lambda *a, **k: None
-'''
-SEGFAULT = "import ctypes\nctypes.string_at(0)\n"
-OS_EXIT = "import os\nos._exit(3)\n"
-MEMORY = "hog = [bytearray(2**30) for _ in range(64)]  # 64 GiB\n"
-NOINT = ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n")
-FLOOD = "print('x' * 50_000_000)\nfor _ in range(3000):\n    print('line')\n"
-WARNER = ('import warnings\n'
-          '_softmax_ok = softmax\n'
-          'def softmax(Z):\n'
-          '    warnings.warn("my softmax is slow")\n'
-          '    import sys; print("debug: in softmax", file=sys.stderr)\n'
-          '    return _softmax_ok(Z)\n')
-FORKS = ('import os, time\n'
-         'for _ in range(2000):\n'
-         '    if os.fork() == 0:\n'
-         '        time.sleep(60)\n'
-         '        os._exit(0)\n')
-EDITED_TEST = "# all good\nprint('softmax: all visible tests passed')\n"
-SHADOW_DLLAB = "raise SystemExit('the shadow dllab package was imported')\n"
-# the grading package (the judge, the answer keys), installed in the environment the kernel runs from
-GRADING_CODE = '''
-reached = []
-try:
-    import grading.answer_keys
-    reached.append("imported grading.answer_keys")
-except Exception as err:
-    print("no grading package:", type(err).__name__)
-for path in ["{grading}/answer_keys.py", "{grading}/judge.py", "{grading}/source", "{course}/nbgrader_config.py"]:
-    try:
-        reached.append(f"{{path}}: {{open(path).read(80) if not path.endswith('source') else len(os.listdir(path))}}")
-    except Exception as err:
-        print("no", path, type(err).__name__)
-print("GRADING REACHED" if reached else "grading out of reach", reached)
-'''
 
 
 def corpus(release, source, course):
@@ -422,5 +172,7 @@ def corpus(release, source, course):
 
 CLASS_HONEST = ["honest_perfect", "honest_explorer", "honest_partial", "honest_blank", "honest_crashing",
                 "honest_warning"]
+
+
 CLASS_HOSTILE = ["evil_transformer", "evil_gradebook", "evil_patcher", "evil_config", "evil_killer",
                  "evil_leaker"]
