@@ -108,7 +108,7 @@ hub: $(HUBSTAMP) $(HUBPROXY) $(LABNEWS)
 	@test "$$(id -u)" = 0 || echo "make hub: not root, so TRIAL MODE: every attendee runs as $$(id -un) and can read the others' work (sudo make hub for a class)"
 	$(VENV)/bin/jupyterhub -f $(HUBDIR)/jupyterhub_config.py
 
-# the tests need the proxy too (make test); without npm, tests/deploy/test_hub.py skips and says why
+# the tests need the proxy too (make test); without npm, tests/deploy/test_hub_class.py skips and says why
 hub-proxy:
 	@test -x $(HUBPROXY) || { command -v npm >/dev/null 2>&1 && $(MAKE) --no-print-directory $(HUBPROXY); } \
 	  || echo "could not install configurable-http-proxy with npm: the hub test will be skipped"

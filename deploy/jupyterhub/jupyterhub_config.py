@@ -48,7 +48,7 @@ Every setting a class may change comes from an environment variable (defaults in
     DLLAB_HUB_CONCURRENT_SPAWN [8]  servers starting at once (measured: README.md, "Measured")
     DLLAB_HUB_PROXY                 the configurable-http-proxy command [node_modules/.bin/ here]
     DLLAB_HUB_API_TOKEN             if set, a service "dllab-admin" with this token may manage users and
-                                    servers through the REST API (scripts, tests/deploy/test_hub.py)
+                                    servers through the REST API (scripts, tests/deploy/test_hub_class.py)
 """
 
 import os

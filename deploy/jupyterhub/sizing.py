@@ -10,10 +10,10 @@ records its wall time and the kernel's peak resident memory in measured-labs.jso
 the class test (hub start, server start, memory of an attendee's server, fetch and submit latency,
 grading time) are in measured-hub.json, written by
 
-    DLLAB_HUB_FIGURES=deploy/jupyterhub/measured-hub.json python -m pytest tests/deploy/test_hub.py -k class
+    DLLAB_HUB_FIGURES=deploy/jupyterhub/measured-hub.json python -m pytest tests/deploy/test_hub_class.py
 
 ``table`` turns both into the resource guarantees and limits of config.yaml and the number of nodes
-for a class (README.md, "Sizing"); tests/deploy/test_hub.py checks that README.md and config.yaml agree
+for a class (README.md, "Sizing"); tests/deploy/test_hub_config.py checks that README.md and config.yaml agree
 with it.
 """
 

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from test_hub import COURSE, DEPLOY, LAB, Hub, course_copy, needs_proxy, run_bounded, solutions, tool_env
+from hub_helpers import COURSE, DEPLOY, LAB, Hub, course_copy, needs_proxy, run_bounded, solutions, tool_env
 
 pytest.importorskip("jupyterhub")
 from grading import isolation  # noqa: E402 - the hub's accounts and modes (grading/isolation.py)
