@@ -46,7 +46,7 @@ $(LABNEWS): binder/jupyterlab-overrides.json | $(VENV)/bin/python
 # tests start; speed is measured by benchmarks/, never by tests. The tests need Chromium (the browser
 # test), bubblewrap (grading), the hub's proxy (the hub test; hub-proxy below) and JupyterLab's settings.
 test: $(STAMP) chromium bubblewrap hub-proxy $(LABNEWS)
-	OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -q -p no:cacheprovider
+	OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -q -p no:cacheprovider --durations=25
 
 # The edit-test loop: all but the slow tests (notebooks, nbgrader, browser, hub, Binder: marked
 # slow where they are defined, all of tests/deploy), in about a minute. `make test` (CI) still runs everything.

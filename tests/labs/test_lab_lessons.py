@@ -1,4 +1,4 @@
-"""Each lab's default run shows its lesson.
+"""Each lab's default run shows its lesson, and every visible and hidden test passes on its solutions.
 
 Every lab states what it teaches with ``labs.lesson(claim, holds, evidence, run)``, which prints
 "lesson shown: ..." when the run's figures show it and a line starting with ``labs.LESSON_MISSED``
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from labs_helpers import use_this_python_as_kernel
+from labs_helpers import nbgrader_meta, use_this_python_as_kernel
 
 from dllab import labs
 
@@ -80,8 +80,17 @@ def default_runs(request, tmp_path_factory):
 def test_default_run_shows_the_lesson(lab, default_runs):
     run = default_runs[lab]
     assert not isinstance(run, Exception), f"{lab} did not run to the end: {run!r}"
-    problems = lesson_problems(lab, nbformat.read(run, as_version=4).cells)
+    cells = nbformat.read(run, as_version=4).cells
+    problems = lesson_problems(lab, cells)
     assert not problems, "\n".join(problems)
+    # papermill put the parameters in, and every visible test passed on the solutions (the hidden
+    # ones too: a failing one would be a cell error above)
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in cells)
+    for cell in cells:
+        meta = nbgrader_meta(cell)
+        if cell.cell_type == "code" and meta.get("grade") and "BEGIN HIDDEN TESTS" not in cell.source:
+            text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+            assert "all visible tests passed" in text, f"{lab}: {meta['grade_id']} did not report success"
 
 
 def lesson_problems(lab, cells):
