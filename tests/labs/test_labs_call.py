@@ -8,22 +8,17 @@ import ast
 
 import numpy as np
 import pytest
-from labs_helpers import SOURCES, lab_id, message, nbgrader_meta, read
+from labs_helpers import (
+    SOURCES,
+    answer_keys_installed,  # noqa: F401 - an autouse fixture
+    lab_id,
+    message,
+    nbgrader_meta,
+    read,
+)
 
 import dllab as dl
 from dllab import labs
-
-
-@pytest.fixture(autouse=True)
-def _answer_keys():
-    """These tests check the checks on any input: with the grader's answer keys, as the judge runs them
-    (in a notebook, labs.<reference> answers only the visible tests' own inputs)."""
-    from grading import answer_keys
-
-    labs.use_answer_keys(answer_keys)
-    yield
-    labs.use_answer_keys(None)
-
 
 # --- dllab.labs.call: an error inside the attendee's function becomes a lesson ------------------
 

@@ -5,22 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from labs_helpers import message
+from labs_helpers import (
+    answer_keys_installed,  # noqa: F401 - an autouse fixture
+    message,
+)
 
 import dllab as dl
 from dllab import labs
-
-
-@pytest.fixture(autouse=True)
-def _answer_keys():
-    """These tests check the checks on any input: with the grader's answer keys, as the judge runs them
-    (in a notebook, labs.<reference> answers only the visible tests' own inputs)."""
-    from grading import answer_keys
-
-    labs.use_answer_keys(answer_keys)
-    yield
-    labs.use_answer_keys(None)
-
 
 # --- dllab.labs: checks that teach -------------------------------------------------------------
 

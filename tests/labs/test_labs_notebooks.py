@@ -19,24 +19,13 @@ from labs_helpers import (
     ROOT,
     SCRIPTS,
     SOURCES,
+    answer_keys_installed,  # noqa: F401 - an autouse fixture
     lab_id,
     nbgrader_meta,
     read,
 )
 
 from dllab import labs
-
-
-@pytest.fixture(autouse=True)
-def _answer_keys():
-    """These tests check the checks on any input: with the grader's answer keys, as the judge runs them
-    (in a notebook, labs.<reference> answers only the visible tests' own inputs)."""
-    from grading import answer_keys
-
-    labs.use_answer_keys(answer_keys)
-    yield
-    labs.use_answer_keys(None)
-
 
 # autograded + written points per lab
 POINTS = {"lab1_logreg": 28, "lab2_mlp": 33, "lab3_cnn": 36, "lab4_lstm": 28, "lab5_transfer": 32}

@@ -3,6 +3,8 @@
 import importlib
 import shutil
 
+import pytest
+
 from dllab.data.files import DEFAULT_DATA_DIR
 
 # the package exports the function mnist(), which hides the module of the same name
@@ -18,3 +20,18 @@ def copy_dataset(tmp_path, name):
     target = tmp_path / "data" / name
     shutil.copytree(DEFAULT_DATA_DIR / name, target)
     return target
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    """An autouse fixture for the files that import it: every test caches into its own folder, never
+    into the real ~/.cache/dllab."""
+    monkeypatch.setenv("DLLAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("DLLAB_DATA", raising=False)
+
+
+@pytest.fixture
+def fresh_memo(monkeypatch):
+    """An empty in-process memo for this test only (the shared one is restored after); tests ask for
+    it with @pytest.mark.usefixtures("fresh_memo")."""
+    monkeypatch.setattr(mnist_module, "_MEMO", {})

@@ -3,17 +3,10 @@ seeds, buffers, transforms given to batches and padded sequences with their leng
 
 import numpy as np
 import pytest
+from data_helpers import private_cache  # noqa: F401 - fixtures
 
 import dllab.data as data
 from dllab.data import Batches, Dataset, concat, transforms
-
-
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    """Every test caches into its own folder, never into the real ~/.cache/dllab."""
-    monkeypatch.setenv("DLLAB_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("DLLAB_DATA", raising=False)
-
 
 # ---------------------------------------------------------------- Dataset and concat
 

@@ -5,25 +5,11 @@ import gzip
 
 import numpy as np
 import pytest
-from data_helpers import MNIST_TEST_COUNTS, copy_dataset, mnist_module
+from data_helpers import MNIST_TEST_COUNTS, copy_dataset, fresh_memo, mnist_module, private_cache  # noqa: F401 - fixtures
 
 import dllab.data as data
 from dllab.data import DataError, read_idx, write_idx
 from dllab.data.files import DEFAULT_DATA_DIR, REGISTRY
-
-
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    """Every test caches into its own folder, never into the real ~/.cache/dllab."""
-    monkeypatch.setenv("DLLAB_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("DLLAB_DATA", raising=False)
-
-
-@pytest.fixture
-def fresh_memo(monkeypatch):
-    """An empty in-process memo for this test only (the shared one is restored after)."""
-    monkeypatch.setattr(mnist_module, "_MEMO", {})
-
 
 # ---------------------------------------------------------------- files and checksums
 
@@ -50,7 +36,8 @@ def test_data_dir_and_cache_dir_follow_environment(tmp_path, monkeypatch):
     assert data.cache_dir().parts[-2:] == (".cache", "dllab")
 
 
-def test_checksum_mismatch_names_file_and_sums(tmp_path, monkeypatch, fresh_memo):
+@pytest.mark.usefixtures("fresh_memo")
+def test_checksum_mismatch_names_file_and_sums(tmp_path, monkeypatch):
     folder = copy_dataset(tmp_path, "mnist")
     damaged = folder / "t10k-labels-idx1-ubyte.gz"
     content = bytearray(damaged.read_bytes())
@@ -70,7 +57,8 @@ def test_checksum_mismatch_names_file_and_sums(tmp_path, monkeypatch, fresh_memo
     assert verdicts == {name: name != damaged.name for name in REGISTRY["mnist"]}
 
 
-def test_missing_file_is_a_data_error(tmp_path, monkeypatch, fresh_memo):
+@pytest.mark.usefixtures("fresh_memo")
+def test_missing_file_is_a_data_error(tmp_path, monkeypatch):
     (tmp_path / "mnist").mkdir()
     monkeypatch.setenv("DLLAB_DATA", str(tmp_path))
     with pytest.raises(DataError, match="missing") as info:
@@ -142,7 +130,8 @@ def test_idx_truncated_and_garbled_gzip(tmp_path):
         read_idx(tmp_path / "nothing.gz")
 
 
-def test_missing_file_names_the_checksum_and_a_wrong_data_folder(tmp_path, monkeypatch, fresh_memo):
+@pytest.mark.usefixtures("fresh_memo")
+def test_missing_file_names_the_checksum_and_a_wrong_data_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("DLLAB_DATA", str(tmp_path / "no-such-folder"))
     with pytest.raises(DataError, match=r"missing \(expected sha256 [0-9a-f]{64}\)") as info:
         data.mnist()

@@ -3,23 +3,10 @@ process memo."""
 
 import numpy as np
 import pytest
-from data_helpers import MNIST_TEST_COUNTS, MNIST_TRAIN_COUNTS, copy_dataset, mnist_module
+from data_helpers import MNIST_TEST_COUNTS, MNIST_TRAIN_COUNTS, copy_dataset, fresh_memo, mnist_module, private_cache  # noqa: F401 - fixtures
 
 import dllab.data as data
 from dllab.data import DataError, DataWarning, read_idx
-
-
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    """Every test caches into its own folder, never into the real ~/.cache/dllab."""
-    monkeypatch.setenv("DLLAB_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("DLLAB_DATA", raising=False)
-
-
-@pytest.fixture
-def fresh_memo(monkeypatch):
-    """An empty in-process memo for this test only (the shared one is restored after)."""
-    monkeypatch.setattr(mnist_module, "_MEMO", {})
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +88,8 @@ def test_mnist_with_inverted():
     assert test_inverted.name == "mnist-test-inverted"
 
 
-def test_cache_is_written_used_and_rebuilt_when_corrupt(tmp_path, monkeypatch, fresh_memo):
+@pytest.mark.usefixtures("fresh_memo")
+def test_cache_is_written_used_and_rebuilt_when_corrupt(tmp_path, monkeypatch):
     cache_file = mnist_module.cache_path("mnist")
     assert cache_file.parent == tmp_path / "cache"
     first, _ = data.mnist(subset=100)
@@ -127,7 +115,8 @@ def test_cache_is_written_used_and_rebuilt_when_corrupt(tmp_path, monkeypatch, f
         assert npz["x_train"].shape == (60000, 28, 28)
 
 
-def test_a_damaged_file_fails_even_when_a_cache_of_the_good_one_exists(tmp_path, monkeypatch, fresh_memo):
+@pytest.mark.usefixtures("fresh_memo")
+def test_a_damaged_file_fails_even_when_a_cache_of_the_good_one_exists(tmp_path, monkeypatch):
     """The checksums are checked before the cache is trusted: a valid cache must not hide a bad file."""
     folder = copy_dataset(tmp_path, "mnist")
     monkeypatch.setenv("DLLAB_DATA", str(tmp_path / "data"))

@@ -2,16 +2,9 @@
 
 import numpy as np
 import pytest
+from data_helpers import private_cache  # noqa: F401 - fixtures
 
 from dllab.data import Dataset, transforms
-
-
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    """Every test caches into its own folder, never into the real ~/.cache/dllab."""
-    monkeypatch.setenv("DLLAB_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("DLLAB_DATA", raising=False)
-
 
 # ---------------------------------------------------------------- transforms
 
