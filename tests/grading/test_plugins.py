@@ -12,6 +12,7 @@ import datetime
 import io
 import json
 import os
+import shutil
 import sys
 import zipfile
 from pathlib import Path
@@ -50,23 +51,33 @@ def answer_cell(source=ANSWER):
     return new_code_cell(source, metadata=meta("f", solution=True))
 
 
+@pytest.fixture(scope="module")
+def gradebook_template(tmp_path_factory):
+    """The gradebook file, made once (nbgrader's migrations take seconds); each test gets a copy."""
+    url_path = tmp_path_factory.mktemp("gradebook") / "gradebook.db"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PATH", str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])  # alembic
+        with Gradebook(f"sqlite:///{url_path}") as gb:
+            gb.add_assignment(LAB)
+            gb.add_notebook(NB, LAB)
+            gb.add_student(STUDENT)
+            gb.add_grade_cell("test_f", NB, LAB, max_score=1, cell_type="code")
+            gb.add_solution_cell("f", NB, LAB)
+            for cell in (answer_cell(), graded_cell()):
+                cell.metadata["nbgrader"]["checksum"] = compute_checksum(cell)
+                gb.add_source_cell(cell.metadata["nbgrader"]["grade_id"], NB, LAB, cell_type="code",
+                                   source=cell.source, locked=cell.metadata["nbgrader"]["locked"],
+                                   checksum=cell.metadata["nbgrader"]["checksum"])
+    return url_path
+
+
 @pytest.fixture
-def gradebook(tmp_path, monkeypatch):
+def gradebook(tmp_path, monkeypatch, gradebook_template):
     """A course folder with a gradebook of lab0: an answer cell ``f`` and a locked test cell ``test_f``
     (1 point, with a hidden test); returns nbgrader's ``resources`` for ann's notebook."""
     monkeypatch.setenv("PATH", str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])  # alembic
+    shutil.copyfile(gradebook_template, tmp_path / "gradebook.db")
     url = f"sqlite:///{tmp_path / 'gradebook.db'}"
-    with Gradebook(url) as gb:
-        gb.add_assignment(LAB)
-        gb.add_notebook(NB, LAB)
-        gb.add_student(STUDENT)
-        gb.add_grade_cell("test_f", NB, LAB, max_score=1, cell_type="code")
-        gb.add_solution_cell("f", NB, LAB)
-        for cell in (answer_cell(), graded_cell()):
-            cell.metadata["nbgrader"]["checksum"] = compute_checksum(cell)
-            gb.add_source_cell(cell.metadata["nbgrader"]["grade_id"], NB, LAB, cell_type="code", source=cell.source,
-                               locked=cell.metadata["nbgrader"]["locked"],
-                               checksum=cell.metadata["nbgrader"]["checksum"])
     return {"nbgrader": {"db_url": url, "assignment": LAB, "notebook": NB, "student": STUDENT}}
 
 
