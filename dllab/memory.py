@@ -31,7 +31,8 @@ _state = {"applied": False, "reason": "not applied yet"}
 
 
 def keep_freed_memory(environ=None, libc=None) -> bool:
-    """Apply the two settings above (once; True when glibc took them), and record why or why not."""
+    """Apply the two settings above (``import dllab`` does, once); True when glibc took them. Records
+    why or why not for :func:`info`."""
     environ = os.environ if environ is None else environ
     if environ.get(ENV_VARIABLE, "").strip().lower() in ("0", "no", "false", "off"):
         _state.update(applied=False, reason=f"{ENV_VARIABLE}={environ[ENV_VARIABLE]}: glibc's defaults kept")
@@ -42,12 +43,12 @@ def keep_freed_memory(environ=None, libc=None) -> bool:
             return False
         try:
             libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-            mallopt = libc.mallopt
-        except (OSError, AttributeError):
-            _state.update(applied=False, reason="no glibc mallopt (another C library): its defaults kept")
-            return False
-    else:
-        mallopt = libc.mallopt
+        except OSError:
+            libc = None
+    mallopt = getattr(libc, "mallopt", None)
+    if mallopt is None:
+        _state.update(applied=False, reason="no glibc mallopt (another C library): its defaults kept")
+        return False
     ok = mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1 and mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
     _state.update(applied=ok, reason=(f"glibc keeps freed blocks up to {MMAP_THRESHOLD >> 20} MB and up to "
                                       f"{TRIM_THRESHOLD >> 20} MB of free heap ({ENV_VARIABLE}=0 turns this off)")

@@ -1,6 +1,7 @@
 """dllab.memory: glibc is told to keep freed blocks, once, unless the user says no; and the step's
 arrays really stop costing page faults (counted, not timed)."""
 
+import os
 import subprocess
 import sys
 
@@ -56,10 +57,13 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 50)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator: Linux only")
-def test_a_repeated_arrays_pages_are_reused_after_import(monkeypatch):
-    import os
-
+def test_a_repeated_arrays_pages_are_reused_after_import():
     base = {k: v for k, v in os.environ.items() if k != "DLLAB_KEEP_FREED_MEMORY"}
     kept = faults_per_step(base)
     defaults = faults_per_step({**base, "DLLAB_KEEP_FREED_MEMORY": "0"})
     assert kept < 20 and defaults > 500, (kept, defaults)  # 8 MB = 2048 pages; trimmed and faulted again each step
+
+
+def test_a_c_library_without_mallopt_keeps_its_defaults():
+    assert not memory.keep_freed_memory({}, libc=object())
+    assert "no glibc mallopt" in memory.info()["reason"]
