@@ -35,3 +35,27 @@ def test_every_kernel_has_a_source():
         code = kernels.source_code(source)
         for name in names:
             assert f"void {name}(" in code, f"{name} is not defined in {source}.cu"
+
+
+def test_an_installed_package_ships_every_file_the_kernels_read(monkeypatch):
+    """A wheel holds only the package data pyproject.toml names: every file source_code() opens
+    (each .cu and the header it inlines) must match those patterns (a wheel once lacked common.cuh)."""
+    import fnmatch
+    from pathlib import Path
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        tomllib = pytest.importorskip("tomli")
+
+    from dllab.kernels import compile as kernel_compile
+
+    pyproject = Path(kernels.__file__).resolve().parents[2] / "pyproject.toml"
+    patterns = tomllib.loads(pyproject.read_text())["tool"]["setuptools"]["package-data"]["dllab.kernels"]
+    opened = []
+    real_read = Path.read_text
+    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: opened.append(self.name) or real_read(self, *a, **k))
+    for source in kernels.KERNELS:
+        kernel_compile.source_code(source)
+    missing = sorted({name for name in opened if not any(fnmatch.fnmatch(name, p) for p in patterns)})
+    assert opened and not missing, f"pyproject.toml's package-data for dllab.kernels leaves out {missing}"
