@@ -18,7 +18,6 @@ The price is memory: a kernel may hold up to about 128 MB more than it uses at a
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import sys
 
@@ -42,7 +41,7 @@ def keep_freed_memory(environ=None, libc=None) -> bool:
             _state.update(applied=False, reason=f"not Linux ({sys.platform}): the system allocator's defaults")
             return False
         try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            libc = ctypes.CDLL("libc.so.6")  # glibc's name; mallopt is glibc's (no ldconfig run at import)
         except OSError:
             libc = None
     mallopt = getattr(libc, "mallopt", None)
